@@ -1,0 +1,497 @@
+//! The field section (headers) shared by requests, responses and trailers,
+//! and the framing facts collected from it in the same pass.
+
+use crate::chars::{field_vchar, host_char, tchar};
+use crate::{Error, ErrorKind, Header, Span};
+
+/// Where the scanner stands inside the field section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// At the first byte of a field line, or of the blank line ending the section.
+    LineStart,
+    /// Inside a field name.
+    Name,
+    /// After the colon, skipping optional whitespace.
+    Ows,
+    /// Inside a field value.
+    Value,
+    /// Saw CR ending a field line; LF must follow.
+    ValueCr,
+    /// Saw CR at the start of a line; LF must follow and ends the section.
+    FinalCr,
+}
+
+/// Settings the field scanner needs (copied from the parser's `Limits`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FieldConfig {
+    pub max_line: u32,
+    pub allow_bare_lf: bool,
+    /// Apply the request-only rules (Host must be single and valid, RFC 9112 §3.2).
+    pub request: bool,
+}
+
+/// Incremental scanner for `*( field-line CRLF ) CRLF` (RFC 9112 §5).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FieldSection {
+    phase: Phase,
+    line_start: u32,
+    name_end: u32,
+    value_start: u32,
+    value_end: u32,
+    /// Field lines seen so far (= headers written).
+    pub count: u32,
+    /// Framing facts gathered so far.
+    pub facts: Facts,
+}
+
+impl FieldSection {
+    pub(crate) const fn new() -> Self {
+        FieldSection {
+            phase: Phase::LineStart,
+            line_start: 0,
+            name_end: 0,
+            value_start: 0,
+            value_end: 0,
+            count: 0,
+            facts: Facts::new(),
+        }
+    }
+
+    /// Offset of the current (or last) line's first byte.
+    pub(crate) fn line_start(&self) -> usize {
+        self.line_start as usize
+    }
+
+    /// Marks where the section starts (right after the start line).
+    pub(crate) fn start_at(&mut self, pos: usize) {
+        self.line_start = pos as u32;
+    }
+
+    /// Scans `buf[*pos..end]`. Returns `Ok(true)` once the blank line that ends
+    /// the section has been consumed (`*pos` is then just past it).
+    ///
+    /// `headers` receives one entry per field line; when `headers` is `None`
+    /// (trailers) lines are validated but not stored.
+    pub(crate) fn scan(
+        &mut self,
+        buf: &[u8],
+        pos: &mut usize,
+        end: usize,
+        mut headers: Option<&mut [Header]>,
+        cfg: FieldConfig,
+    ) -> Result<bool, Error> {
+        let mut p = *pos;
+        let max_line = cfg.max_line as usize;
+        while p < end {
+            match self.phase {
+                Phase::LineStart => {
+                    let b = buf[p];
+                    self.line_start = p as u32;
+                    if tchar(b) {
+                        self.phase = Phase::Name;
+                        p += 1;
+                    } else if b == b'\r' {
+                        self.phase = Phase::FinalCr;
+                        p += 1;
+                    } else if b == b'\n' {
+                        if !cfg.allow_bare_lf {
+                            *pos = p;
+                            return Err(Error::new(ErrorKind::BareLf, p));
+                        }
+                        *pos = p + 1;
+                        return Ok(true);
+                    } else if b == b' ' || b == b'\t' {
+                        // RFC 9112 §5.2: obs-fold; §2.2: whitespace before the
+                        // first field. Both are rejected (the permitted choice).
+                        return Err(Error::new(ErrorKind::ObsFold, p));
+                    } else {
+                        return Err(Error::new(ErrorKind::InvalidHeaderName, p));
+                    }
+                }
+                Phase::Name => {
+                    // Tight loop over tchar bytes.
+                    let limit = end.min(self.line_start as usize + max_line);
+                    while p < limit && tchar(buf[p]) {
+                        p += 1;
+                    }
+                    if p == limit {
+                        if limit < end {
+                            return Err(Error::new(ErrorKind::HeaderLineTooLong, p));
+                        }
+                        break;
+                    }
+                    match buf[p] {
+                        b':' => {
+                            self.name_end = p as u32;
+                            self.phase = Phase::Ows;
+                            p += 1;
+                        }
+                        b' ' | b'\t' => {
+                            return Err(Error::new(ErrorKind::WhitespaceBeforeColon, p))
+                        }
+                        _ => return Err(Error::new(ErrorKind::InvalidHeaderName, p)),
+                    }
+                }
+                Phase::Ows => {
+                    while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
+                        p += 1;
+                    }
+                    if p < end {
+                        self.value_start = p as u32;
+                        self.value_end = p as u32;
+                        self.phase = Phase::Value;
+                    }
+                }
+                Phase::Value => {
+                    let limit = end.min(self.line_start as usize + max_line);
+                    loop {
+                        let run = p;
+                        while p < limit && field_vchar(buf[p]) {
+                            p += 1;
+                        }
+                        if p > run {
+                            // Trailing whitespace is not part of the value (RFC 9112 §5.1).
+                            self.value_end = p as u32;
+                        }
+                        while p < limit && (buf[p] == b' ' || buf[p] == b'\t') {
+                            p += 1;
+                        }
+                        if !(p < limit && field_vchar(buf[p])) {
+                            break;
+                        }
+                    }
+                    if p == limit {
+                        if limit < end && buf[p] != b'\r' {
+                            return Err(Error::new(ErrorKind::HeaderLineTooLong, p));
+                        }
+                        if limit == end {
+                            break;
+                        }
+                    }
+                    match buf[p] {
+                        b'\r' => {
+                            self.phase = Phase::ValueCr;
+                            p += 1;
+                        }
+                        b'\n' if cfg.allow_bare_lf => {
+                            self.finish_line(buf, p, headers.as_deref_mut(), cfg)?;
+                            p += 1;
+                        }
+                        b'\n' => return Err(Error::new(ErrorKind::BareLf, p)),
+                        _ => return Err(Error::new(ErrorKind::InvalidHeaderValue, p)),
+                    }
+                }
+                Phase::ValueCr => {
+                    if buf[p] != b'\n' {
+                        return Err(Error::new(ErrorKind::BareCr, p - 1));
+                    }
+                    self.finish_line(buf, p - 1, headers.as_deref_mut(), cfg)?;
+                    p += 1;
+                }
+                Phase::FinalCr => {
+                    if buf[p] != b'\n' {
+                        return Err(Error::new(ErrorKind::BareCr, p - 1));
+                    }
+                    *pos = p + 1;
+                    return Ok(true);
+                }
+            }
+        }
+        *pos = p;
+        Ok(false)
+    }
+
+    /// A field line is complete: store it and learn from it.
+    fn finish_line(
+        &mut self,
+        buf: &[u8],
+        _line_end: usize,
+        headers: Option<&mut [Header]>,
+        cfg: FieldConfig,
+    ) -> Result<(), Error> {
+        let name = Span::new(self.line_start as usize, self.name_end as usize);
+        let value = Span::new(self.value_start as usize, self.value_end as usize);
+        if let Some(headers) = headers {
+            match headers.get_mut(self.count as usize) {
+                Some(slot) => *slot = Header { name, value },
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::TooManyHeaders,
+                        self.line_start as usize,
+                    ))
+                }
+            }
+        }
+        self.count += 1;
+        self.facts
+                .learn(
+                name.get(buf),
+                value.get(buf),
+                self.line_start as usize,
+                self.value_start as usize,
+                cfg.request,
+            )?;
+        self.phase = Phase::LineStart;
+        Ok(())
+    }
+}
+
+/// Transfer-Encoding as understood so far (RFC 9112 §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TransferEncoding {
+    /// Offset of the (last) Transfer-Encoding field line.
+    pub offset: u32,
+    /// Number of `chunked` codings seen.
+    pub chunked: u8,
+    /// The last coding seen was `chunked`.
+    pub last_is_chunked: bool,
+    /// A coding other than chunked was seen.
+    pub other: bool,
+    /// A coding we do not know was seen.
+    pub unknown: bool,
+}
+
+/// What the field section says about framing and connection handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Facts {
+    pub content_length: Option<u64>,
+    pub transfer_encoding: Option<TransferEncoding>,
+    pub close: bool,
+    pub keep_alive: bool,
+    pub upgrade_token: bool,
+    pub upgrade_field: bool,
+    pub host: Option<Span>,
+    pub hosts: u8,
+    pub expect_continue: bool,
+    pub expect_other: bool,
+    pub date: bool,
+}
+
+impl Facts {
+    pub(crate) const fn new() -> Self {
+        Facts {
+            content_length: None,
+            transfer_encoding: None,
+            close: false,
+            keep_alive: false,
+            upgrade_token: false,
+            upgrade_field: false,
+            host: None,
+            hosts: 0,
+            expect_continue: false,
+            expect_other: false,
+            date: false,
+        }
+    }
+
+    /// Learns from one field line; `at` is the line's offset and `value_at` the
+    /// value's, used in errors.
+    fn learn(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        at: usize,
+        value_at: usize,
+        request: bool,
+    ) -> Result<(), Error> {
+        // Dispatch on length first: most fields are none of these.
+        match name.len() {
+            14 if name.eq_ignore_ascii_case(b"content-length") => self.content_length(value, at),
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.transfer_encoding(value, at)
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in list_elements(value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        self.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        self.keep_alive = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        self.upgrade_token = true;
+                    }
+                }
+                Ok(())
+            }
+            4 if request && name.eq_ignore_ascii_case(b"host") => {
+                self.hosts = self.hosts.saturating_add(1);
+                if self.hosts > 1 {
+                    return Err(Error::new(ErrorKind::DuplicateHost, at));
+                }
+                if let Some(i) = value.iter().position(|&b| !host_char(b)) {
+                    return Err(Error::new(ErrorKind::InvalidHost, value_at + i));
+                }
+                self.host = Some(Span::new(value_at, value_at + value.len()));
+                Ok(())
+            }
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                if value.eq_ignore_ascii_case(b"100-continue") {
+                    self.expect_continue = true;
+                } else {
+                    self.expect_other = true;
+                }
+                Ok(())
+            }
+            7 if name.eq_ignore_ascii_case(b"upgrade") => {
+                self.upgrade_field = true;
+                Ok(())
+            }
+            4 if name.eq_ignore_ascii_case(b"date") => {
+                self.date = true;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `Content-Length = 1*DIGIT`; a list of identical values is folded
+    /// (RFC 9110 §8.6), differing values are an error (RFC 9112 §6.3 rule 5).
+    fn content_length(&mut self, value: &[u8], at: usize) -> Result<(), Error> {
+        if self.transfer_encoding.is_some() {
+            return Err(Error::new(ErrorKind::ContentLengthWithTransferEncoding, at));
+        }
+        let mut seen = false;
+        for element in value.split(|&b| b == b',') {
+            let element = trim_ows(element);
+            let n = parse_decimal(element)
+                .ok_or(Error::new(ErrorKind::InvalidContentLength, at))?;
+            match self.content_length {
+                Some(old) if old != n => {
+                    return Err(Error::new(ErrorKind::ConflictingContentLength, at))
+                }
+                _ => self.content_length = Some(n),
+            }
+            seen = true;
+        }
+        if !seen {
+            return Err(Error::new(ErrorKind::InvalidContentLength, at));
+        }
+        Ok(())
+    }
+
+    /// `Transfer-Encoding = #transfer-coding` (RFC 9112 §6.1); the verdict on
+    /// the whole list is given once the section ends, in [`Facts::check_transfer_encoding`].
+    fn transfer_encoding(&mut self, value: &[u8], at: usize) -> Result<(), Error> {
+        if self.content_length.is_some() {
+            return Err(Error::new(ErrorKind::ContentLengthWithTransferEncoding, at));
+        }
+        let mut te = self.transfer_encoding.unwrap_or_default();
+        te.offset = at as u32;
+        let mut any = false;
+        for element in value.split(|&b| b == b',') {
+            let element = trim_ows(element);
+            if element.is_empty() {
+                continue; // RFC 9110 §5.6.1: empty list elements are ignored
+            }
+            // transfer-coding = token *( OWS ";" OWS transfer-parameter )
+            let (coding, params) = match element.iter().position(|&b| b == b';') {
+                Some(i) => (trim_ows(&element[..i]), Some(&element[i + 1..])),
+                None => (element, None),
+            };
+            if coding.is_empty() || !coding.iter().all(|&b| tchar(b)) {
+                return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
+            }
+            any = true;
+            if coding.eq_ignore_ascii_case(b"chunked") {
+                if params.is_some() {
+                    // chunked takes no parameters (RFC 9112 §7)
+                    return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
+                }
+                te.chunked = te.chunked.saturating_add(1);
+                te.last_is_chunked = true;
+            } else {
+                te.last_is_chunked = false;
+                te.other = true;
+                let known = [
+                    &b"gzip"[..],
+                    b"x-gzip",
+                    b"deflate",
+                    b"compress",
+                    b"x-compress",
+                ]
+                .iter()
+                .any(|k| coding.eq_ignore_ascii_case(k));
+                if !known {
+                    te.unknown = true;
+                }
+            }
+        }
+        if !any {
+            return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
+        }
+        self.transfer_encoding = Some(te);
+        Ok(())
+    }
+
+    /// The verdict on Transfer-Encoding for a request (RFC 9112 §6.1, §6.3):
+    /// chunked must be final (400, a MUST), unknown codings get 501, chunked
+    /// may appear only once, and no other coding is supported by this parser.
+    pub(crate) fn check_request_transfer_encoding(&self) -> Result<(), Error> {
+        if let Some(te) = self.transfer_encoding {
+            let at = te.offset as usize;
+            if !te.last_is_chunked || te.chunked > 1 {
+                return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
+            }
+            if te.other {
+                return Err(Error::new(ErrorKind::UnsupportedTransferCoding, at));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Strips optional whitespace (SP / HTAB) at both ends.
+pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// The non-empty, trimmed elements of a comma-separated list (RFC 9110 §5.6.1).
+pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|e| !e.is_empty())
+}
+
+/// `1*DIGIT` into u64, None on an empty string, a non-digit or overflow.
+pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn decimal() {
+        assert_eq!(parse_decimal(b"0"), Some(0));
+        assert_eq!(parse_decimal(b"0012"), Some(12));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_decimal(b"18446744073709551616"), None);
+        assert_eq!(parse_decimal(b""), None);
+        assert_eq!(parse_decimal(b"+1"), None);
+        assert_eq!(parse_decimal(b"1 "), None);
+    }
+
+    #[test]
+    fn ows_trimming() {
+        assert_eq!(trim_ows(b" \t a b \t"), b"a b");
+        assert_eq!(trim_ows(b"   "), b"");
+    }
+}

@@ -1,0 +1,335 @@
+//! The response head parser: status-line and field section (RFC 9112 §4, §5),
+//! with response framing decided in the same pass (RFC 9112 §6.3).
+
+use crate::fields::{FieldConfig, FieldSection};
+use crate::{BodyKind, Error, ErrorKind, Header, HeaderIter, Limits, Span, Status, Version};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Inside `HTTP-version SP status-code SP`.
+    StatusLine,
+    /// Inside the reason phrase.
+    Reason,
+    /// Saw the CR ending the status-line.
+    ReasonCr,
+    /// Inside the field section.
+    Fields,
+    /// Complete, or failed.
+    Over,
+}
+
+/// A parsed response head: spans plus the framing decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Response {
+    /// The version the response is processed as.
+    pub version: Version,
+    /// The minor digit as sent.
+    pub minor: u8,
+    /// The status code, 100..=599.
+    pub status: u16,
+    /// The reason phrase (possibly empty).
+    pub reason: Span,
+    /// Number of entries written to the caller's header slice.
+    pub header_count: usize,
+    /// Length of the head including the final CRLF: the body starts here.
+    pub head_len: usize,
+    /// How the body is framed, given the request method (RFC 9112 §6.3).
+    pub body: BodyKind,
+    /// Whether the connection may carry another exchange afterwards.
+    pub keep_alive: bool,
+    /// Whether a `Date` field was sent (RFC 9110 §6.6.1: an origin server
+    /// with a clock MUST send one).
+    pub has_date: bool,
+    /// Whether a `Content-Length` field was sent (even where it does not frame the body).
+    pub has_content_length: bool,
+    /// Whether a `Transfer-Encoding` field was sent.
+    pub has_transfer_encoding: bool,
+    /// The response carries `Connection: close`.
+    pub close: bool,
+}
+
+impl Response {
+    /// A borrowed view of the head.
+    pub fn head<'b>(&self, buf: &'b [u8], headers: &'b [Header]) -> ResponseHead<'b> {
+        ResponseHead {
+            resp: *self,
+            buf,
+            headers: &headers[..self.header_count],
+        }
+    }
+
+    /// Whether this is an interim (1xx) response, after which the final one follows.
+    pub fn is_interim(&self) -> bool {
+        self.status < 200
+    }
+}
+
+/// A complete response head with its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseHead<'b> {
+    resp: Response,
+    buf: &'b [u8],
+    headers: &'b [Header],
+}
+
+impl<'b> ResponseHead<'b> {
+    /// The decisions and spans behind this view.
+    pub fn response(&self) -> &Response {
+        &self.resp
+    }
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.resp.status
+    }
+    /// The reason phrase bytes.
+    pub fn reason(&self) -> &'b [u8] {
+        self.resp.reason.get(self.buf)
+    }
+    /// `(name, value)` pairs in order.
+    pub fn headers(&self) -> HeaderIter<'b> {
+        HeaderIter::new(self.buf, self.headers)
+    }
+    /// The first value of the named field (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+}
+
+/// An incremental, strict HTTP/1.1 response head parser (same resume rules
+/// as [`RequestParser`](crate::RequestParser)).
+#[derive(Debug, Clone)]
+pub struct ResponseParser {
+    limits: Limits,
+    allow_bare_lf: bool,
+    head_request: bool,
+    phase: Phase,
+    pos: u32,
+    status: u16,
+    minor: u8,
+    reason_start: u32,
+    reason: Span,
+    fields: FieldSection,
+    outcome: Result<Option<Response>, Error>,
+}
+
+impl Default for ResponseParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ResponseParser {
+    /// A parser for the response to a request that was not HEAD.
+    pub const fn new() -> Self {
+        Self::with_limits(Limits::DEFAULT)
+    }
+
+    /// A parser with the given limits (`max_uri` is unused).
+    pub const fn with_limits(limits: Limits) -> Self {
+        ResponseParser {
+            limits,
+            allow_bare_lf: false,
+            head_request: false,
+            phase: Phase::StatusLine,
+            pos: 0,
+            status: 0,
+            minor: 0,
+            reason_start: 0,
+            reason: Span::EMPTY,
+            fields: FieldSection::new(),
+            outcome: Ok(None),
+        }
+    }
+
+    /// The response answers a HEAD request, so it has no body whatever its
+    /// fields say (RFC 9112 §6.3 rule 1).
+    pub const fn for_head_request(mut self, head: bool) -> Self {
+        self.head_request = head;
+        self
+    }
+
+    /// Accept a bare LF as a line terminator (off by default).
+    pub const fn allow_bare_lf(mut self, allow: bool) -> Self {
+        self.allow_bare_lf = allow;
+        self
+    }
+
+    /// Forgets the current message; limits and options stay.
+    pub fn reset(&mut self) {
+        *self = Self::with_limits(self.limits)
+            .allow_bare_lf(self.allow_bare_lf)
+            .for_head_request(self.head_request);
+    }
+
+    /// Parses as much of `buf` as has arrived; see [`RequestParser::parse`](crate::RequestParser::parse).
+    pub fn parse(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Status<Response>, Error> {
+        match self.outcome {
+            Ok(Some(r)) => return Ok(Status::Complete(r)),
+            Err(e) => return Err(e),
+            Ok(None) => {}
+        }
+        let result = match self.run(buf, headers) {
+            Ok(None) if buf.len() >= self.limits.max_head as usize => Err(Error::new(
+                ErrorKind::HeaderSectionTooLarge,
+                self.limits.max_head as usize,
+            )),
+            other => other,
+        };
+        match result {
+            Ok(None) => Ok(Status::Partial),
+            Ok(Some(r)) => {
+                self.phase = Phase::Over;
+                self.outcome = Ok(Some(r));
+                Ok(Status::Complete(r))
+            }
+            Err(e) => {
+                self.phase = Phase::Over;
+                self.outcome = Err(e);
+                Err(e)
+            }
+        }
+    }
+
+    fn run(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Option<Response>, Error> {
+        let end = buf.len().min(self.limits.max_head as usize);
+        let mut p = self.pos as usize;
+        while p < end {
+            match self.phase {
+                Phase::StatusLine => {
+                    // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+                    while p < end && p < 13 {
+                        let b = buf[p];
+                        let ok = match p {
+                            0..=4 => b == b"HTTP/"[p],
+                            5 | 7 => b.is_ascii_digit(),
+                            6 => b == b'.',
+                            9..=11 => b.is_ascii_digit(),
+                            _ => b == b' ', // 8 and 12
+                        };
+                        if !ok {
+                            let kind = if p < 8 {
+                                ErrorKind::InvalidVersion
+                            } else {
+                                ErrorKind::InvalidStatusLine
+                            };
+                            return Err(Error::new(kind, p));
+                        }
+                        if p == 8 {
+                            match buf[5] {
+                                b'1' => {}
+                                b'0' => return Err(Error::new(ErrorKind::InvalidVersion, 5)),
+                                _ => return Err(Error::new(ErrorKind::UnsupportedVersion, 5)),
+                            }
+                        }
+                        p += 1;
+                    }
+                    if p == 13 {
+                        let d = |i: usize| u16::from(buf[i] - b'0');
+                        self.status = d(9) * 100 + d(10) * 10 + d(11);
+                        if !(100..=599).contains(&self.status) {
+                            return Err(Error::new(ErrorKind::InvalidStatusLine, 9));
+                        }
+                        self.minor = buf[7] - b'0';
+                        self.reason_start = 13;
+                        self.phase = Phase::Reason;
+                    }
+                }
+                Phase::Reason => {
+                    // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
+                    while p < end && (crate::chars::field_vchar(buf[p]) || buf[p] == b' ' || buf[p] == b'\t') {
+                        p += 1;
+                    }
+                    if p == end {
+                        break;
+                    }
+                    self.reason = Span::new(self.reason_start as usize, p);
+                    match buf[p] {
+                        b'\r' => {
+                            self.phase = Phase::ReasonCr;
+                            p += 1;
+                        }
+                        b'\n' if self.allow_bare_lf => {
+                            p += 1;
+                            self.fields.start_at(p);
+                            self.phase = Phase::Fields;
+                        }
+                        b'\n' => return Err(Error::new(ErrorKind::BareLf, p)),
+                        _ => return Err(Error::new(ErrorKind::InvalidReasonPhrase, p)),
+                    }
+                }
+                Phase::ReasonCr => {
+                    if buf[p] != b'\n' {
+                        return Err(Error::new(ErrorKind::BareCr, p - 1));
+                    }
+                    p += 1;
+                    self.fields.start_at(p);
+                    self.phase = Phase::Fields;
+                }
+                Phase::Fields => {
+                    let cfg = FieldConfig {
+                        max_line: self.limits.max_header_line,
+                        allow_bare_lf: self.allow_bare_lf,
+                        request: false,
+                    };
+                    let done = self.fields.scan(buf, &mut p, end, Some(headers), cfg);
+                    self.pos = p as u32;
+                    if done? {
+                        return self.finish(p).map(Some);
+                    }
+                    break;
+                }
+                Phase::Over => break,
+            }
+        }
+        self.pos = p as u32;
+        Ok(None)
+    }
+
+    /// Response framing, RFC 9112 §6.3 rules 1–7 in order.
+    fn finish(&self, p: usize) -> Result<Response, Error> {
+        let facts = &self.fields.facts;
+        let version = if self.minor == 0 { Version::Http10 } else { Version::Http11 };
+        if let (Some(te), Version::Http10) = (facts.transfer_encoding, version) {
+            return Err(Error::new(ErrorKind::TransferEncodingInHttp10, te.offset as usize));
+        }
+        let no_body = self.head_request
+            || self.status < 200
+            || self.status == 204
+            || self.status == 304;
+        let body = if no_body {
+            BodyKind::None
+        } else if let Some(te) = facts.transfer_encoding {
+            if te.last_is_chunked && te.chunked == 1 {
+                BodyKind::Chunked
+            } else {
+                // Rule 4: final coding not chunked: read until close.
+                BodyKind::UntilClose
+            }
+        } else if let Some(n) = facts.content_length {
+            BodyKind::Length(n)
+        } else {
+            BodyKind::UntilClose
+        };
+        let keep_alive = body != BodyKind::UntilClose
+            && match version {
+                Version::Http11 => !facts.close,
+                Version::Http10 => facts.keep_alive && !facts.close,
+            };
+        Ok(Response {
+            version,
+            minor: self.minor,
+            status: self.status,
+            reason: self.reason,
+            header_count: self.fields.count as usize,
+            head_len: p,
+            body,
+            keep_alive,
+            has_date: facts.date,
+            has_content_length: facts.content_length.is_some(),
+            has_transfer_encoding: facts.transfer_encoding.is_some(),
+            close: facts.close,
+        })
+    }
+}
