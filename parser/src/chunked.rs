@@ -289,7 +289,9 @@ impl ChunkedDecoder {
                         (Phase::TrailerValue, b) if field_vchar(b) || b == b' ' || b == b'\t' => {
                             Phase::TrailerValue
                         }
-                        (Phase::TrailerValue, b'\n') => return Err((ErrorKind::BareLf, base + p as u64)),
+                        (Phase::TrailerValue, b'\n') => {
+                            return Err((ErrorKind::BareLf, base + p as u64))
+                        }
                         (Phase::TrailerValue, _) => {
                             return Err((ErrorKind::InvalidHeaderValue, base + p as u64))
                         }

@@ -223,14 +223,13 @@ impl FieldSection {
             }
         }
         self.count += 1;
-        self.facts
-                .learn(
-                name.get(buf),
-                value.get(buf),
-                self.line_start as usize,
-                self.value_start as usize,
-                cfg.request,
-            )?;
+        self.facts.learn(
+            name.get(buf),
+            value.get(buf),
+            self.line_start as usize,
+            self.value_start as usize,
+            cfg.request,
+        )?;
         self.phase = Phase::LineStart;
         Ok(())
     }
@@ -352,8 +351,8 @@ impl Facts {
         let mut seen = false;
         for element in value.split(|&b| b == b',') {
             let element = trim_ows(element);
-            let n = parse_decimal(element)
-                .ok_or(Error::new(ErrorKind::InvalidContentLength, at))?;
+            let n =
+                parse_decimal(element).ok_or(Error::new(ErrorKind::InvalidContentLength, at))?;
             match self.content_length {
                 Some(old) if old != n => {
                     return Err(Error::new(ErrorKind::ConflictingContentLength, at))

@@ -93,7 +93,8 @@ impl Span {
 
     /// The bytes of this span in `buf` (empty if `buf` is too short).
     pub fn get<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
-        buf.get(self.start as usize..self.end as usize).unwrap_or(&[])
+        buf.get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
     }
 
     /// Length in bytes.

@@ -1,9 +1,11 @@
 //! The request head parser: request-line and field section (RFC 9112 §3, §5),
 //! with framing decided in the same pass (RFC 9112 §6.3).
 
-use crate::chars::{tchar, target_char};
+use crate::chars::{target_char, tchar};
 use crate::fields::{FieldConfig, FieldSection};
-use crate::{BodyKind, Error, ErrorKind, Expect, Header, HeaderIter, Limits, Span, Status, Version};
+use crate::{
+    BodyKind, Error, ErrorKind, Expect, Header, HeaderIter, Limits, Span, Status, Version,
+};
 
 /// Where the parser stands in the request head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +225,10 @@ impl RequestParser {
             }
             Ok(None) => {
                 if buf.len() >= self.limits.max_head as usize {
-                    let e = Error::new(ErrorKind::HeaderSectionTooLarge, self.limits.max_head as usize);
+                    let e = Error::new(
+                        ErrorKind::HeaderSectionTooLarge,
+                        self.limits.max_head as usize,
+                    );
                     self.fail(e)
                 } else {
                     Ok(Status::Partial)
@@ -376,8 +381,9 @@ impl RequestParser {
         if major > 1 {
             return Err(Error::new(ErrorKind::UnsupportedVersion, v + 5));
         }
-        self.target_form = classify_target(self.method.get(buf), self.target.get(buf))
-            .ok_or(Error::new(ErrorKind::InvalidTarget, self.target.start as usize))?;
+        self.target_form = classify_target(self.method.get(buf), self.target.get(buf)).ok_or(
+            Error::new(ErrorKind::InvalidTarget, self.target.start as usize),
+        )?;
         self.fields.start_at(p);
         self.phase = Phase::Fields;
         Ok(())
@@ -387,13 +393,20 @@ impl RequestParser {
     fn finish(&mut self, buf: &[u8], p: usize) -> Result<Request, Error> {
         let v = self.start as usize;
         let minor = buf[v + 7] - b'0';
-        let version = if minor == 0 { Version::Http10 } else { Version::Http11 };
+        let version = if minor == 0 {
+            Version::Http10
+        } else {
+            Version::Http11
+        };
         let facts = &self.fields.facts;
         let end_of_fields = self.fields_end();
         if let Some(te) = facts.transfer_encoding {
             if version == Version::Http10 {
                 // RFC 9112 §6.1: a server MUST treat it as faulty framing.
-                return Err(Error::new(ErrorKind::TransferEncodingInHttp10, te.offset as usize));
+                return Err(Error::new(
+                    ErrorKind::TransferEncodingInHttp10,
+                    te.offset as usize,
+                ));
             }
         }
         facts.check_request_transfer_encoding()?;
@@ -456,12 +469,722 @@ fn classify_target(method: &[u8], target: &[u8]) -> Option<TargetForm> {
         [b'/', ..] => Some(TargetForm::Origin),
         b"*" => (method == b"OPTIONS").then_some(TargetForm::Asterisk),
         [first, rest @ ..] if first.is_ascii_alphabetic() => {
-            // absolute-URI = scheme ":" hier-part [ "?" query ]
+            // absolute-URI = scheme ":" hier-part [ "?" query ]; HTTP URIs
+            // always have an authority, so "//" must follow (RFC 9110 §4.2).
+            // This keeps `host:port` out of absolute-form.
             let colon = rest
                 .iter()
                 .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))?;
-            (rest[colon] == b':').then_some(TargetForm::Absolute)
+            rest[colon..]
+                .starts_with(b"://")
+                .then_some(TargetForm::Absolute)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn parse(input: &[u8]) -> Result<Status<Request>, Error> {
+        let mut headers = [Header::EMPTY; 16];
+        RequestParser::new().parse(input, &mut headers)
+    }
+
+    fn complete(input: &[u8]) -> Request {
+        match parse(input) {
+            Ok(Status::Complete(r)) => r,
+            other => panic!("expected a complete request, got {other:?}"),
+        }
+    }
+
+    /// Asserts the input fails with `kind` at `offset`.
+    #[track_caller]
+    fn rejects(input: &[u8], kind: ErrorKind, offset: usize) {
+        assert_eq!(
+            parse(input),
+            Err(Error { kind, offset }),
+            "{:?}",
+            core::str::from_utf8(input)
+        );
+    }
+
+    const MIN: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    #[test]
+    fn minimal_request() {
+        let mut headers = [Header::EMPTY; 4];
+        let req = RequestParser::new()
+            .parse(MIN, &mut headers)
+            .unwrap()
+            .complete()
+            .unwrap();
+        let head = req.head(MIN, &headers);
+        assert_eq!(head.method(), b"GET");
+        assert_eq!(head.target(), b"/");
+        assert_eq!(head.version(), Version::Http11);
+        assert_eq!(head.header("HOST"), Some(&b"a"[..]));
+        assert_eq!(req.head_len, MIN.len());
+        assert_eq!(req.body, BodyKind::None);
+        assert_eq!(req.target_form, TargetForm::Origin);
+        assert!(req.keep_alive);
+        assert_eq!(req.expect, Expect::None);
+    }
+
+    #[test]
+    fn partial_at_every_prefix() {
+        for n in 0..MIN.len() {
+            assert_eq!(parse(&MIN[..n]), Ok(Status::Partial), "prefix {n}");
+        }
+    }
+
+    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
+    #[test]
+    fn leading_empty_lines_accepted() {
+        let r = complete(b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(r.method, Span::new(4, 7));
+    }
+
+    // RFC 9112 §5.1: field values are trimmed of OWS.
+    #[test]
+    fn field_value_trimmed() {
+        let input = b"GET / HTTP/1.1\r\nHost: a\r\nA: \t a b \t\r\nX:\r\n\r\n";
+        let mut headers = [Header::EMPTY; 4];
+        let r = RequestParser::new()
+            .parse(input, &mut headers)
+            .unwrap()
+            .complete()
+            .unwrap();
+        let h = r.head(input, &headers);
+        let all: [(&[u8], &[u8]); 3] = [(b"Host", b"a"), (b"A", b"a b"), (b"X", b"")];
+        assert!(h.headers().eq(all.iter().copied()));
+    }
+
+    // RFC 9110 §5.5: obs-text is allowed in field values.
+    #[test]
+    fn obs_text_in_value_accepted() {
+        complete(b"GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n");
+    }
+
+    // RFC 9112 §3: method is a token; RFC 9110 §9.1 methods are case-sensitive, any token is allowed.
+    #[test]
+    fn extension_method_accepted() {
+        let input = b"M-SEARCH /x HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut h = [Header::EMPTY; 2];
+        let r = RequestParser::new()
+            .parse(input, &mut h)
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(r.head(input, &h).method(), b"M-SEARCH");
+    }
+
+    // RFC 9110 §9.1: method must be a token.
+    #[test]
+    fn non_token_method_rejected() {
+        rejects(b"G(T / HTTP/1.1\r\n", ErrorKind::InvalidMethod, 1);
+        rejects(b" GET / HTTP/1.1\r\n", ErrorKind::InvalidMethod, 0);
+        rejects(b"GET\t/ HTTP/1.1\r\n", ErrorKind::InvalidMethod, 3);
+        rejects(b"GE\xffT / HTTP/1.1\r\n", ErrorKind::InvalidMethod, 2);
+    }
+
+    // RFC 9112 §3: exactly one SP between the parts of the request-line.
+    #[test]
+    fn double_space_rejected() {
+        rejects(b"GET  / HTTP/1.1\r\n", ErrorKind::InvalidTarget, 4);
+        rejects(b"GET /  HTTP/1.1\r\n", ErrorKind::InvalidVersion, 6);
+    }
+
+    // RFC 9112 §3.2: request-target has no whitespace, CTL or non-ASCII.
+    #[test]
+    fn bad_target_bytes_rejected() {
+        rejects(b"GET /a\x00b HTTP/1.1\r\n", ErrorKind::InvalidTarget, 6);
+        rejects(b"GET /a\tb HTTP/1.1\r\n", ErrorKind::InvalidTarget, 6);
+        rejects(b"GET /\xc3\xa9 HTTP/1.1\r\n", ErrorKind::InvalidTarget, 5);
+        rejects(b"GET /\x7f HTTP/1.1\r\n", ErrorKind::InvalidTarget, 5);
+    }
+
+    // RFC 9112 §3.2: target forms must fit the method.
+    #[test]
+    fn target_forms() {
+        assert_eq!(
+            complete(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").target_form,
+            TargetForm::Asterisk
+        );
+        assert_eq!(
+            complete(b"GET http://a/b HTTP/1.1\r\nHost: a\r\n\r\n").target_form,
+            TargetForm::Absolute
+        );
+        assert_eq!(
+            complete(b"CONNECT a.example:443 HTTP/1.1\r\nHost: a\r\n\r\n").target_form,
+            TargetForm::Authority
+        );
+        rejects(
+            b"GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+            ErrorKind::InvalidTarget,
+            4,
+        );
+        rejects(
+            b"GET a.example:443 HTTP/1.1\r\nHost: a\r\n\r\n",
+            ErrorKind::InvalidTarget,
+            4,
+        );
+        rejects(
+            b"CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n",
+            ErrorKind::InvalidTarget,
+            8,
+        );
+        rejects(
+            b"GET ?x HTTP/1.1\r\nHost: a\r\n\r\n",
+            ErrorKind::InvalidTarget,
+            4,
+        );
+    }
+
+    // RFC 9112 §3: 414 when the target is longer than the server will parse.
+    #[test]
+    fn uri_too_long() {
+        let limits = Limits {
+            max_uri: 8,
+            ..Limits::DEFAULT
+        };
+        let mut h = [Header::EMPTY; 4];
+        let ok = RequestParser::with_limits(limits)
+            .parse(b"GET /2345678 HTTP/1.1\r\nHost: a\r\n\r\n", &mut h);
+        assert!(ok.unwrap().is_complete());
+        let err = RequestParser::with_limits(limits).parse(b"GET /23456789 HTTP/1.1\r\n", &mut h);
+        assert_eq!(
+            err,
+            Err(Error {
+                kind: ErrorKind::UriTooLong,
+                offset: 12
+            })
+        );
+        assert_eq!(ErrorKind::UriTooLong.status(), 414);
+        // detected before the rest arrives
+        let err = RequestParser::with_limits(limits).parse(b"GET /23456789", &mut h);
+        assert_eq!(
+            err,
+            Err(Error {
+                kind: ErrorKind::UriTooLong,
+                offset: 12
+            })
+        );
+    }
+
+    // RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive.
+    #[test]
+    fn malformed_versions_rejected() {
+        rejects(b"GET / http/1.1\r\n", ErrorKind::InvalidVersion, 6);
+        rejects(b"GET / HTTP/1.10\r\n", ErrorKind::InvalidVersion, 14);
+        rejects(b"GET / HTTP/1\r\n", ErrorKind::InvalidVersion, 12);
+        rejects(b"GET / HTTP/1.1 \r\n", ErrorKind::InvalidVersion, 14);
+        rejects(b"GET / HTTP/11.1\r\n", ErrorKind::InvalidVersion, 12);
+        rejects(b"GET / HTTPS/1.1\r\n", ErrorKind::InvalidVersion, 10);
+        rejects(
+            b"GET / HTTP/0.9\r\nHost: a\r\n\r\n",
+            ErrorKind::InvalidVersion,
+            11,
+        );
+    }
+
+    // RFC 9110 §15.6.6: 505 for a major version the server does not support.
+    #[test]
+    fn major_two_is_505() {
+        rejects(
+            b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+            ErrorKind::UnsupportedVersion,
+            11,
+        );
+        rejects(b"GET / HTTP/3.1\r\n", ErrorKind::UnsupportedVersion, 11);
+        assert_eq!(ErrorKind::UnsupportedVersion.status(), 505);
+    }
+
+    // RFC 9110 §2.5: a higher minor is processed as the highest we support.
+    #[test]
+    fn http_1_2_processed_as_1_1() {
+        let r = complete(b"GET / HTTP/1.2\r\nHost: a\r\n\r\n");
+        assert_eq!((r.version, r.minor), (Version::Http11, 2));
+    }
+
+    // RFC 9112 §3: no HTTP/0.9 simple requests.
+    #[test]
+    fn http09_rejected() {
+        rejects(b"GET /\r\n", ErrorKind::MissingVersion, 5);
+        rejects(b"GET /\n", ErrorKind::MissingVersion, 5);
+    }
+
+    // RFC 9112 §5.1: no whitespace between field name and colon (MUST 400).
+    #[test]
+    fn whitespace_before_colon_rejected() {
+        rejects(
+            b"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+            ErrorKind::WhitespaceBeforeColon,
+            20,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",
+            ErrorKind::WhitespaceBeforeColon,
+            20,
+        );
+    }
+
+    // RFC 9112 §5.2: obs-fold in a request is rejected (400).
+    #[test]
+    fn obs_fold_rejected() {
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n",
+            ErrorKind::ObsFold,
+            31,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\tc\r\n\r\n",
+            ErrorKind::ObsFold,
+            31,
+        );
+    }
+
+    // RFC 9112 §2.2: whitespace between start-line and first field.
+    #[test]
+    fn whitespace_before_first_field_rejected() {
+        rejects(
+            b"GET / HTTP/1.1\r\n Host: a\r\n\r\n",
+            ErrorKind::ObsFold,
+            16,
+        );
+    }
+
+    // RFC 9112 §2.2: a bare CR anywhere is invalid.
+    #[test]
+    fn bare_cr_rejected() {
+        rejects(b"GET / HTTP/1.1\rHost: a\r\n\r\n", ErrorKind::BareCr, 14);
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n",
+            ErrorKind::BareCr,
+            23,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: b\rc\r\n\r\n",
+            ErrorKind::BareCr,
+            29,
+        );
+        rejects(b"GET / HTTP/1.1\r\nHost: a\r\n\rX", ErrorKind::BareCr, 25);
+        rejects(b"\rGET / HTTP/1.1\r\n", ErrorKind::BareCr, 0);
+        rejects(b"GET /\r HTTP/1.1\r\n", ErrorKind::MissingVersion, 5);
+    }
+
+    // RFC 9112 §2.2: bare LF rejected by default, accepted only when allowed.
+    #[test]
+    fn bare_lf_strict_and_lenient() {
+        let input = b"GET / HTTP/1.1\nHost: a\nX: b\r\n\n";
+        rejects(input, ErrorKind::BareLf, 14);
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n",
+            ErrorKind::BareLf,
+            23,
+        );
+        rejects(b"GET / HTTP/1.1\r\nHost: a\r\n\n", ErrorKind::BareLf, 25);
+        let mut h = [Header::EMPTY; 4];
+        let r = RequestParser::new()
+            .allow_bare_lf(true)
+            .parse(input, &mut h)
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(r.head_len, input.len());
+        assert_eq!(r.head(input, &h).header("x"), Some(&b"b"[..]));
+    }
+
+    // RFC 9110 §5.5: NUL and other CTLs are not allowed in field values.
+    #[test]
+    fn ctl_in_value_rejected() {
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n",
+            ErrorKind::InvalidHeaderValue,
+            29,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01\r\n\r\n",
+            ErrorKind::InvalidHeaderValue,
+            29,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: \x7f\r\n\r\n",
+            ErrorKind::InvalidHeaderValue,
+            28,
+        );
+        // HTAB is allowed inside a value
+        complete(b"GET / HTTP/1.1\r\nHost: a\r\nX: a\tb\r\n\r\n");
+    }
+
+    // RFC 9110 §5.1: field names are tokens.
+    #[test]
+    fn bad_field_names_rejected() {
+        rejects(
+            b"GET / HTTP/1.1\r\n: a\r\n\r\n",
+            ErrorKind::InvalidHeaderName,
+            16,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nX(: a\r\n\r\n",
+            ErrorKind::InvalidHeaderName,
+            17,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+            ErrorKind::InvalidHeaderName,
+            23,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\n\xffX: a\r\n\r\n",
+            ErrorKind::InvalidHeaderName,
+            16,
+        );
+    }
+
+    // RFC 9112 §6.3 rule 5: Content-Length frames the body; 1*DIGIT only.
+    #[test]
+    fn content_length() {
+        assert_eq!(
+            complete(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42\r\n\r\n").body,
+            BodyKind::Length(42)
+        );
+        assert_eq!(
+            complete(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 007\r\n\r\n").body,
+            BodyKind::Length(7)
+        );
+        // identical repeats may be folded (RFC 9110 §8.6)
+        assert_eq!(
+            complete(
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n"
+            )
+            .body,
+            BodyKind::Length(5)
+        );
+        assert_eq!(
+            complete(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n").body,
+            BodyKind::Length(5)
+        );
+        let base = b"POST / HTTP/1.1\r\nHost: a\r\n".len();
+        for bad in [
+            &b"-1"[..],
+            b"+5",
+            b"5a",
+            b"0x10",
+            b"",
+            b"1 2",
+            b"18446744073709551616",
+            b"5,",
+        ] {
+            let mut input = [0u8; 128];
+            let head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ";
+            let mut n = 0;
+            for part in [&head[..], bad, b"\r\n\r\n"] {
+                input[n..n + part.len()].copy_from_slice(part);
+                n += part.len();
+            }
+            rejects(&input[..n], ErrorKind::InvalidContentLength, base);
+        }
+    }
+
+    // RFC 9112 §6.3 rule 5: differing Content-Length values are unrecoverable.
+    #[test]
+    fn conflicting_content_length_rejected() {
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            ErrorKind::ConflictingContentLength,
+            45,
+        );
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n",
+            ErrorKind::ConflictingContentLength,
+            26,
+        );
+    }
+
+    // RFC 9112 §6.1: Transfer-Encoding with Content-Length must not be trusted; we reject (400).
+    #[test]
+    fn cl_with_te_rejected() {
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            ErrorKind::ContentLengthWithTransferEncoding,
+            45,
+        );
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            ErrorKind::ContentLengthWithTransferEncoding,
+            54,
+        );
+    }
+
+    // RFC 9112 §6.1, §6.3 rule 4.
+    #[test]
+    fn transfer_encoding_rules() {
+        let te = |v: &[u8]| {
+            let mut input = [0u8; 256];
+            let mut n = 0;
+            for part in [
+                &b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "[..],
+                v,
+                b"\r\n\r\n",
+            ] {
+                input[n..n + part.len()].copy_from_slice(part);
+                n += part.len();
+            }
+            let mut h = [Header::EMPTY; 4];
+            RequestParser::new().parse(&input[..n], &mut h)
+        };
+        let ok = |r: Result<Status<Request>, Error>| r.unwrap().complete().unwrap().body;
+        assert_eq!(ok(te(b"chunked")), BodyKind::Chunked);
+        assert_eq!(ok(te(b"CHUNKED")), BodyKind::Chunked);
+        assert_eq!(ok(te(b" , chunked")), BodyKind::Chunked);
+        let kind = |r: Result<Status<Request>, Error>| r.unwrap_err().kind;
+        // final coding not chunked: MUST 400
+        assert_eq!(kind(te(b"gzip")), ErrorKind::InvalidTransferEncoding);
+        assert_eq!(
+            kind(te(b"chunked, gzip")),
+            ErrorKind::InvalidTransferEncoding
+        );
+        assert_eq!(
+            kind(te(b"chunked, chunked")),
+            ErrorKind::InvalidTransferEncoding
+        );
+        assert_eq!(kind(te(b"xchunked")), ErrorKind::InvalidTransferEncoding);
+        assert_eq!(kind(te(b"chunked;x=1")), ErrorKind::InvalidTransferEncoding);
+        assert_eq!(kind(te(b"")), ErrorKind::InvalidTransferEncoding);
+        assert_eq!(kind(te(b"\"chunked\"")), ErrorKind::InvalidTransferEncoding);
+        // unknown coding before chunked: SHOULD 501
+        assert_eq!(
+            kind(te(b"foo, chunked")),
+            ErrorKind::UnsupportedTransferCoding
+        );
+        assert_eq!(
+            kind(te(b"gzip, chunked")),
+            ErrorKind::UnsupportedTransferCoding
+        );
+        assert_eq!(ErrorKind::UnsupportedTransferCoding.status(), 501);
+        // offset is the Transfer-Encoding line
+        assert_eq!(te(b"gzip").unwrap_err().offset, 26);
+        // split over two field lines: the list is their concatenation
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+            ErrorKind::InvalidTransferEncoding,
+            54,
+        );
+    }
+
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing.
+    #[test]
+    fn te_in_http10_rejected() {
+        rejects(
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+            ErrorKind::TransferEncodingInHttp10,
+            17,
+        );
+    }
+
+    // RFC 9112 §3.2: MUST 400 for a missing Host in 1.1, or several, or an invalid one.
+    #[test]
+    fn host_rules() {
+        rejects(
+            b"GET / HTTP/1.1\r\nX: a\r\n\r\n",
+            ErrorKind::MissingHost,
+            22,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            ErrorKind::DuplicateHost,
+            25,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+            ErrorKind::DuplicateHost,
+            25,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+            ErrorKind::InvalidHost,
+            23,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+            ErrorKind::InvalidHost,
+            23,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a@b\r\n\r\n",
+            ErrorKind::InvalidHost,
+            23,
+        );
+        // HTTP/1.0 may omit Host; an empty Host is valid (RFC 9112 §3.2)
+        complete(b"GET / HTTP/1.0\r\n\r\n");
+        let r = complete(b"GET / HTTP/1.1\r\nHost:\r\n\r\n");
+        assert_eq!(r.host, Some(Span::new(21, 21)));
+        let r = complete(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+        assert_eq!(r.host, Some(Span::new(22, 32)));
+    }
+
+    // RFC 9112 §9.3: persistence defaults and Connection options.
+    #[test]
+    fn persistence() {
+        assert!(complete(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").keep_alive);
+        assert!(!complete(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(
+            !complete(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, CLOSE\r\n\r\n")
+                .keep_alive
+        );
+        assert!(!complete(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(complete(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        assert!(
+            !complete(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n")
+                .keep_alive
+        );
+        let r = complete(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n");
+        assert!(r.upgrade && r.keep_alive);
+        assert!(!complete(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n").upgrade);
+    }
+
+    // RFC 9110 §10.1.1: Expect.
+    #[test]
+    fn expect() {
+        let e = |v: &[u8]| {
+            let mut input = [0u8; 128];
+            let mut n = 0;
+            for part in [
+                &b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: "[..],
+                v,
+                b"\r\n\r\n",
+            ] {
+                input[n..n + part.len()].copy_from_slice(part);
+                n += part.len();
+            }
+            complete(&input[..n]).expect
+        };
+        assert_eq!(e(b"100-continue"), Expect::Continue);
+        assert_eq!(e(b"100-Continue"), Expect::Continue);
+        assert_eq!(e(b"200-ok"), Expect::Other);
+    }
+
+    // Limits: 431 for too many fields, too long a line, too large a head.
+    #[test]
+    fn header_limits() {
+        let mut h = [Header::EMPTY; 1];
+        let err = RequestParser::new().parse(b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\r\n", &mut h);
+        assert_eq!(
+            err,
+            Err(Error {
+                kind: ErrorKind::TooManyHeaders,
+                offset: 25
+            })
+        );
+        let limits = Limits {
+            max_header_line: 8,
+            ..Limits::DEFAULT
+        };
+        let mut h = [Header::EMPTY; 4];
+        let ok =
+            RequestParser::with_limits(limits).parse(b"GET / HTTP/1.1\r\nHost: ab\r\n\r\n", &mut h);
+        assert!(ok.unwrap().is_complete());
+        let err = RequestParser::with_limits(limits)
+            .parse(b"GET / HTTP/1.1\r\nHost: abc\r\n\r\n", &mut h);
+        assert_eq!(
+            err,
+            Err(Error {
+                kind: ErrorKind::HeaderLineTooLong,
+                offset: 24
+            })
+        );
+        let limits = Limits {
+            max_head: 32,
+            ..Limits::DEFAULT
+        };
+        let err = RequestParser::with_limits(limits)
+            .parse(b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: 123", &mut h);
+        assert_eq!(
+            err,
+            Err(Error {
+                kind: ErrorKind::HeaderSectionTooLarge,
+                offset: 32
+            })
+        );
+        // exactly at the limit is fine
+        let input = b"GET / HTTP/1.1\r\nHost: abcdefg\r\n\r\n";
+        let limits = Limits {
+            max_head: input.len() as u32,
+            ..Limits::DEFAULT
+        };
+        assert!(RequestParser::with_limits(limits)
+            .parse(input, &mut h)
+            .unwrap()
+            .is_complete());
+        for k in [
+            ErrorKind::TooManyHeaders,
+            ErrorKind::HeaderLineTooLong,
+            ErrorKind::HeaderSectionTooLarge,
+        ] {
+            assert_eq!(k.status(), 431);
+        }
+    }
+
+    // A pipelined buffer: the head ends at head_len; the rest is not looked at.
+    #[test]
+    fn stops_at_end_of_head() {
+        let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE\x00\r";
+        assert_eq!(complete(input).head_len, 27);
+    }
+
+    // The parser resumes and caches its outcome.
+    #[test]
+    fn resume_and_outcome_cached() {
+        let mut p = RequestParser::new();
+        let mut h = [Header::EMPTY; 4];
+        assert_eq!(p.parse(&MIN[..10], &mut h), Ok(Status::Partial));
+        assert_eq!(p.position(), 10);
+        let r = p.parse(MIN, &mut h).unwrap();
+        assert_eq!(p.parse(MIN, &mut h).unwrap(), r);
+        assert_eq!(p.bytes_scanned(), MIN.len() as u64);
+        p.reset();
+        assert_eq!(p.position(), 0);
+        let mut p = RequestParser::new();
+        let e = p.parse(b"G(T", &mut h);
+        assert_eq!(
+            e,
+            Err(Error {
+                kind: ErrorKind::InvalidMethod,
+                offset: 1
+            })
+        );
+        assert_eq!(p.parse(b"GET / HTTP/1.1", &mut h), e);
+    }
+
+    // No re-scanning: 4 KiB fed one byte at a time examines each byte once.
+    #[test]
+    fn byte_at_a_time_scans_linearly() {
+        let mut input = [0u8; 4096];
+        let head = b"GET /x HTTP/1.1\r\nHost: a\r\n";
+        input[..head.len()].copy_from_slice(head);
+        let mut n = head.len();
+        while n + 40 < input.len() - 2 {
+            let line = b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+            input[n..n + line.len()].copy_from_slice(line);
+            n += line.len();
+        }
+        input[n..n + 2].copy_from_slice(b"\r\n");
+        n += 2;
+        let input = &input[..n];
+        let mut p = RequestParser::new();
+        let mut h = [Header::EMPTY; 128];
+        for end in 1..=n {
+            let s = p.parse(&input[..end], &mut h).unwrap();
+            assert_eq!(s.is_complete(), end == n);
+        }
+        assert!(
+            p.bytes_scanned() < 2 * n as u64,
+            "scanned {} for {n}",
+            p.bytes_scanned()
+        );
+        assert_eq!(p.bytes_scanned(), n as u64);
     }
 }

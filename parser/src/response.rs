@@ -238,7 +238,9 @@ impl ResponseParser {
                 }
                 Phase::Reason => {
                     // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
-                    while p < end && (crate::chars::field_vchar(buf[p]) || buf[p] == b' ' || buf[p] == b'\t') {
+                    while p < end
+                        && (crate::chars::field_vchar(buf[p]) || buf[p] == b' ' || buf[p] == b'\t')
+                    {
                         p += 1;
                     }
                     if p == end {
@@ -290,14 +292,19 @@ impl ResponseParser {
     /// Response framing, RFC 9112 §6.3 rules 1–7 in order.
     fn finish(&self, p: usize) -> Result<Response, Error> {
         let facts = &self.fields.facts;
-        let version = if self.minor == 0 { Version::Http10 } else { Version::Http11 };
+        let version = if self.minor == 0 {
+            Version::Http10
+        } else {
+            Version::Http11
+        };
         if let (Some(te), Version::Http10) = (facts.transfer_encoding, version) {
-            return Err(Error::new(ErrorKind::TransferEncodingInHttp10, te.offset as usize));
+            return Err(Error::new(
+                ErrorKind::TransferEncodingInHttp10,
+                te.offset as usize,
+            ));
         }
-        let no_body = self.head_request
-            || self.status < 200
-            || self.status == 204
-            || self.status == 304;
+        let no_body =
+            self.head_request || self.status < 200 || self.status == 204 || self.status == 304;
         let body = if no_body {
             BodyKind::None
         } else if let Some(te) = facts.transfer_encoding {
