@@ -340,3 +340,174 @@ fn hex(b: u8) -> Option<u8> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    /// Decodes all of `input`, collecting data into `out`; returns bytes consumed and done.
+    fn decode_all(
+        dec: &mut ChunkedDecoder,
+        input: &[u8],
+        out: &mut [u8],
+        len: &mut usize,
+    ) -> Result<(usize, bool), Error> {
+        let mut off = 0;
+        loop {
+            let c = dec.decode(&input[off..])?;
+            let data = &input[off..][c.data.clone()];
+            out[*len..*len + data.len()].copy_from_slice(data);
+            *len += data.len();
+            off += c.consumed;
+            if c.done || (c.consumed == 0) || off == input.len() {
+                return Ok((off, c.done));
+            }
+        }
+    }
+
+    fn decode(input: &[u8]) -> Result<([u8; 256], usize, usize), Error> {
+        let mut out = [0u8; 256];
+        let mut len = 0;
+        let (used, done) = decode_all(&mut ChunkedDecoder::new(), input, &mut out, &mut len)?;
+        assert!(done, "not done");
+        Ok((out, len, used))
+    }
+
+    #[track_caller]
+    fn rejects(input: &[u8], kind: ErrorKind, offset: usize) {
+        let mut out = [0u8; 256];
+        let mut len = 0;
+        let r = decode_all(&mut ChunkedDecoder::new(), input, &mut out, &mut len);
+        assert_eq!(
+            r,
+            Err(Error { kind, offset }),
+            "{:?}",
+            core::str::from_utf8(input)
+        );
+    }
+
+    #[test]
+    fn decodes_body_with_extensions_and_trailers() {
+        let input = b"5\r\nhello\r\nA;a=b;c\r\n world!!!!\r\n000;x\r\nT: v\r\nU:\r\n\r\nNEXT";
+        let (out, len, used) = decode(input).unwrap();
+        assert_eq!(&out[..len], b"hello world!!!!");
+        assert_eq!(&input[used..], b"NEXT");
+    }
+
+    #[test]
+    fn uppercase_and_lowercase_hex() {
+        let (_, len, _) = decode(b"a\r\n0123456789\r\nB\r\n0123456789a\r\n0\r\n\r\n").unwrap();
+        assert_eq!(len, 21);
+    }
+
+    #[test]
+    fn one_byte_at_a_time() {
+        let input = b"3\r\nabc\r\n2;e\r\nde\r\n0\r\nX: y\r\n\r\n";
+        let mut dec = ChunkedDecoder::new();
+        let mut out = [0u8; 16];
+        let mut len = 0;
+        for i in 0..input.len() {
+            let (used, done) = decode_all(&mut dec, &input[i..i + 1], &mut out, &mut len).unwrap();
+            assert_eq!(used, 1);
+            assert_eq!(done, i == input.len() - 1);
+        }
+        assert_eq!(&out[..len], b"abcde");
+    }
+
+    // RFC 9112 §7.1: chunk-size = 1*HEXDIG; strict about everything else.
+    #[test]
+    fn bad_sizes() {
+        rejects(b"\r\n", ErrorKind::InvalidChunkSize, 0);
+        rejects(b"g\r\n", ErrorKind::InvalidChunkSize, 0);
+        rejects(b"0x5\r\n", ErrorKind::InvalidChunkSize, 1);
+        rejects(b"-1\r\n", ErrorKind::InvalidChunkSize, 0);
+        rejects(b"+1\r\n", ErrorKind::InvalidChunkSize, 0);
+        rejects(b" 1\r\n", ErrorKind::InvalidChunkSize, 0);
+        rejects(b"1 x\r\n", ErrorKind::InvalidChunkSize, 2);
+        rejects(b"00000000000000001\r\n", ErrorKind::ChunkSizeOverflow, 16);
+        rejects(b"fffffffffffffffff\r\n", ErrorKind::ChunkSizeOverflow, 16);
+        // 16 digits are fine (the size is only a promise of data to come)
+        let mut dec = ChunkedDecoder::new();
+        assert!(dec.decode(b"ffffffffffffffff\r\nab").is_ok());
+        assert_eq!(dec.remaining_in_chunk(), u64::MAX - 2);
+        // whitespace before ';' is BWS
+        assert_eq!(decode(b"1 ;x\r\na\r\n0\r\n\r\n").unwrap().1, 1);
+    }
+
+    // RFC 9112 §7.1: CRLF only; bare LF and bare CR are errors.
+    #[test]
+    fn bare_line_endings() {
+        rejects(b"1\na\r\n0\r\n\r\n", ErrorKind::BareLf, 1);
+        rejects(b"1\rxa\r\n0\r\n\r\n", ErrorKind::BareCr, 1);
+        rejects(b"1\r\na\n0\r\n\r\n", ErrorKind::BareLf, 4);
+        rejects(b"1\r\na\rx0\r\n\r\n", ErrorKind::BareCr, 4);
+        rejects(
+            b"1\r\nab\r\n0\r\n\r\n",
+            ErrorKind::InvalidChunkTerminator,
+            4,
+        );
+        rejects(b"0\r\n\n", ErrorKind::BareLf, 3);
+        rejects(b"0\r\nX: y\n\r\n", ErrorKind::BareLf, 7);
+        rejects(b"1;a\nb\r\n", ErrorKind::BareLf, 3);
+    }
+
+    #[test]
+    fn extension_rules() {
+        rejects(b"1;a\x00\r\n", ErrorKind::InvalidChunkExtension, 3);
+        let limits = ChunkedLimits {
+            max_extension: 4,
+            ..ChunkedLimits::DEFAULT
+        };
+        let mut dec = ChunkedDecoder::with_limits(limits);
+        assert!(dec.decode(b"1;abc\r\n").is_ok());
+        let mut dec = ChunkedDecoder::with_limits(limits);
+        assert_eq!(
+            dec.decode(b"1;abcd\r\n"),
+            Err(Error {
+                kind: ErrorKind::ChunkExtensionTooLong,
+                offset: 6
+            })
+        );
+    }
+
+    #[test]
+    fn trailer_rules() {
+        rejects(b"0\r\nX : y\r\n\r\n", ErrorKind::WhitespaceBeforeColon, 4);
+        rejects(b"0\r\nX: y\r\n z\r\n\r\n", ErrorKind::ObsFold, 9);
+        rejects(b"0\r\nX: \x01\r\n\r\n", ErrorKind::InvalidHeaderValue, 6);
+        rejects(b"0\r\n: y\r\n\r\n", ErrorKind::InvalidHeaderName, 3);
+        let limits = ChunkedLimits {
+            max_trailer: 8,
+            ..ChunkedLimits::DEFAULT
+        };
+        let mut dec = ChunkedDecoder::with_limits(limits);
+        assert_eq!(
+            dec.decode(b"0\r\nXXXX: y\r\n\r\n"),
+            Err(Error {
+                kind: ErrorKind::TrailerSectionTooLarge,
+                offset: 11
+            })
+        );
+    }
+
+    #[test]
+    fn errors_are_sticky_and_offsets_absolute() {
+        let mut dec = ChunkedDecoder::new();
+        assert!(dec.decode(b"2\r\n").is_ok());
+        let c = dec.decode(b"ab\r").unwrap();
+        assert_eq!((c.data, c.consumed), (0..2, 2));
+        // the CR was not consumed with the data: present it again
+        let c = dec.decode(b"\r").unwrap();
+        assert_eq!(c.consumed, 1);
+        let e = dec.decode(b"x");
+        assert_eq!(
+            e,
+            Err(Error {
+                kind: ErrorKind::BareCr,
+                offset: 5
+            })
+        );
+        assert_eq!(dec.decode(b"\n"), e);
+    }
+}

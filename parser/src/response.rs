@@ -340,3 +340,155 @@ impl ResponseParser {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn parse_with(p: ResponseParser, input: &[u8]) -> Result<Status<Response>, Error> {
+        let mut headers = [Header::EMPTY; 16];
+        let mut p = p;
+        p.parse(input, &mut headers)
+    }
+
+    fn complete(input: &[u8]) -> Response {
+        parse_with(ResponseParser::new(), input)
+            .unwrap()
+            .complete()
+            .expect("complete")
+    }
+
+    #[track_caller]
+    fn rejects(input: &[u8], kind: ErrorKind, offset: usize) {
+        assert_eq!(
+            parse_with(ResponseParser::new(), input),
+            Err(Error { kind, offset })
+        );
+    }
+
+    #[test]
+    fn simple_response() {
+        let input = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 5\r\n\r\nhello";
+        let mut h = [Header::EMPTY; 4];
+        let r = ResponseParser::new()
+            .parse(input, &mut h)
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.head(input, &h).reason(), b"OK");
+        assert_eq!(r.body, BodyKind::Length(5));
+        assert_eq!(r.head_len, input.len() - 5);
+        assert!(r.keep_alive && r.has_date && r.has_content_length);
+    }
+
+    #[test]
+    fn partial_at_every_prefix() {
+        let input = b"HTTP/1.1 204 No Content\r\nDate: x\r\n\r\n";
+        for n in 0..input.len() {
+            assert_eq!(
+                parse_with(ResponseParser::new(), &input[..n]),
+                Ok(Status::Partial),
+                "{n}"
+            );
+        }
+    }
+
+    // RFC 9112 §6.3 rule 1: HEAD, 1xx, 204 and 304 responses have no body.
+    #[test]
+    fn bodiless_responses() {
+        for s in [
+            &b"100 Continue"[..],
+            b"101 Switching",
+            b"204 No Content",
+            b"304 Not Modified",
+        ] {
+            let mut input = [0u8; 64];
+            let n = [&b"HTTP/1.1 "[..], s, b"\r\nContent-Length: 10\r\n\r\n"]
+                .iter()
+                .fold(0, |n, part| {
+                    input[n..n + part.len()].copy_from_slice(part);
+                    n + part.len()
+                });
+            assert_eq!(complete(&input[..n]).body, BodyKind::None);
+        }
+        let head = ResponseParser::new().for_head_request(true);
+        let r = parse_with(head, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n").unwrap();
+        assert_eq!(r.complete().unwrap().body, BodyKind::None);
+        assert!(complete(b"HTTP/1.1 100 Continue\r\n\r\n").is_interim());
+    }
+
+    // RFC 9112 §6.3 rules 4, 6, 7.
+    #[test]
+    fn response_framing() {
+        assert_eq!(
+            complete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").body,
+            BodyKind::Chunked
+        );
+        let r = complete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n");
+        assert_eq!((r.body, r.keep_alive), (BodyKind::UntilClose, false));
+        let r = complete(b"HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!((r.body, r.keep_alive), (BodyKind::UntilClose, false));
+        rejects(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            ErrorKind::ContentLengthWithTransferEncoding,
+            36,
+        );
+        rejects(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            ErrorKind::ConflictingContentLength,
+            36,
+        );
+    }
+
+    #[test]
+    fn persistence() {
+        assert!(
+            !complete(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                .keep_alive
+        );
+        assert!(!complete(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").keep_alive);
+        assert!(
+            complete(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")
+                .keep_alive
+        );
+    }
+
+    // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ].
+    #[test]
+    fn status_line_rules() {
+        assert_eq!(
+            complete(b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n").status,
+            200
+        );
+        rejects(b"HTTP/1.1 200\r\n\r\n", ErrorKind::InvalidStatusLine, 12);
+        rejects(b"HTTP/1.1 20 OK\r\n\r\n", ErrorKind::InvalidStatusLine, 11);
+        rejects(b"HTTP/1.1 099 X\r\n\r\n", ErrorKind::InvalidStatusLine, 9);
+        rejects(b"HTTP/1.1 600 X\r\n\r\n", ErrorKind::InvalidStatusLine, 9);
+        rejects(b"http/1.1 200 OK\r\n\r\n", ErrorKind::InvalidVersion, 0);
+        rejects(b"HTTP/2.0 200 OK\r\n\r\n", ErrorKind::UnsupportedVersion, 5);
+        rejects(
+            b"HTTP/1.1 200 O\x01K\r\n\r\n",
+            ErrorKind::InvalidReasonPhrase,
+            14,
+        );
+        rejects(b"HTTP/1.1 200 OK\n\r\n", ErrorKind::BareLf, 15);
+        rejects(
+            b"HTTP/1.1 200 OK\r\nX : y\r\n\r\n",
+            ErrorKind::WhitespaceBeforeColon,
+            18,
+        );
+        rejects(
+            b"HTTP/1.1 200 OK\r\nX: y\r\n z\r\n\r\n",
+            ErrorKind::ObsFold,
+            23,
+        );
+    }
+
+    // Host rules are request-only.
+    #[test]
+    fn host_not_checked_in_responses() {
+        complete(b"HTTP/1.1 200 OK\r\nHost: a b\r\nHost: c\r\nContent-Length: 0\r\n\r\n");
+    }
+}
