@@ -6,6 +6,9 @@ use h1parse::{
 };
 use proptest::prelude::*;
 
+mod reference;
+pub use reference::chunked_reference;
+
 /// A generated, valid request: its parts and its wire bytes.
 #[derive(Debug, Clone)]
 pub struct GenRequest {
@@ -214,107 +217,6 @@ pub fn chunked_split(input: &[u8], points: &[usize]) -> ChunkedResult {
         }
     }
     Ok((data, consumed, false))
-}
-
-/// A plain reference decoder: the whole body at once, written straight from
-/// RFC 9112 §7.1 with the same strictness choices. Returns None on any error.
-pub fn chunked_reference(input: &[u8]) -> Option<(Vec<u8>, usize, bool)> {
-    fn line(input: &[u8], at: usize) -> Option<Option<usize>> {
-        // Some(Some(end)) = CRLF found at end; Some(None) = incomplete; None = bare LF or CR
-        let mut i = at;
-        while i < input.len() {
-            match input[i] {
-                b'\n' => return None,
-                b'\r' => {
-                    return match input.get(i + 1) {
-                        Some(b'\n') => Some(Some(i)),
-                        Some(_) => None,
-                        None => Some(None),
-                    }
-                }
-                _ => i += 1,
-            }
-        }
-        Some(None)
-    }
-    let mut data = Vec::new();
-    let mut pos = 0;
-    loop {
-        let Some(end) = line(input, pos)? else {
-            // incomplete: check what is there is a valid prefix, roughly
-            return Some((data, pos, false)).filter(|_| size_prefix_ok(&input[pos..]));
-        };
-        let l = &input[pos..end];
-        let digits = l.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-        if digits == 0 || digits > 16 {
-            return None;
-        }
-        let rest = &l[digits..];
-        let ws = rest
-            .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
-        let rest = &rest[ws..];
-        if ws > 0 && !rest.starts_with(b";") {
-            return None;
-        }
-        if !rest.is_empty() && !rest.starts_with(b";") {
-            return None;
-        }
-        if rest.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) || rest.len() > 1024 {
-            return None;
-        }
-        let size = u64::from_str_radix(std::str::from_utf8(&l[..digits]).ok()?, 16).ok()?;
-        pos = end + 2;
-        if size == 0 {
-            // trailers
-            let start = pos;
-            loop {
-                match line(input, pos)? {
-                    None => return Some((data, pos, false)),
-                    Some(e) if e == pos => {
-                        if e + 2 - start > 16 * 1024 {
-                            return None;
-                        }
-                        return Some((data, e + 2, true));
-                    }
-                    Some(e) => {
-                        let f = &input[pos..e];
-                        let colon = f.iter().position(|&b| b == b':')?;
-                        let name_ok = colon > 0
-                            && f[..colon].iter().all(|&b| {
-                                b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-                            });
-                        let value_ok = f[colon + 1..]
-                            .iter()
-                            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f));
-                        if !name_ok || !value_ok || e + 2 - start > 16 * 1024 {
-                            return None;
-                        }
-                        pos = e + 2;
-                    }
-                }
-            }
-        }
-        let avail = (input.len() - pos) as u64;
-        if avail < size {
-            data.extend_from_slice(&input[pos..]);
-            return Some((data, input.len(), false));
-        }
-        data.extend_from_slice(&input[pos..pos + size as usize]);
-        pos += size as usize;
-        match (input.get(pos), input.get(pos + 1)) {
-            (None, _) => return Some((data, pos, false)),
-            (Some(b'\r'), None) => return Some((data, pos, false)),
-            (Some(b'\r'), Some(b'\n')) => pos += 2,
-            _ => return None,
-        }
-    }
-}
-
-fn size_prefix_ok(l: &[u8]) -> bool {
-    let digits = l.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    digits <= 16 && (digits > 0 || l.is_empty())
 }
 
 /// A generated chunked body: its wire bytes and the data it carries.
