@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Parser benchmark: instruction counts per parse under callgrind (repeatable on
+# a noisy machine) for h1parse and httparse on the same inputs, whole and fed
+# 1, 7 and 64 bytes per call; then, unless BENCH_QUICK=1, criterion wall-clock
+# figures. Prints tables; never fails on figures (it is a smoke in CI).
+#
+#   bash ci/bench-parser.sh               # callgrind table + criterion (a few minutes)
+#   BENCH_QUICK=1 bash ci/bench-parser.sh # callgrind table only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || bash ci/setup.sh
+cargo build -q -p h1parse --release --example instructions
+bin=target/release/examples/instructions
+python3 - "$bin" <<'PY'
+import re, subprocess, sys
+bin = sys.argv[1]
+def ir(*args):
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", bin, *map(str, args)],
+                         capture_output=True, text=True, check=True).stderr
+    return int(re.search(r"Collected : (\d+)", out).group(1))
+heads = {"pipelined16": 16}
+inputs = ["req", "req_short", "browser", "headers100", "pipelined16", "head1k", "head8k"]
+steps = [0, 64, 7, 1]
+print("instructions per request head (callgrind; lower is better)")
+print(f"{'input':<12} {'mode':<8} {'h1parse':>10} {'httparse':>11} {'h1/hp':>7} {'h1 vs whole':>12} {'hp vs h1 whole':>15}")
+whole = {}
+for name in inputs:
+    base = ir("h1parse", name, 0, 0)
+    for step in steps:
+        n = 20 if step == 0 else (5 if step >= 7 else 2)
+        row = {}
+        for parser in ["h1parse", "httparse"]:
+            if parser == "httparse" and step == 1 and name == "head8k":
+                row[parser] = None  # quadratic: minutes under callgrind
+                continue
+            row[parser] = (ir(parser, name, step, n) - base) / n / heads.get(name, 1)
+        h1, hp = row["h1parse"], row["httparse"]
+        if step == 0:
+            whole[name] = h1
+        mode = "whole" if step == 0 else f"fed-{step}"
+        ratio = f"{h1 / hp:.2f}" if hp else "-"
+        hp_s = f"{hp:,.0f}" if hp else "skipped"
+        print(f"{name:<12} {mode:<8} {h1:>10,.0f} {hp_s:>11} {ratio:>7} {h1 / whole[name]:>11.2f}x {(hp / whole[name] if hp else 0):>14.1f}x")
+for name in ["resp", "resp_short"]:
+    base = ir("h1parse", name, 0, 0)
+    h1 = (ir("h1parse", name, 0, 20) - base) / 20
+    hp = (ir("httparse", name, 0, 20) - base) / 20
+    print(f"{name:<12} {'whole':<8} {h1:>10,.0f} {hp:>11,.0f} {h1 / hp:>7.2f}")
+g1, g8 = whole["head1k"], whole["head8k"]
+print(f"\nhead grown 1 KiB -> 8 KiB, whole: {g8 / g1:.1f}x instructions")
+PY
+if [ "${BENCH_QUICK:-0}" != "1" ]; then
+  cargo bench -q -p h1parse --bench parse -- --warm-up-time 1 --measurement-time 2 2>&1 \
+    | grep -E '^[a-z_0-9]+/|time:|thrpt:' || true
+fi

@@ -1,0 +1,69 @@
+//! The work being measured, written once for the criterion bench and the
+//! callgrind driver: parse every head in a buffer, whole or fed `step` bytes
+//! per call, with h1parse or with httparse.
+#![allow(dead_code)]
+
+use h1parse::{Header, RequestParser, ResponseParser, Status};
+
+/// h1parse: every head in `buf`, fed `step` bytes per call (0 = whole).
+/// Returns the number of heads parsed.
+#[inline(never)]
+pub fn h1parse_requests(buf: &[u8], step: usize, headers: &mut [Header]) -> usize {
+    let mut at = 0;
+    let mut n = 0;
+    let mut p = RequestParser::new();
+    while at < buf.len() {
+        let msg = &buf[at..];
+        let mut end = if step == 0 { msg.len() } else { step.min(msg.len()) };
+        let req = loop {
+            match p.parse(&msg[..end], headers) {
+                Ok(Status::Complete(r)) => break r,
+                Ok(Status::Partial) if end < msg.len() => end = (end + step).min(msg.len()),
+                other => panic!("h1parse: {other:?}"),
+            }
+        };
+        at += req.head_len;
+        n += 1;
+        p.reset();
+    }
+    n
+}
+
+/// httparse: the same; fed in pieces it must re-parse from the start each
+/// call, as its callers do (it keeps no state between calls).
+#[inline(never)]
+pub fn httparse_requests<'b>(buf: &'b [u8], step: usize, headers: &mut [httparse::Header<'b>]) -> usize {
+    let mut at = 0;
+    let mut n = 0;
+    while at < buf.len() {
+        let msg = &buf[at..];
+        let mut end = if step == 0 { msg.len() } else { step.min(msg.len()) };
+        let len = loop {
+            let mut req = httparse::Request::new(&mut *headers);
+            match req.parse(&msg[..end]) {
+                Ok(httparse::Status::Complete(len)) => break len,
+                Ok(httparse::Status::Partial) if end < msg.len() => end = (end + step).min(msg.len()),
+                other => panic!("httparse: {other:?}"),
+            }
+        };
+        at += len;
+        n += 1;
+    }
+    n
+}
+
+#[inline(never)]
+pub fn h1parse_response(buf: &[u8], headers: &mut [Header]) -> usize {
+    match ResponseParser::new().parse(buf, headers) {
+        Ok(Status::Complete(r)) => r.head_len,
+        other => panic!("h1parse: {other:?}"),
+    }
+}
+
+#[inline(never)]
+pub fn httparse_response<'b>(buf: &'b [u8], headers: &mut [httparse::Header<'b>]) -> usize {
+    match httparse::Response::new(headers).parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        other => panic!("httparse: {other:?}"),
+    }
+}
