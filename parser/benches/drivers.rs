@@ -14,7 +14,11 @@ pub fn h1parse_requests(buf: &[u8], step: usize, headers: &mut [Header]) -> usiz
     let mut p = RequestParser::new();
     while at < buf.len() {
         let msg = &buf[at..];
-        let mut end = if step == 0 { msg.len() } else { step.min(msg.len()) };
+        let mut end = if step == 0 {
+            msg.len()
+        } else {
+            step.min(msg.len())
+        };
         let req = loop {
             match p.parse(&msg[..end], headers) {
                 Ok(Status::Complete(r)) => break r,
@@ -32,17 +36,27 @@ pub fn h1parse_requests(buf: &[u8], step: usize, headers: &mut [Header]) -> usiz
 /// httparse: the same; fed in pieces it must re-parse from the start each
 /// call, as its callers do (it keeps no state between calls).
 #[inline(never)]
-pub fn httparse_requests<'b>(buf: &'b [u8], step: usize, headers: &mut [httparse::Header<'b>]) -> usize {
+pub fn httparse_requests<'b>(
+    buf: &'b [u8],
+    step: usize,
+    headers: &mut [httparse::Header<'b>],
+) -> usize {
     let mut at = 0;
     let mut n = 0;
     while at < buf.len() {
         let msg = &buf[at..];
-        let mut end = if step == 0 { msg.len() } else { step.min(msg.len()) };
+        let mut end = if step == 0 {
+            msg.len()
+        } else {
+            step.min(msg.len())
+        };
         let len = loop {
             let mut req = httparse::Request::new(&mut *headers);
             match req.parse(&msg[..end]) {
                 Ok(httparse::Status::Complete(len)) => break len,
-                Ok(httparse::Status::Partial) if end < msg.len() => end = (end + step).min(msg.len()),
+                Ok(httparse::Status::Partial) if end < msg.len() => {
+                    end = (end + step).min(msg.len())
+                }
                 other => panic!("httparse: {other:?}"),
             }
         };

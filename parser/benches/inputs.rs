@@ -59,7 +59,9 @@ Sec-Fetch-Site: same-origin\r\n\r\n";
 pub fn many_headers() -> Vec<u8> {
     let mut v = b"GET /api/v1/items?page=2 HTTP/1.1\r\nHost: api.example.com\r\n".to_vec();
     for i in 1..100 {
-        v.extend_from_slice(format!("X-Custom-Header-{i:03}: value-{i}-abcdefghijkl\r\n").as_bytes());
+        v.extend_from_slice(
+            format!("X-Custom-Header-{i:03}: value-{i}-abcdefghijkl\r\n").as_bytes(),
+        );
     }
     v.extend_from_slice(b"\r\n");
     v
@@ -69,7 +71,9 @@ pub fn many_headers() -> Vec<u8> {
 pub fn pipelined16() -> Vec<u8> {
     let mut v = Vec::new();
     for i in 0..16 {
-        v.extend_from_slice(format!("GET /item/{i} HTTP/1.1\r\nHost: a.example\r\n\r\n").as_bytes());
+        v.extend_from_slice(
+            format!("GET /item/{i} HTTP/1.1\r\nHost: a.example\r\n\r\n").as_bytes(),
+        );
     }
     v
 }

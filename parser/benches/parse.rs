@@ -9,17 +9,21 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
-#[path = "inputs.rs"]
-mod inputs;
 #[path = "drivers.rs"]
 mod drivers;
+#[path = "inputs.rs"]
+mod inputs;
 
 fn requests(c: &mut Criterion) {
     for (name, buf) in inputs::requests() {
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Bytes(buf.len() as u64));
         for step in [0usize, 64, 7, 1] {
-            let label = if step == 0 { "whole".to_string() } else { format!("fed-{step}") };
+            let label = if step == 0 {
+                "whole".to_string()
+            } else {
+                format!("fed-{step}")
+            };
             g.bench_with_input(BenchmarkId::new("h1parse", &label), &buf, |b, buf| {
                 let mut headers = [h1parse::Header::EMPTY; 128];
                 b.iter(|| drivers::h1parse_requests(black_box(buf), step, &mut headers))

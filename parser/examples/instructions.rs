@@ -6,10 +6,10 @@
 //!
 //! `step` 0 parses each head whole; otherwise heads are fed `step` bytes per call.
 
-#[path = "../benches/inputs.rs"]
-mod inputs;
 #[path = "../benches/drivers.rs"]
 mod drivers;
+#[path = "../benches/inputs.rs"]
+mod inputs;
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         eprintln!("{usage}");
         return ExitCode::from(2);
     };
-    let all: Vec<_> = inputs::requests().into_iter().chain(inputs::responses()).collect();
+    let all: Vec<_> = inputs::requests()
+        .into_iter()
+        .chain(inputs::responses())
+        .collect();
     let Some((name, buf)) = all.into_iter().find(|(n, _)| *n == args[2]) else {
         eprintln!("unknown input {}\n{usage}", args[2]);
         return ExitCode::from(2);
@@ -38,7 +41,9 @@ fn main() -> ExitCode {
     for _ in 0..iters {
         total += match (args[1].as_str(), response) {
             ("h1parse", false) => drivers::h1parse_requests(black_box(&buf), step, &mut h1_headers),
-            ("httparse", false) => drivers::httparse_requests(black_box(&buf), step, &mut hp_headers),
+            ("httparse", false) => {
+                drivers::httparse_requests(black_box(&buf), step, &mut hp_headers)
+            }
             ("h1parse", true) => drivers::h1parse_response(black_box(&buf), &mut h1_headers),
             ("httparse", true) => drivers::httparse_response(black_box(&buf), &mut hp_headers),
             _ => {

@@ -90,3 +90,131 @@ mod tests {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// SWAR (SIMD within a register): eight bytes per step, in safe code.
+//
+// `hasless(x, n)` sets the top bit of every byte of `x` that is below `n`
+// (n <= 128): `(x - n*0x01..) & !x & 0x80..`. Borrows can also flag bytes
+// *after* a flagged one, never before it, so the lowest flagged byte is exact —
+// and that is the only one we use.
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+#[inline(always)]
+const fn hasless(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(LO * n as u64) & !x & HI
+}
+
+#[inline(always)]
+const fn haszero(x: u64) -> u64 {
+    hasless(x, 1)
+}
+
+/// Offset of the first byte in `buf[p..limit]` that can end a field value
+/// or is not allowed in one: a CTL (HTAB, CR and LF included) or DEL.
+/// SP and obs-text pass. Returns `limit` when there is none.
+#[inline(always)]
+pub(crate) fn skip_field_content(buf: &[u8], mut p: usize, limit: usize) -> usize {
+    let limit = limit.min(buf.len());
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(feature = "no-simd")
+    ))]
+    {
+        p = crate::simd::skip_field_content(buf, p, limit);
+        if p + 16 <= limit {
+            return p;
+        }
+    }
+    while p + 8 <= limit {
+        let Some(chunk) = buf.get(p..p + 8) else {
+            break;
+        };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let m = hasless(x, 0x20) | haszero(x ^ (LO * 0x7f));
+        if m != 0 {
+            return p + (m.trailing_zeros() / 8) as usize;
+        }
+        p += 8;
+    }
+    while p < limit && !matches!(buf[p], 0..=0x1f | 0x7f) {
+        p += 1;
+    }
+    p
+}
+
+/// Offset of the first byte in `buf[p..limit]` that is not allowed in a
+/// request-target (anything outside 0x21..=0x7E), or `limit`.
+#[inline(always)]
+pub(crate) fn skip_target(buf: &[u8], mut p: usize, limit: usize) -> usize {
+    let limit = limit.min(buf.len());
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(feature = "no-simd")
+    ))]
+    {
+        p = crate::simd::skip_target(buf, p, limit);
+        if p + 16 <= limit {
+            return p;
+        }
+    }
+    while p + 8 <= limit {
+        let Some(chunk) = buf.get(p..p + 8) else {
+            break;
+        };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let m = hasless(x, 0x21) | haszero(x ^ (LO * 0x7f)) | (x & HI);
+        if m != 0 {
+            return p + (m.trailing_zeros() / 8) as usize;
+        }
+        p += 8;
+    }
+    while p < limit && target_char(buf[p]) {
+        p += 1;
+    }
+    p
+}
+
+#[cfg(test)]
+mod swar_tests {
+    use super::*;
+
+    /// The word-at-a-time scanners agree with a byte loop at every alignment.
+    #[test]
+    fn swar_matches_bytewise() {
+        let mut buf = [b'a'; 40];
+        for special in 0u8..=255 {
+            for at in 0..buf.len() {
+                buf.fill(b'a');
+                buf[at] = special;
+                for start in 0..at.min(9) {
+                    let want_field = if matches!(special, 0..=0x1f | 0x7f) {
+                        at
+                    } else {
+                        buf.len()
+                    };
+                    assert_eq!(
+                        skip_field_content(&buf, start, buf.len()),
+                        want_field,
+                        "{special:#x} at {at}"
+                    );
+                    let want_target = if target_char(special) { buf.len() } else { at };
+                    assert_eq!(
+                        skip_target(&buf, start, buf.len()),
+                        want_target,
+                        "{special:#x} at {at}"
+                    );
+                }
+                assert_eq!(skip_field_content(&buf, 0, at), at);
+            }
+        }
+    }
+}

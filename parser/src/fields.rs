@@ -1,7 +1,7 @@
 //! The field section (headers) shared by requests, responses and trailers,
 //! and the framing facts collected from it in the same pass.
 
-use crate::chars::{field_vchar, host_char, tchar};
+use crate::chars::{host_char, skip_field_content, tchar};
 use crate::{Error, ErrorKind, Header, Span};
 
 /// Where the scanner stands inside the field section.
@@ -37,7 +37,6 @@ pub(crate) struct FieldSection {
     line_start: u32,
     name_end: u32,
     value_start: u32,
-    value_end: u32,
     /// Field lines seen so far (= headers written).
     pub count: u32,
     /// Framing facts gathered so far.
@@ -51,7 +50,6 @@ impl FieldSection {
             line_start: 0,
             name_end: 0,
             value_start: 0,
-            value_end: 0,
             count: 0,
             facts: Facts::new(),
         }
@@ -70,167 +68,179 @@ impl FieldSection {
     /// Scans `buf[*pos..end]`. Returns `Ok(true)` once the blank line that ends
     /// the section has been consumed (`*pos` is then just past it).
     ///
-    /// `headers` receives one entry per field line; when `headers` is `None`
-    /// (trailers) lines are validated but not stored.
+    /// The phases are tested in the order a line goes through them, on a
+    /// local copy of the state, so a line that is all there runs straight
+    /// through without a dispatch per phase; the state is written back only
+    /// when the input runs out mid-line.
+    #[inline(always)]
     pub(crate) fn scan(
         &mut self,
         buf: &[u8],
         pos: &mut usize,
         end: usize,
-        mut headers: Option<&mut [Header]>,
+        headers: &mut [Header],
         cfg: FieldConfig,
     ) -> Result<bool, Error> {
         let mut p = *pos;
         let max_line = cfg.max_line as usize;
-        while p < end {
-            match self.phase {
-                Phase::LineStart => {
-                    let b = buf[p];
-                    self.line_start = p as u32;
-                    if tchar(b) {
-                        self.phase = Phase::Name;
-                        p += 1;
-                    } else if b == b'\r' {
-                        self.phase = Phase::FinalCr;
-                        p += 1;
-                    } else if b == b'\n' {
-                        if !cfg.allow_bare_lf {
-                            *pos = p;
-                            return Err(Error::new(ErrorKind::BareLf, p));
-                        }
-                        *pos = p + 1;
-                        return Ok(true);
-                    } else if b == b' ' || b == b'\t' {
-                        // RFC 9112 §5.2: obs-fold; §2.2: whitespace before the
-                        // first field. Both are rejected (the permitted choice).
-                        return Err(Error::new(ErrorKind::ObsFold, p));
-                    } else {
-                        return Err(Error::new(ErrorKind::InvalidHeaderName, p));
-                    }
-                }
-                Phase::Name => {
-                    // Tight loop over tchar bytes.
-                    let limit = end.min(self.line_start as usize + max_line);
-                    while p < limit && tchar(buf[p]) {
-                        p += 1;
-                    }
-                    if p == limit {
-                        if limit < end {
-                            return Err(Error::new(ErrorKind::HeaderLineTooLong, p));
-                        }
-                        break;
-                    }
-                    match buf[p] {
-                        b':' => {
-                            self.name_end = p as u32;
-                            self.phase = Phase::Ows;
-                            p += 1;
-                        }
-                        b' ' | b'\t' => {
-                            return Err(Error::new(ErrorKind::WhitespaceBeforeColon, p))
-                        }
-                        _ => return Err(Error::new(ErrorKind::InvalidHeaderName, p)),
-                    }
-                }
-                Phase::Ows => {
-                    while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
-                        p += 1;
-                    }
-                    if p < end {
-                        self.value_start = p as u32;
-                        self.value_end = p as u32;
-                        self.phase = Phase::Value;
-                    }
-                }
-                Phase::Value => {
-                    let limit = end.min(self.line_start as usize + max_line);
-                    loop {
-                        let run = p;
-                        while p < limit && field_vchar(buf[p]) {
-                            p += 1;
-                        }
-                        if p > run {
-                            // Trailing whitespace is not part of the value (RFC 9112 §5.1).
-                            self.value_end = p as u32;
-                        }
-                        while p < limit && (buf[p] == b' ' || buf[p] == b'\t') {
-                            p += 1;
-                        }
-                        if !(p < limit && field_vchar(buf[p])) {
-                            break;
-                        }
-                    }
-                    if p == limit {
-                        if limit < end && buf[p] != b'\r' {
-                            return Err(Error::new(ErrorKind::HeaderLineTooLong, p));
-                        }
-                        if limit == end {
-                            break;
-                        }
-                    }
-                    match buf[p] {
-                        b'\r' => {
-                            self.phase = Phase::ValueCr;
-                            p += 1;
-                        }
-                        b'\n' if cfg.allow_bare_lf => {
-                            self.finish_line(buf, p, headers.as_deref_mut(), cfg)?;
-                            p += 1;
-                        }
-                        b'\n' => return Err(Error::new(ErrorKind::BareLf, p)),
-                        _ => return Err(Error::new(ErrorKind::InvalidHeaderValue, p)),
-                    }
-                }
-                Phase::ValueCr => {
-                    if buf[p] != b'\n' {
-                        return Err(Error::new(ErrorKind::BareCr, p - 1));
-                    }
-                    self.finish_line(buf, p - 1, headers.as_deref_mut(), cfg)?;
+        let mut phase = self.phase;
+        let mut line_start = self.line_start as usize;
+        let result = loop {
+            if p >= end {
+                break Ok(false);
+            }
+            if phase == Phase::LineStart {
+                let b = buf[p];
+                line_start = p;
+                if tchar(b) {
+                    phase = Phase::Name;
                     p += 1;
-                }
-                Phase::FinalCr => {
-                    if buf[p] != b'\n' {
-                        return Err(Error::new(ErrorKind::BareCr, p - 1));
+                } else if b == b'\r' {
+                    phase = Phase::FinalCr;
+                    p += 1;
+                    if p >= end {
+                        break Ok(false);
                     }
-                    *pos = p + 1;
-                    return Ok(true);
+                } else if b == b'\n' {
+                    if !cfg.allow_bare_lf {
+                        break Err(Error::new(ErrorKind::BareLf, p));
+                    }
+                    p += 1;
+                    break Ok(true);
+                } else if b == b' ' || b == b'\t' {
+                    // RFC 9112 §5.2: obs-fold; §2.2: whitespace before the
+                    // first field. Both are rejected (the permitted choice).
+                    break Err(Error::new(ErrorKind::ObsFold, p));
+                } else {
+                    break Err(Error::new(ErrorKind::InvalidHeaderName, p));
                 }
             }
-        }
+            if phase == Phase::Name {
+                let limit = end.min(line_start + max_line);
+                while p < limit && tchar(buf[p]) {
+                    p += 1;
+                }
+                if p == limit {
+                    if limit < end {
+                        break Err(Error::new(ErrorKind::HeaderLineTooLong, p));
+                    }
+                    break Ok(false);
+                }
+                match buf[p] {
+                    b':' => {
+                        self.name_end = p as u32;
+                        phase = Phase::Ows;
+                        p += 1;
+                    }
+                    b' ' | b'\t' => break Err(Error::new(ErrorKind::WhitespaceBeforeColon, p)),
+                    _ => break Err(Error::new(ErrorKind::InvalidHeaderName, p)),
+                }
+            }
+            if phase == Phase::Ows {
+                while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
+                    p += 1;
+                }
+                if p == end {
+                    break Ok(false);
+                }
+                self.value_start = p as u32;
+                phase = Phase::Value;
+            }
+            if phase == Phase::Value {
+                let limit = end.min(line_start + max_line);
+                loop {
+                    p = skip_field_content(buf, p, limit);
+                    // HTAB is the one control byte allowed inside a value.
+                    if p < limit && buf[p] == b'\t' {
+                        p += 1;
+                        continue;
+                    }
+                    break;
+                }
+                if p == limit {
+                    if limit == end {
+                        break Ok(false);
+                    }
+                    if !matches!(buf[p], b'\r' | b'\n') {
+                        break Err(Error::new(ErrorKind::HeaderLineTooLong, p));
+                    }
+                }
+                match buf[p] {
+                    b'\r' => {
+                        phase = Phase::ValueCr;
+                        p += 1;
+                        if p >= end {
+                            break Ok(false);
+                        }
+                    }
+                    b'\n' if cfg.allow_bare_lf => {
+                        self.line_start = line_start as u32;
+                        if let Err(e) = self.finish_line(buf, p, headers, cfg) {
+                            break Err(e);
+                        }
+                        phase = Phase::LineStart;
+                        p += 1;
+                        continue;
+                    }
+                    b'\n' => break Err(Error::new(ErrorKind::BareLf, p)),
+                    _ => break Err(Error::new(ErrorKind::InvalidHeaderValue, p)),
+                }
+            }
+            if phase == Phase::ValueCr {
+                if buf[p] != b'\n' {
+                    break Err(Error::new(ErrorKind::BareCr, p - 1));
+                }
+                self.line_start = line_start as u32;
+                if let Err(e) = self.finish_line(buf, p - 1, headers, cfg) {
+                    break Err(e);
+                }
+                phase = Phase::LineStart;
+                p += 1;
+                continue;
+            }
+            if phase == Phase::FinalCr {
+                if buf[p] != b'\n' {
+                    break Err(Error::new(ErrorKind::BareCr, p - 1));
+                }
+                p += 1;
+                break Ok(true);
+            }
+        };
+        self.phase = phase;
+        self.line_start = line_start as u32;
         *pos = p;
-        Ok(false)
+        result
     }
 
-    /// A field line is complete: store it and learn from it.
+    /// A field line ending at `line_end` (its CR, or bare LF) is complete:
+    /// store it and learn from it.
+    #[inline]
     fn finish_line(
         &mut self,
         buf: &[u8],
-        _line_end: usize,
-        headers: Option<&mut [Header]>,
+        line_end: usize,
+        headers: &mut [Header],
         cfg: FieldConfig,
     ) -> Result<(), Error> {
-        let name = Span::new(self.line_start as usize, self.name_end as usize);
-        let value = Span::new(self.value_start as usize, self.value_end as usize);
-        if let Some(headers) = headers {
-            match headers.get_mut(self.count as usize) {
-                Some(slot) => *slot = Header { name, value },
-                None => {
-                    return Err(Error::new(
-                        ErrorKind::TooManyHeaders,
-                        self.line_start as usize,
-                    ))
-                }
-            }
+        // Trailing whitespace is not part of the value (RFC 9112 §5.1).
+        let start = self.value_start as usize;
+        let mut value_end = line_end;
+        while value_end > start && matches!(buf[value_end - 1], b' ' | b'\t') {
+            value_end -= 1;
         }
+        let line_start = self.line_start as usize;
+        let name = Span::new(line_start, self.name_end as usize);
+        let value = Span::new(start, value_end);
+        let Some(slot) = headers.get_mut(self.count as usize) else {
+            return Err(Error::new(ErrorKind::TooManyHeaders, line_start));
+        };
+        *slot = Header { name, value };
         self.count += 1;
-        self.facts.learn(
-            name.get(buf),
-            value.get(buf),
-            self.line_start as usize,
-            self.value_start as usize,
-            cfg.request,
-        )?;
-        self.phase = Phase::LineStart;
+        let name = &buf[line_start..self.name_end as usize];
+        if Facts::may_matter(name) {
+            self.facts
+                .learn(name, &buf[start..value_end], line_start, start, cfg.request)?;
+        }
         Ok(())
     }
 }
@@ -283,8 +293,20 @@ impl Facts {
         }
     }
 
+    /// A cheap first look: could this field name be one `learn` acts on?
+    /// (length and first letter, RFC 9110 field names are case-insensitive).
+    #[inline(always)]
+    fn may_matter(name: &[u8]) -> bool {
+        let first = name.first().map_or(0, |b| b | 0x20);
+        matches!(
+            (name.len(), first),
+            (4, b'h' | b'd') | (6, b'e') | (7, b'u') | (10, b'c') | (14, b'c') | (17, b't')
+        )
+    }
+
     /// Learns from one field line; `at` is the line's offset and `value_at` the
     /// value's, used in errors.
+    #[inline(never)]
     fn learn(
         &mut self,
         name: &[u8],
@@ -295,11 +317,9 @@ impl Facts {
     ) -> Result<(), Error> {
         // Dispatch on length first: most fields are none of these.
         match name.len() {
-            14 if name.eq_ignore_ascii_case(b"content-length") => self.content_length(value, at),
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                self.transfer_encoding(value, at)
-            }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            14 if eq_lower(name, b"content-length") => self.content_length(value, at),
+            17 if eq_lower(name, b"transfer-encoding") => self.transfer_encoding(value, at),
+            10 if eq_lower(name, b"connection") => {
                 for token in list_elements(value) {
                     if token.eq_ignore_ascii_case(b"close") {
                         self.close = true;
@@ -311,7 +331,7 @@ impl Facts {
                 }
                 Ok(())
             }
-            4 if request && name.eq_ignore_ascii_case(b"host") => {
+            4 if request && eq_lower(name, b"host") => {
                 self.hosts = self.hosts.saturating_add(1);
                 if self.hosts > 1 {
                     return Err(Error::new(ErrorKind::DuplicateHost, at));
@@ -322,7 +342,7 @@ impl Facts {
                 self.host = Some(Span::new(value_at, value_at + value.len()));
                 Ok(())
             }
-            6 if name.eq_ignore_ascii_case(b"expect") => {
+            6 if eq_lower(name, b"expect") => {
                 if value.eq_ignore_ascii_case(b"100-continue") {
                     self.expect_continue = true;
                 } else {
@@ -330,11 +350,11 @@ impl Facts {
                 }
                 Ok(())
             }
-            7 if name.eq_ignore_ascii_case(b"upgrade") => {
+            7 if eq_lower(name, b"upgrade") => {
                 self.upgrade_field = true;
                 Ok(())
             }
-            4 if name.eq_ignore_ascii_case(b"date") => {
+            4 if eq_lower(name, b"date") => {
                 self.date = true;
                 Ok(())
             }
@@ -436,6 +456,15 @@ impl Facts {
         }
         Ok(())
     }
+}
+
+/// Case-insensitive comparison of a field name (all `tchar`) with a
+/// lower-case name made of letters and `-`. Setting bit 0x20 lower-cases a
+/// letter and leaves `-` and digits alone; no other `tchar` byte maps onto a
+/// lower-case letter or `-`, so the test is exact for such names.
+#[inline(always)]
+fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
 }
 
 /// Strips optional whitespace (SP / HTAB) at both ends.

@@ -56,7 +56,7 @@
 //! assert_eq!(req.head_len, buf.len());
 //! ```
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 mod chars;
@@ -65,6 +65,12 @@ mod error;
 mod fields;
 mod request;
 mod response;
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(feature = "no-simd")
+))]
+mod simd;
 
 pub use chunked::{Chunk, ChunkedDecoder, ChunkedLimits};
 pub use error::{Error, ErrorKind};

@@ -1,7 +1,7 @@
 //! The request head parser: request-line and field section (RFC 9112 §3, §5),
 //! with framing decided in the same pass (RFC 9112 §6.3).
 
-use crate::chars::{target_char, tchar};
+use crate::chars::{skip_target, target_char, tchar};
 use crate::fields::{FieldConfig, FieldSection};
 use crate::{
     BodyKind, Error, ErrorKind, Expect, Header, HeaderIter, Limits, Span, Status, Version,
@@ -209,10 +209,12 @@ impl RequestParser {
     /// `Ok(Status::Complete(request))` once the head is complete (again on
     /// later calls), or the error (again on later calls).
     pub fn parse(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Status<Request>, Error> {
-        match self.outcome {
-            Ok(Some(req)) => return Ok(Status::Complete(req)),
-            Err(e) => return Err(e),
-            Ok(None) => {}
+        if matches!(self.phase, Phase::Done | Phase::Failed) {
+            return match self.outcome {
+                Ok(Some(req)) => Ok(Status::Complete(req)),
+                Ok(None) => Ok(Status::Partial),
+                Err(e) => Err(e),
+            };
         }
         let before = self.pos;
         let result = self.run(buf, headers);
@@ -247,6 +249,7 @@ impl RequestParser {
         Err(e)
     }
 
+    #[inline(always)]
     fn run(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Option<Request>, Error> {
         let end = buf.len().min(self.limits.max_head as usize);
         let mut p = self.pos as usize;
@@ -290,9 +293,7 @@ impl RequestParser {
                 }
                 Phase::Target => {
                     let limit = end.min(self.start as usize + self.limits.max_uri as usize);
-                    while p < limit && target_char(buf[p]) {
-                        p += 1;
-                    }
+                    p = skip_target(buf, p, limit);
                     if p == end {
                         break;
                     }
@@ -356,7 +357,7 @@ impl RequestParser {
                         allow_bare_lf: self.allow_bare_lf,
                         request: true,
                     };
-                    let done = self.fields.scan(buf, &mut p, end, Some(headers), cfg);
+                    let done = self.fields.scan(buf, &mut p, end, headers, cfg);
                     self.pos = p as u32;
                     if done? {
                         return self.finish(buf, p).map(Some);
@@ -390,6 +391,7 @@ impl RequestParser {
     }
 
     /// The head is complete at `p`: give the verdict on framing and persistence.
+    #[inline(never)]
     fn finish(&mut self, buf: &[u8], p: usize) -> Result<Request, Error> {
         let v = self.start as usize;
         let minor = buf[v + 7] - b'0';

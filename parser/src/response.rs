@@ -275,7 +275,7 @@ impl ResponseParser {
                         allow_bare_lf: self.allow_bare_lf,
                         request: false,
                     };
-                    let done = self.fields.scan(buf, &mut p, end, Some(headers), cfg);
+                    let done = self.fields.scan(buf, &mut p, end, headers, cfg);
                     self.pos = p as u32;
                     if done? {
                         return self.finish(p).map(Some);

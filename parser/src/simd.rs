@@ -1,0 +1,123 @@
+//! SSE2 scanners: sixteen bytes per step for the two long runs of a head,
+//! field values and request-targets.
+//!
+//! SSE2 is part of the x86_64 baseline, so no run-time detection is needed;
+//! the module is compiled only where `target_feature = "sse2"` holds. It is
+//! the crate's only `unsafe`: calling a `#[target_feature]` function needs it
+//! even when the feature is always on. Everything else in the crate stays
+//! `deny(unsafe_code)`. The SWAR scanners in `chars` are the fallback and the
+//! reference: `tests::simd_matches_swar` compares the two on every byte value
+//! at every position, and the fuzzers exercise this path.
+//!
+//! Measured (callgrind, `ci/bench-parser.sh`): see README, "h1parse performance".
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::{
+    __m128i, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+    _mm_or_si128, _mm_set1_epi8,
+};
+
+/// Offset of the first CTL (HTAB, CR, LF included) or DEL in `buf[p..limit]`,
+/// or of the first byte of the tail shorter than 16 bytes.
+#[inline(always)]
+pub(crate) fn skip_field_content(buf: &[u8], p: usize, limit: usize) -> usize {
+    // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
+    unsafe { field_sse2(buf, p, limit.min(buf.len())) }
+}
+
+/// Offset of the first byte outside 0x21..=0x7E in `buf[p..limit]`, or of
+/// the first byte of the tail shorter than 16 bytes.
+#[inline(always)]
+pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
+    // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
+    unsafe { target_sse2(buf, p, limit.min(buf.len())) }
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn load(chunk: &[u8; 16]) -> __m128i {
+    // SAFETY: `chunk` is 16 readable bytes; the load is unaligned.
+    unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn field_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
+    let ctl_max = _mm_set1_epi8(0x1f);
+    let del = _mm_set1_epi8(0x7f);
+    while p + 16 <= limit {
+        let Some(chunk) = buf
+            .get(p..p + 16)
+            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
+        else {
+            break;
+        };
+        let x = load(chunk);
+        // x <= 0x1f (unsigned) or x == 0x7f
+        let ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, ctl_max), x);
+        let m = _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, del))) as u32;
+        if m != 0 {
+            return p + m.trailing_zeros() as usize;
+        }
+        p += 16;
+    }
+    p
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn target_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
+    let space = _mm_set1_epi8(0x20);
+    let tilde = _mm_set1_epi8(0x7e);
+    while p + 16 <= limit {
+        let Some(chunk) = buf
+            .get(p..p + 16)
+            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
+        else {
+            break;
+        };
+        let x = load(chunk);
+        // As signed bytes, the allowed range 0x21..=0x7e is exactly
+        // x > 0x20 and not x > 0x7e (0x80.. are negative and fail the first).
+        let low = _mm_cmpgt_epi8(x, space);
+        let high = _mm_cmpgt_epi8(x, tilde);
+        let ok = _mm_movemask_epi8(low) as u32 & !(_mm_movemask_epi8(high) as u32) & 0xffff;
+        if ok != 0xffff {
+            return p + (!ok).trailing_zeros() as usize;
+        }
+        p += 16;
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simd_matches_swar() {
+        let mut buf = [b'a'; 48];
+        for special in 0u8..=255 {
+            for at in 0..buf.len() {
+                buf.fill(b'a');
+                buf[at] = special;
+                for start in 0..at.min(17) {
+                    let f = skip_field_content(&buf, start, buf.len());
+                    assert_eq!(
+                        crate::chars::skip_field_content(&buf, f, buf.len()),
+                        crate::chars::skip_field_content(&buf, start, buf.len()),
+                        "{special:#x} at {at}"
+                    );
+                    assert!(f <= at || !matches!(special, 0..=0x1f | 0x7f));
+                    let t = skip_target(&buf, start, buf.len());
+                    assert_eq!(
+                        crate::chars::skip_target(&buf, t, buf.len()),
+                        crate::chars::skip_target(&buf, start, buf.len()),
+                        "{special:#x} at {at}"
+                    );
+                    assert!(t <= at || crate::chars::target_char(special));
+                }
+            }
+        }
+    }
+}
