@@ -123,7 +123,7 @@ pub(crate) fn skip_field_content(buf: &[u8], mut p: usize, limit: usize) -> usiz
         target_feature = "sse2",
         not(feature = "no-simd")
     ))]
-    {
+    if p + 16 <= limit {
         p = crate::simd::skip_field_content(buf, p, limit);
         if p + 16 <= limit {
             return p;
@@ -158,7 +158,7 @@ pub(crate) fn skip_target(buf: &[u8], mut p: usize, limit: usize) -> usize {
         target_feature = "sse2",
         not(feature = "no-simd")
     ))]
-    {
+    if p + 16 <= limit {
         p = crate::simd::skip_target(buf, p, limit);
         if p + 16 <= limit {
             return p;

@@ -117,6 +117,25 @@ impl FieldSection {
             }
             if phase == Phase::Name {
                 let limit = end.min(line_start + max_line);
+                // Four bytes per step: names are short, so the loop overhead matters.
+                while let Some(&[a, b, c, d]) = buf.get(p..p + 4).filter(|_| p + 4 <= limit) {
+                    if !tchar(a) {
+                        break;
+                    }
+                    if !tchar(b) {
+                        p += 1;
+                        break;
+                    }
+                    if !tchar(c) {
+                        p += 2;
+                        break;
+                    }
+                    if !tchar(d) {
+                        p += 3;
+                        break;
+                    }
+                    p += 4;
+                }
                 while p < limit && tchar(buf[p]) {
                     p += 1;
                 }
@@ -137,6 +156,10 @@ impl FieldSection {
                 }
             }
             if phase == Phase::Ows {
+                // Usually exactly one SP.
+                if p + 1 < end && buf[p] == b' ' && buf[p + 1] > b' ' {
+                    p += 1;
+                }
                 while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
                     p += 1;
                 }
@@ -214,7 +237,7 @@ impl FieldSection {
 
     /// A field line ending at `line_end` (its CR, or bare LF) is complete:
     /// store it and learn from it.
-    #[inline]
+    #[inline(always)]
     fn finish_line(
         &mut self,
         buf: &[u8],
@@ -320,15 +343,7 @@ impl Facts {
             14 if eq_lower(name, b"content-length") => self.content_length(value, at),
             17 if eq_lower(name, b"transfer-encoding") => self.transfer_encoding(value, at),
             10 if eq_lower(name, b"connection") => {
-                for token in list_elements(value) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        self.close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        self.keep_alive = true;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
-                        self.upgrade_token = true;
-                    }
-                }
+                self.connection(value);
                 Ok(())
             }
             4 if request && eq_lower(name, b"host") => {
@@ -359,6 +374,28 @@ impl Facts {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// `Connection = #connection-option` (RFC 9110 §7.6.1): the options that
+    /// decide persistence and upgrades; the usual single values go first.
+    fn connection(&mut self, value: &[u8]) {
+        if eq_lower(value, b"keep-alive") {
+            self.keep_alive = true;
+            return;
+        }
+        if eq_lower(value, b"close") {
+            self.close = true;
+            return;
+        }
+        for token in list_elements(value) {
+            if eq_lower(token, b"close") {
+                self.close = true;
+            } else if eq_lower(token, b"keep-alive") {
+                self.keep_alive = true;
+            } else if eq_lower(token, b"upgrade") {
+                self.upgrade_token = true;
+            }
         }
     }
 
@@ -458,10 +495,11 @@ impl Facts {
     }
 }
 
-/// Case-insensitive comparison of a field name (all `tchar`) with a
-/// lower-case name made of letters and `-`. Setting bit 0x20 lower-cases a
-/// letter and leaves `-` and digits alone; no other `tchar` byte maps onto a
-/// lower-case letter or `-`, so the test is exact for such names.
+/// Case-insensitive comparison of field bytes with a lower-case name made of
+/// letters, digits and `-`. Setting bit 0x20 lower-cases a letter and leaves
+/// `-` and digits alone; the only other bytes it maps onto those are CTLs
+/// (0x0D to `-`, 0x10..=0x19 to digits), which never reach here (field names
+/// are `tchar`, values have no CTL but HTAB), so the test is exact.
 #[inline(always)]
 fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
     name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)

@@ -315,6 +315,14 @@ impl RequestParser {
                 }
                 Phase::Version => {
                     // HTTP-version = "HTTP" "/" DIGIT "." DIGIT   (RFC 9112 §2.3)
+                    if p == self.start as usize {
+                        // The usual case, all there: one comparison.
+                        if let Some(v) = buf.get(p..p + 8).filter(|_| p + 8 <= end) {
+                            if v == b"HTTP/1.1" || v == b"HTTP/1.0" {
+                                p += 8;
+                            }
+                        }
+                    }
                     while p < end {
                         let b = buf[p];
                         let ok = match p - self.start as usize {
