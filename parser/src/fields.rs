@@ -157,11 +157,13 @@ impl FieldSection {
             }
             if phase == Phase::Ows {
                 // Usually exactly one SP.
-                if p + 1 < end && buf[p] == b' ' && buf[p + 1] > b' ' {
+                if p < end && buf[p] == b' ' {
                     p += 1;
                 }
-                while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
-                    p += 1;
+                if p < end && buf[p] <= b' ' {
+                    while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
+                        p += 1;
+                    }
                 }
                 if p == end {
                     break Ok(false);
@@ -502,7 +504,22 @@ impl Facts {
 /// are `tchar`, values have no CTL but HTAB), so the test is exact.
 #[inline(always)]
 fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
-    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+    if name.len() != lower.len() {
+        return false;
+    }
+    // Eight bytes per step; `lower`'s bytes all have bit 0x20 set already.
+    let mut a = name.chunks_exact(8);
+    let mut b = lower.chunks_exact(8);
+    for (x, y) in (&mut a).zip(&mut b) {
+        let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        if word(x) | 0x2020_2020_2020_2020 != word(y) {
+            return false;
+        }
+    }
+    a.remainder()
+        .iter()
+        .zip(b.remainder())
+        .all(|(&x, &y)| x | 0x20 == y)
 }
 
 /// Strips optional whitespace (SP / HTAB) at both ends.
