@@ -9,13 +9,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || bash ci/setup.sh
+# The portable SWAR build first (feature no-simd), kept aside, to show what SSE2 buys.
+cargo build -q -p h1parse --release --example instructions --features no-simd
+swar=$(mktemp)
+cp target/release/examples/instructions "$swar"
+chmod +x "$swar"
 cargo build -q -p h1parse --release --example instructions
 bin=target/release/examples/instructions
-python3 - "$bin" <<'PY'
+python3 - "$bin" "$swar" <<'PY'
 import re, subprocess, sys
-bin = sys.argv[1]
-def ir(*args):
-    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", bin, *map(str, args)],
+bin, swar = sys.argv[1], sys.argv[2]
+def ir(*args, exe=None):
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", exe or bin, *map(str, args)],
                          capture_output=True, text=True, check=True).stderr
     return int(re.search(r"Collected : (\d+)", out).group(1))
 heads = {"pipelined16": 16}
@@ -46,9 +51,20 @@ for name in ["resp", "resp_short"]:
     h1 = (ir("h1parse", name, 0, 20) - base) / 20
     hp = (ir("httparse", name, 0, 20) - base) / 20
     print(f"{name:<12} {'whole':<8} {h1:>10,.0f} {hp:>11,.0f} {h1 / hp:>7.2f}")
+print("\nSSE2 against the portable SWAR scanners (feature no-simd), whole:")
+for name in ["req", "browser", "headers100"]:
+    base = ir("h1parse", name, 0, 0, exe=swar)
+    sw = (ir("h1parse", name, 0, 20, exe=swar) - base) / 20
+    print(f"{name:<12} simd {whole[name]:>8,.0f}  swar {sw:>8,.0f}  simd/swar {whole[name] / sw:.2f}")
 g1, g8 = whole["head1k"], whole["head8k"]
-print(f"\nhead grown 1 KiB -> 8 KiB, whole: {g8 / g1:.1f}x instructions")
+print(f"\nhead grown 1 KiB -> 8 KiB: whole {g8 / g1:.1f}x instructions")
+f1 = {}
+for name in ["head1k", "head8k"]:
+    base = ir("h1parse", name, 0, 0)
+    f1[name] = (ir("h1parse", name, 1, 2) - base) / 2
+print(f"head grown 1 KiB -> 8 KiB, fed byte by byte: {f1['head8k'] / f1['head1k']:.1f}x instructions (linear is 8x)")
 PY
+rm -f "$swar"
 if [ "${BENCH_QUICK:-0}" != "1" ]; then
   cargo bench -q -p h1parse --bench parse -- --warm-up-time 1 --measurement-time 2 2>&1 \
     | grep -E '^[a-z_0-9]+/|time:|thrpt:' || true
