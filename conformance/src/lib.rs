@@ -1,4 +1,33 @@
 //! # h1spec
 //!
-//! HTTP/1.1 conformance runner. Not yet written: see the h1spec issue.
-//! This crate is an empty skeleton so the workspace builds.
+//! An HTTP/1.1 conformance runner: it sends scripted raw-byte cases to any
+//! server, judges what comes back against every outcome RFC 9110/9112
+//! allow, validates each response with h1parse, and reports for people and
+//! for CI.
+//!
+//! # Layout
+//!
+//! * `case` — the case format: steps, outcomes, escapes and placeholders.
+//! * `catalog` — built-in case files (compiled in) and user directories.
+//! * `target` — the target profile file and capability probing (`n/a`).
+//! * `exchange` — one connection: play steps, record bytes and the close.
+//! * `observe` — responses out of a transcript, through h1parse, plus the validator.
+//! * `runner` — judging a case, profiles, selection, concurrency.
+//! * `replay` — replay mode: the same request split every way.
+//! * `report` — human, JSON, JUnit and TAP output.
+//! * `baseline` — regressions against a recorded run, and `diff`.
+//! * `spawn` — starting and stopping a target for `--spawn`.
+//! * `mock` — the mock server with switchable bugs behind the mutation test.
+#![deny(missing_docs)]
+
+pub mod baseline;
+pub mod case;
+pub mod catalog;
+pub mod exchange;
+pub mod mock;
+pub mod observe;
+pub mod replay;
+pub mod report;
+pub mod runner;
+pub mod spawn;
+pub mod target;

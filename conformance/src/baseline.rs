@@ -1,0 +1,127 @@
+//! Baselines: a recorded run (the JSON report itself) that later runs are
+//! compared with, so CI can gate a server with known deviations on
+//! regressions only; and the comparison of two runs for `h1spec diff`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::runner::{CaseResult, Verdict};
+
+#[derive(Deserialize)]
+struct File {
+    results: Vec<Entry>,
+}
+
+/// One recorded result.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Entry {
+    /// Case id.
+    pub id: String,
+    /// Its verdict then.
+    pub verdict: Verdict,
+    /// What was observed then.
+    #[serde(default)]
+    pub observed: String,
+}
+
+/// A recorded run, by case id.
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    /// Results by id.
+    pub entries: BTreeMap<String, Entry>,
+}
+
+impl Baseline {
+    /// Reads a baseline (any JSON report of h1spec).
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let f: File =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Baseline {
+            entries: f.results.into_iter().map(|e| (e.id.clone(), e)).collect(),
+        })
+    }
+}
+
+/// How a run compares with its baseline.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Comparison {
+    /// Failing now, not failing (or absent) in the baseline.
+    pub regressions: Vec<String>,
+    /// Failing now and in the baseline.
+    pub known: Vec<String>,
+    /// Passing now, failing in the baseline.
+    pub newly_passing: Vec<String>,
+}
+
+/// Compares `results` with `baseline`.
+pub fn compare(results: &[CaseResult], baseline: &Baseline) -> Comparison {
+    let mut c = Comparison::default();
+    for r in results {
+        let was = baseline.entries.get(&r.id).map(|e| e.verdict);
+        match (r.verdict, was) {
+            (Verdict::Fail, Some(Verdict::Fail)) => c.known.push(r.id.clone()),
+            (Verdict::Fail, _) => c.regressions.push(r.id.clone()),
+            (Verdict::Pass, Some(Verdict::Fail)) => c.newly_passing.push(r.id.clone()),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// One row of `h1spec diff`: a case on which two targets disagree.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Disagreement {
+    /// Case id.
+    pub id: String,
+    /// Verdict and observation on A.
+    pub a: (Verdict, String),
+    /// Verdict and observation on B.
+    pub b: (Verdict, String),
+}
+
+/// The cases where `a` and `b` differ in verdict or in what was observed.
+pub fn disagreements(a: &[CaseResult], b: &[CaseResult]) -> Vec<Disagreement> {
+    let by_id: BTreeMap<&str, &CaseResult> = b.iter().map(|r| (r.id.as_str(), r)).collect();
+    a.iter()
+        .filter_map(|ra| {
+            let rb = by_id.get(ra.id.as_str())?;
+            (ra.verdict != rb.verdict || ra.observed != rb.observed).then(|| Disagreement {
+                id: ra.id.clone(),
+                a: (ra.verdict, ra.observed.clone()),
+                b: (rb.verdict, rb.observed.clone()),
+            })
+        })
+        .collect()
+}
+
+/// The `diff` table, aligned for a terminal.
+pub fn diff_table(name_a: &str, name_b: &str, rows: &[Disagreement]) -> String {
+    let cell = |v: &(Verdict, String)| format!("{:<4} {}", v.0.to_string(), v.1);
+    let w_id = rows.iter().map(|r| r.id.len()).max().unwrap_or(4).max(4);
+    let w_a = rows
+        .iter()
+        .map(|r| cell(&r.a).len())
+        .max()
+        .unwrap_or(0)
+        .max(name_a.len());
+    let mut out = format!("{:<w_id$}  {:<w_a$}  {}\n", "case", name_a, name_b);
+    out.push_str(&format!(
+        "{}  {}  {}\n",
+        "-".repeat(w_id),
+        "-".repeat(w_a),
+        "-".repeat(name_b.len().max(8))
+    ));
+    for r in rows {
+        out.push_str(&format!(
+            "{:<w_id$}  {:<w_a$}  {}\n",
+            r.id,
+            cell(&r.a),
+            cell(&r.b)
+        ));
+    }
+    out.push_str(&format!("{} disagreement(s)\n", rows.len()));
+    out
+}

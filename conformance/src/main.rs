@@ -1,0 +1,380 @@
+//! The `h1spec` command: run the cases against a target, compare two
+//! targets, or serve the mock.
+//!
+//! Exit status: 0 no failures (beyond the baseline), 1 failures, 2 usage
+//! error, 3 target unreachable.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+
+use h1spec::baseline::{self, Baseline};
+use h1spec::case::Case;
+use h1spec::mock::{Bug, Mock};
+use h1spec::report::{self, Format, Meta};
+use h1spec::runner::{self, Options, Profile};
+use h1spec::target::{self, ProbeError, Target, TargetProfile};
+use h1spec::{catalog, spawn};
+
+const USAGE: u8 = 2;
+const UNREACHABLE: u8 = 3;
+
+/// HTTP/1.1 conformance runner: scripted raw-byte cases against any server,
+/// judged against every outcome RFC 9110/9112 allow.
+#[derive(Parser)]
+#[command(name = "h1spec", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the same cases against two targets and show where they disagree.
+    Diff {
+        /// First target, HOST:PORT.
+        a: String,
+        /// Second target, HOST:PORT.
+        b: String,
+        #[command(flatten)]
+        sel: Selection,
+    },
+    /// Serve the built-in mock server (optionally with bugs) until killed.
+    Mock {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// A bug to switch on (repeatable); `--bug list` shows them.
+        #[arg(long = "bug")]
+        bugs: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The server to test, HOST:PORT.
+    target: Option<String>,
+    /// Start the target with this command (`{port}` is replaced by a free
+    /// port), wait until it accepts, run, then stop it.
+    #[arg(long, value_name = "CMD")]
+    spawn: Option<String>,
+    /// How long to wait for a spawned target to accept, in ms.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    spawn_wait: u64,
+    /// List the selected cases and exit.
+    #[arg(long)]
+    list: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Compare with this recorded run: fail only on regressions, report newly passing cases.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record this run as a baseline (JSON) in FILE.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Exit 1 only for failures of these levels (e.g. `--gate MUST`); default: any failure.
+    #[arg(long, value_delimiter = ',', value_name = "LEVEL")]
+    gate: Vec<String>,
+    /// Colour: auto, always, never.
+    #[arg(long, default_value = "auto")]
+    color: String,
+    #[command(flatten)]
+    sel: Selection,
+}
+
+#[derive(Args)]
+struct Selection {
+    /// Add the cases of every *.toml file in DIR (repeatable).
+    #[arg(long = "cases", value_name = "DIR")]
+    case_dirs: Vec<PathBuf>,
+    /// Leave out the built-in cases.
+    #[arg(long)]
+    no_builtin: bool,
+    /// Run only cases matching these ids, id prefixes, areas or tags.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Skip cases matching these ids, id prefixes, areas or tags.
+    #[arg(long, value_delimiter = ',')]
+    skip: Vec<String>,
+    /// Include SHOULD-level cases.
+    #[arg(long)]
+    should: bool,
+    /// `rfc` (every outcome the RFC allows) or `strict` (only the safest).
+    #[arg(long, default_value = "rfc")]
+    profile: Profile,
+    /// Cases run at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    jobs: usize,
+    /// Per-step timeout (connect, each write) in ms.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    timeout: u64,
+    /// Wait after the last step for more bytes or a close, in ms.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    wait: u64,
+    /// Target profile file (paths, capabilities, timeouts): see the README.
+    #[arg(long, value_name = "FILE")]
+    target_profile: Option<PathBuf>,
+    /// Host header value (overrides the profile).
+    #[arg(long)]
+    host: Option<String>,
+    /// A path that answers 200 to GET (overrides the profile).
+    #[arg(long)]
+    path: Option<String>,
+    /// A path that accepts request bodies (overrides the profile).
+    #[arg(long)]
+    post: Option<String>,
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("h1spec: {msg}");
+    ExitCode::from(USAGE)
+}
+
+impl Selection {
+    fn cases(&self) -> Result<Vec<Case>, String> {
+        let mut all = if self.no_builtin {
+            Vec::new()
+        } else {
+            catalog::builtin()?
+        };
+        for d in &self.case_dirs {
+            all.extend(catalog::load_dir(d)?);
+        }
+        catalog::check_unique(&all)?;
+        for s in self.only.iter().chain(&self.skip) {
+            if !all.iter().any(|c| runner::selects(s, c)) {
+                return Err(format!("`{s}` matches no case id, prefix, area or tag"));
+            }
+        }
+        Ok(runner::select(all, &self.only, &self.skip, self.should))
+    }
+
+    fn profile(&self) -> Result<TargetProfile, String> {
+        let mut p = match &self.target_profile {
+            Some(f) => TargetProfile::load(f)?,
+            None => TargetProfile::default(),
+        };
+        if self.host.is_some() {
+            p.host = self.host.clone();
+        }
+        if self.path.is_some() {
+            p.path = self.path.clone();
+        }
+        if self.post.is_some() {
+            p.post = self.post.clone();
+        }
+        Ok(p)
+    }
+
+    fn options(&self, profile: &TargetProfile) -> Options {
+        let step = profile.timeout_ms.unwrap_or(self.timeout);
+        Options {
+            profile: self.profile,
+            step: Duration::from_millis(step),
+            idle: Duration::from_millis(self.wait),
+            jobs: self.jobs.max(1),
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+async fn probe(addr: &str, profile: &TargetProfile, opts: &Options) -> Result<Target, ExitCode> {
+    target::probe(addr, profile, opts.step)
+        .await
+        .map_err(|e| match e {
+            ProbeError::Unreachable(m) => {
+                eprintln!("h1spec: target unreachable: {m}");
+                ExitCode::from(UNREACHABLE)
+            }
+            ProbeError::Unusable(m) => usage(m),
+        })
+}
+
+fn progress_printer() -> impl FnMut(usize, usize, &runner::CaseResult) {
+    let tty = std::io::stderr().is_terminal();
+    move |done, total, r| {
+        if tty {
+            eprint!("\r\x1b[K[{done}/{total}] {} {}", r.verdict, r.id);
+            if done == total {
+                eprint!("\r\x1b[K");
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Some(Cmd::Mock { listen, bugs }) => mock(&listen, &bugs),
+        Some(Cmd::Diff { a, b, sel }) => diff(&a, &b, &sel),
+        None => run(&cli.run),
+    }
+}
+
+fn mock(listen: &str, names: &[String]) -> ExitCode {
+    if names.iter().any(|n| n == "list") {
+        for b in Bug::ALL {
+            println!("{}", b.name());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let bugs: Result<Vec<Bug>, String> = names.iter().map(|n| n.parse()).collect();
+    let bugs = match bugs {
+        Ok(b) => b,
+        Err(e) => return usage(e),
+    };
+    match Mock::start_on(listen, &bugs) {
+        Ok(m) => {
+            eprintln!("h1spec mock listening on {}", m.addr());
+            m.wait();
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage(format!("cannot listen on {listen}: {e}")),
+    }
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    let cases = match args.sel.cases() {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    if args.list {
+        for c in &cases {
+            let tags = if c.tags.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", c.tags.join(","))
+            };
+            println!(
+                "{:<6} {:<48} {:<16} {}{tags}",
+                c.level.to_string(),
+                c.id,
+                c.section,
+                c.title
+            );
+        }
+        eprintln!("{} cases", cases.len());
+        return ExitCode::SUCCESS;
+    }
+    let mut levels = Vec::new();
+    for g in &args.gate {
+        match g.to_ascii_uppercase().as_str() {
+            "MUST" => levels.push(h1spec::case::Level::Must),
+            "SHOULD" => levels.push(h1spec::case::Level::Should),
+            "MAY" => levels.push(h1spec::case::Level::May),
+            other => return usage(format!("unknown level {other:?} in --gate")),
+        }
+    }
+    let profile = match args.sel.profile() {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let opts = args.sel.options(&profile);
+    let baseline = match &args.baseline {
+        Some(f) => match Baseline::load(f) {
+            Ok(b) => Some(b),
+            Err(e) => return usage(e),
+        },
+        None => None,
+    };
+    let mut spawned = None;
+    let addr = match (&args.target, &args.spawn) {
+        (Some(t), None) => t.clone(),
+        (None, Some(cmd)) => match spawn::spawn(cmd, Duration::from_millis(args.spawn_wait)) {
+            Ok(s) => {
+                let a = s.addr.clone();
+                spawned = Some(s);
+                a
+            }
+            Err(e) => {
+                eprintln!("h1spec: {e}");
+                return ExitCode::from(UNREACHABLE);
+            }
+        },
+        _ => return usage("give a target HOST:PORT or --spawn 'CMD {port}' (see --help)"),
+    };
+    let rt = runtime();
+    let started = Instant::now();
+    let outcome = rt.block_on(async {
+        let target = probe(&addr, &profile, &opts).await?;
+        let results = runner::run_all(&target, &cases, opts, progress_printer()).await;
+        Ok::<_, ExitCode>((target, results))
+    });
+    drop(spawned);
+    let (target, results) = match outcome {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let meta = Meta {
+        target: addr,
+        profile: opts.profile,
+        should: args.sel.should,
+        capabilities: target.capabilities.iter().cloned().collect(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    let cmp = baseline.as_ref().map(|b| baseline::compare(&results, b));
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let text = match args.format {
+        Format::Human => report::human(&results, &meta, cmp.as_ref(), color),
+        Format::Json => report::json(&results, &meta, cmp.as_ref()),
+        Format::Junit => report::junit(&results, &meta),
+        Format::Tap => report::tap(&results),
+    };
+    print!("{text}");
+    if let Some(f) = &args.write_baseline {
+        if let Err(e) = std::fs::write(f, report::json(&results, &meta, None)) {
+            return usage(format!("{}: {e}", f.display()));
+        }
+        eprintln!("h1spec: baseline written to {}", f.display());
+    }
+    if report::gate(&results, cmp.as_ref(), &levels) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn diff(a: &str, b: &str, sel: &Selection) -> ExitCode {
+    let cases = match sel.cases() {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let profile = match sel.profile() {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let opts = sel.options(&profile);
+    let rt = runtime();
+    let outcome = rt.block_on(async {
+        let ta = probe(a, &profile, &opts).await?;
+        let tb = probe(b, &profile, &opts).await?;
+        let (ra, rb) = tokio::join!(
+            runner::run_all(&ta, &cases, opts, |_, _, _| {}),
+            runner::run_all(&tb, &cases, opts, |_, _, _| {})
+        );
+        Ok::<_, ExitCode>((ra, rb))
+    });
+    let (ra, rb) = match outcome {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rows = baseline::disagreements(&ra, &rb);
+    print!("{}", baseline::diff_table(a, b, &rows));
+    ExitCode::SUCCESS
+}

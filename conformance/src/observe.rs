@@ -1,0 +1,405 @@
+//! Turns a transcript into the responses it holds, using h1parse's response
+//! parser, and validates each one: the findings are reported per case.
+//!
+//! Checks (RFC 9112 unless noted): a well-formed status line and field
+//! section; `Date` on 2xx–4xx (RFC 9110 §6.6.1); exactly one framing
+//! (Content-Length and Transfer-Encoding together are an error, §6.1); a body
+//! as long as its framing says; no body after HEAD, 204 or 304 (§6.3 rule 1);
+//! no Content-Length or Transfer-Encoding on 1xx/204 (RFC 9110 §8.6, §6.1);
+//! `Connection: close` sent when the server then closes (§9.6), and a close
+//! after sending it.
+
+use h1parse::{BodyKind, ChunkedDecoder, Header, RequestParser, ResponseParser, Status};
+
+use crate::case::Level;
+use crate::exchange::{End, Transcript};
+
+/// One response seen on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Its status code.
+    pub status: u16,
+    /// Field names (lower case) and values.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body bytes received.
+    pub body: Vec<u8>,
+    /// Whether the body arrived whole.
+    pub complete: bool,
+    /// Whether the response lets the connection persist.
+    pub keep_alive: bool,
+}
+
+impl Seen {
+    /// Whether a field is present: `name`, or `name: token` for a field
+    /// whose comma-separated value holds that token (case-insensitive).
+    pub fn has(&self, spec: &str) -> bool {
+        match spec.split_once(':') {
+            None => self.headers.iter().any(|(n, _)| n == spec),
+            Some((name, token)) => {
+                let token = token.trim().as_bytes();
+                self.headers.iter().any(|(n, v)| {
+                    n == name.trim()
+                        && v.split(|b| *b == b',')
+                            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+                })
+            }
+        }
+    }
+}
+
+/// A validator finding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The level of the rule broken.
+    pub level: Level,
+    /// What was wrong.
+    pub text: String,
+}
+
+/// The responses of one transcript and what the validator found.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The responses, interim ones included, in order.
+    pub responses: Vec<Seen>,
+    /// Bytes that do not parse as a response (why, and how many).
+    pub garbage: Option<String>,
+    /// How the connection ended.
+    pub end: End,
+    /// Validator findings.
+    pub findings: Vec<Finding>,
+}
+
+impl Observation {
+    /// The observation in outcome words: `"400 close"`, `"200 200 open"`.
+    pub fn words(&self) -> String {
+        let mut w: Vec<String> = self
+            .responses
+            .iter()
+            .map(|r| r.status.to_string())
+            .collect();
+        if self.garbage.is_some() {
+            w.push("garbage".into());
+        }
+        if w.is_empty() && self.end == End::Open {
+            return "silence".into();
+        }
+        w.push(
+            match self.end {
+                End::Open => "open",
+                End::Closed => "close",
+                End::Reset => "close(reset)",
+            }
+            .into(),
+        );
+        w.join(" ")
+    }
+}
+
+/// The methods of the requests in `sent`, as h1parse reads them, up to the
+/// first that does not parse: response `i` answers request `i`.
+pub fn request_methods(sent: &[u8]) -> Vec<Vec<u8>> {
+    let mut methods = Vec::new();
+    let mut pos = 0;
+    while pos < sent.len() && methods.len() < 64 {
+        let buf = &sent[pos..];
+        let mut headers = [Header::EMPTY; 128];
+        let req = match RequestParser::new().parse(buf, &mut headers) {
+            Ok(Status::Complete(r)) => r,
+            _ => break,
+        };
+        methods.push(req.method.get(buf).to_vec());
+        pos += req.head_len;
+        match req.body {
+            BodyKind::None | BodyKind::UntilClose => {}
+            BodyKind::Length(n) => pos = pos.saturating_add(n as usize),
+            BodyKind::Chunked => match decode_chunked(&sent[pos..]) {
+                Some((_, used)) => pos += used,
+                None => break,
+            },
+        }
+    }
+    methods
+}
+
+/// Decodes a whole chunked body at the start of `input`: its data and the
+/// bytes it took, or `None` if malformed or incomplete.
+fn decode_chunked(input: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let mut dec = ChunkedDecoder::new();
+    let mut data = Vec::new();
+    let mut pos = 0;
+    loop {
+        let chunk = dec.decode(&input[pos..]).ok()?;
+        data.extend_from_slice(&input[pos..][chunk.data.clone()]);
+        pos += chunk.consumed;
+        if chunk.done {
+            return Some((data, pos));
+        }
+        if chunk.consumed == 0 {
+            return None;
+        }
+    }
+}
+
+/// The number of complete final (non-1xx) responses in `received`, given
+/// the requests sent: lets a waiter stop as soon as it has what it needs.
+pub fn complete_finals(sent: &[u8], received: &[u8]) -> usize {
+    let t = Transcript {
+        sent: sent.to_vec(),
+        received: received.to_vec(),
+        end: End::Open,
+        write_failed: false,
+        silence_broken: None,
+        half_closed: false,
+    };
+    observe(&t)
+        .responses
+        .iter()
+        .filter(|r| r.status >= 200 && r.complete)
+        .count()
+}
+
+/// Parses and validates everything the server sent.
+pub fn observe(t: &Transcript) -> Observation {
+    let methods = request_methods(&t.sent);
+    let buf = &t.received;
+    let mut responses = Vec::new();
+    let mut findings = Vec::new();
+    let mut garbage = None;
+    let mut pos = 0;
+    let mut finals = 0;
+    let must = |findings: &mut Vec<Finding>, text: String| {
+        findings.push(Finding {
+            level: Level::Must,
+            text,
+        })
+    };
+    // Whether the previous response forbade a body (HEAD, 204, 304), so
+    // stray bytes after it are a leaked body rather than noise.
+    let mut after_bodiless = None;
+    while pos < buf.len() {
+        let rest = &buf[pos..];
+        let is_head = methods.get(finals).is_some_and(|m| m == b"HEAD");
+        let mut headers = [Header::EMPTY; 128];
+        let mut parser = ResponseParser::new().for_head_request(is_head);
+        let resp = match parser.parse(rest, &mut headers) {
+            Ok(Status::Complete(r)) => r,
+            Ok(Status::Partial) => {
+                if let Some(what) = after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
+                    must(
+                        &mut findings,
+                        format!(
+                            "{} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)",
+                            rest.len()
+                        ),
+                    );
+                } else {
+                    must(
+                        &mut findings,
+                        format!(
+                            "incomplete response head ({} bytes) when the exchange ended",
+                            rest.len()
+                        ),
+                    );
+                }
+                garbage = Some(format!("{} bytes of incomplete head", rest.len()));
+                break;
+            }
+            Err(e) => {
+                if let Some(what) = after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
+                    must(
+                        &mut findings,
+                        format!(
+                            "{} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)",
+                            rest.len()
+                        ),
+                    );
+                } else {
+                    must(&mut findings, format!("malformed response: {e}"));
+                }
+                garbage = Some(format!("{} unparseable bytes ({e})", rest.len()));
+                break;
+            }
+        };
+        let head = resp.head(rest, &headers);
+        let fields: Vec<(String, Vec<u8>)> = head
+            .headers()
+            .map(|(n, v)| (String::from_utf8_lossy(n).to_ascii_lowercase(), v.to_vec()))
+            .collect();
+        let status = resp.status;
+        if (200..500).contains(&status) && !resp.has_date {
+            must(
+                &mut findings,
+                format!("{status} response without Date (RFC 9110 §6.6.1)"),
+            );
+        }
+        if (status < 200 || status == 204) && resp.has_content_length {
+            must(
+                &mut findings,
+                format!("Content-Length in a {status} response (RFC 9110 §8.6)"),
+            );
+        }
+        if (status < 200 || status == 204) && resp.has_transfer_encoding {
+            must(
+                &mut findings,
+                format!("Transfer-Encoding in a {status} response (RFC 9112 §6.1)"),
+            );
+        }
+        pos += resp.head_len;
+        let body_rest = &buf[pos..];
+        let (body, complete) = match resp.body {
+            BodyKind::None => (Vec::new(), true),
+            BodyKind::Length(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                if body_rest.len() >= n {
+                    pos += n;
+                    (body_rest[..n].to_vec(), true)
+                } else {
+                    pos = buf.len();
+                    (body_rest.to_vec(), false)
+                }
+            }
+            BodyKind::Chunked => match decode_chunked(body_rest) {
+                Some((data, used)) => {
+                    pos += used;
+                    (data, true)
+                }
+                None => {
+                    pos = buf.len();
+                    (body_rest.to_vec(), false)
+                }
+            },
+            BodyKind::UntilClose => {
+                pos = buf.len();
+                (body_rest.to_vec(), t.end.is_closed())
+            }
+        };
+        if !complete && t.end.is_closed() {
+            must(
+                &mut findings,
+                format!(
+                    "{status} response body cut short by the close ({} bytes, framing {:?})",
+                    body.len(),
+                    resp.body
+                ),
+            );
+        }
+        after_bodiless = if is_head {
+            Some("HEAD")
+        } else if status == 204 {
+            Some("204")
+        } else if status == 304 {
+            Some("304")
+        } else {
+            None
+        };
+        if status >= 200 {
+            finals += 1;
+        } else {
+            after_bodiless = None;
+        }
+        responses.push(Seen {
+            status,
+            headers: fields,
+            body,
+            complete,
+            keep_alive: resp.keep_alive,
+        });
+    }
+    if let Some(last) = responses.last() {
+        if garbage.is_none() && last.status >= 200 {
+            let says_close = !last.keep_alive;
+            // A client that half-closed has asked for the close.
+            if t.end.is_closed() && !says_close && !t.write_failed && !t.half_closed {
+                findings.push(Finding {
+                    level: Level::Should,
+                    text: format!(
+                        "closed after a {} response that did not say `Connection: close` (RFC 9112 §9.6)",
+                        last.status
+                    ),
+                });
+            }
+            let close_field = last.headers.iter().any(|(n, v)| {
+                n == "connection"
+                    && v.split(|b| *b == b',')
+                        .any(|o| o.trim_ascii().eq_ignore_ascii_case(b"close"))
+            });
+            if close_field && t.end == End::Open {
+                must(
+                    &mut findings,
+                    "sent `Connection: close` but kept the connection open (RFC 9112 §9.6)".into(),
+                );
+            }
+        }
+    }
+    Observation {
+        responses,
+        garbage,
+        end: t.end,
+        findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn transcript(sent: &[u8], received: &[u8], end: End) -> Transcript {
+        Transcript {
+            sent: sent.to_vec(),
+            received: received.to_vec(),
+            end,
+            write_failed: false,
+            silence_broken: None,
+            half_closed: false,
+        }
+    }
+
+    #[test]
+    fn pipelined_responses_and_head() {
+        let sent = b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(
+            request_methods(sent),
+            vec![b"HEAD".to_vec(), b"GET".to_vec()]
+        );
+        let got = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 3\r\n\r\nHTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 3\r\n\r\nabc";
+        let o = observe(&transcript(sent, got, End::Open));
+        assert_eq!(o.words(), "200 200 open");
+        assert_eq!(o.findings, vec![]);
+        assert_eq!(o.responses[1].body, b"abc");
+    }
+
+    #[test]
+    fn leaked_head_body_is_a_finding() {
+        let sent = b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let got = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 3\r\n\r\nabc";
+        let o = observe(&transcript(sent, got, End::Open));
+        assert_eq!(o.words(), "200 garbage open");
+        assert!(
+            o.findings[0].text.contains("after a HEAD"),
+            "{:?}",
+            o.findings
+        );
+    }
+
+    #[test]
+    fn missing_date_and_silent_close() {
+        let sent = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let got = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        let o = observe(&transcript(sent, got, End::Closed));
+        assert_eq!(o.words(), "200 close");
+        let levels: Vec<Level> = o.findings.iter().map(|f| f.level).collect();
+        assert_eq!(levels, vec![Level::Must, Level::Should]);
+    }
+
+    #[test]
+    fn interim_then_final() {
+        let sent =
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\nx";
+        let got = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nDate: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n";
+        let o = observe(&transcript(sent, got, End::Open));
+        assert_eq!(o.words(), "100 200 open");
+        assert_eq!(o.responses[1].body, b"ok");
+        assert_eq!(complete_finals(sent, got), 1);
+    }
+}

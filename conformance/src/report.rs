@@ -1,0 +1,360 @@
+//! Output: a grouped report for people (summary last), and JSON, JUnit and
+//! TAP for machines.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::baseline::Comparison;
+use crate::case::Level;
+use crate::runner::{CaseResult, Profile, Verdict};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Grouped report for a terminal.
+    Human,
+    /// One JSON document (also usable as a baseline).
+    Json,
+    /// JUnit XML.
+    Junit,
+    /// Test Anything Protocol.
+    Tap,
+}
+
+/// What the run was.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    /// `host:port`.
+    pub target: String,
+    /// Profile used.
+    pub profile: Profile,
+    /// Whether SHOULD cases ran.
+    pub should: bool,
+    /// Probed capabilities.
+    pub capabilities: Vec<String>,
+    /// Wall time in ms.
+    pub elapsed_ms: u64,
+}
+
+/// Counts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Cases run.
+    pub total: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Failed, by level.
+    pub failed_by_level: BTreeMap<String, usize>,
+    /// Not applicable.
+    pub not_applicable: usize,
+    /// Validator findings on cases that passed (SHOULD-level, in the rfc profile).
+    pub warnings: usize,
+}
+
+/// Counts the results.
+pub fn summarize(results: &[CaseResult]) -> Summary {
+    let mut s = Summary {
+        total: results.len(),
+        ..Summary::default()
+    };
+    for r in results {
+        match r.verdict {
+            Verdict::Pass => {
+                s.passed += 1;
+                s.warnings += r.findings.len();
+            }
+            Verdict::Fail => {
+                s.failed += 1;
+                *s.failed_by_level.entry(r.level.to_string()).or_default() += 1;
+            }
+            Verdict::NotApplicable => s.not_applicable += 1,
+        }
+    }
+    s
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn code(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// The report for people. `color` adds ANSI colours.
+pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, color: bool) -> String {
+    let p = Paint(color);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "h1spec {} -> {}  (profile {}, {}, capabilities: {})",
+        env!("CARGO_PKG_VERSION"),
+        meta.target,
+        match meta.profile {
+            Profile::Rfc => "rfc",
+            Profile::Strict => "strict",
+        },
+        if meta.should {
+            "MUST+SHOULD+MAY"
+        } else {
+            "MUST+MAY"
+        },
+        if meta.capabilities.is_empty() {
+            "none".to_string()
+        } else {
+            meta.capabilities.join(", ")
+        }
+    );
+    let known = |id: &str| cmp.is_some_and(|c| c.known.iter().any(|k| k == id));
+    let mut area = "";
+    for r in results {
+        if r.area != area {
+            area = &r.area;
+            let _ = writeln!(out, "\n{}", p.code("1", area));
+        }
+        let mark = match r.verdict {
+            Verdict::Pass if r.findings.is_empty() => p.code("32", "pass"),
+            Verdict::Pass => p.code("33", "warn"),
+            Verdict::Fail if known(&r.id) => p.code("35", "known"),
+            Verdict::Fail => p.code("31", "FAIL"),
+            Verdict::NotApplicable => p.code("2", "n/a "),
+        };
+        let _ = writeln!(
+            out,
+            "  {mark}  {:<6} {}  {}",
+            r.level.to_string(),
+            r.id,
+            p.code("2", &r.title)
+        );
+        match r.verdict {
+            Verdict::Fail if !known(&r.id) => {
+                let _ = writeln!(out, "        {}: \"{}\"", r.section, r.rfc);
+                if !r.accepted.is_empty() {
+                    let _ = writeln!(out, "        accepted: {}", r.accepted.join("  |  "));
+                }
+                let _ = writeln!(out, "        observed: {}", r.observed);
+                for why in &r.reasons {
+                    let _ = writeln!(out, "        - {why}");
+                }
+                if !r.reproducer.is_empty() {
+                    let _ = writeln!(out, "        reproduce: {}", r.reproducer);
+                }
+            }
+            Verdict::Pass => {
+                for f in &r.findings {
+                    let _ = writeln!(out, "        warning ({}): {}", f.level, f.text);
+                }
+            }
+            Verdict::NotApplicable => {
+                for why in &r.reasons {
+                    let _ = writeln!(out, "        {why}");
+                }
+            }
+            Verdict::Fail => {}
+        }
+    }
+    let s = summarize(results);
+    let _ = writeln!(out);
+    if let Some(c) = cmp {
+        let _ = writeln!(
+            out,
+            "baseline: {} regression(s), {} known failure(s), {} newly passing",
+            c.regressions.len(),
+            c.known.len(),
+            c.newly_passing.len()
+        );
+        for id in &c.regressions {
+            let _ = writeln!(out, "  regression: {id}");
+        }
+        for id in &c.newly_passing {
+            let _ = writeln!(out, "  newly passing: {id} (update the baseline)");
+        }
+    }
+    let levels: Vec<String> = s
+        .failed_by_level
+        .iter()
+        .map(|(l, n)| format!("{n} {l}"))
+        .collect();
+    let failed = if levels.is_empty() {
+        format!("{} failed", s.failed)
+    } else {
+        format!("{} failed ({})", s.failed, levels.join(", "))
+    };
+    let line = format!(
+        "{} cases: {} passed, {}, {} n/a, {} warning(s) in {:.1}s",
+        s.total,
+        s.passed,
+        failed,
+        s.not_applicable,
+        s.warnings,
+        meta.elapsed_ms as f64 / 1000.0
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        p.code(if s.failed == 0 { "32;1" } else { "31;1" }, &line)
+    );
+    out
+}
+
+/// The JSON report.
+pub fn json(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>) -> String {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        meta: &'a Meta,
+        summary: Summary,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        baseline: Option<&'a Comparison>,
+        results: &'a [CaseResult],
+    }
+    let doc = Doc {
+        meta,
+        summary: summarize(results),
+        baseline: cmp,
+        results,
+    };
+    let mut s = serde_json::to_string_pretty(&doc).expect("report serializes");
+    s.push('\n');
+    s
+}
+
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn failure_text(r: &CaseResult) -> String {
+    let mut t = format!("{}: \"{}\"\n", r.section, r.rfc);
+    let _ = writeln!(t, "accepted: {}", r.accepted.join(" | "));
+    let _ = writeln!(t, "observed: {}", r.observed);
+    for why in &r.reasons {
+        let _ = writeln!(t, "- {why}");
+    }
+    let _ = writeln!(t, "reproduce: {}", r.reproducer);
+    t
+}
+
+/// JUnit XML: one testsuite per area.
+pub fn junit(results: &[CaseResult], meta: &Meta) -> String {
+    let mut areas: Vec<&str> = Vec::new();
+    for r in results {
+        if !areas.contains(&r.area.as_str()) {
+            areas.push(&r.area);
+        }
+    }
+    let s = summarize(results);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"h1spec {}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+        xml(&meta.target),
+        s.total,
+        s.failed,
+        s.not_applicable,
+        meta.elapsed_ms as f64 / 1000.0
+    );
+    for area in areas {
+        let rs: Vec<&CaseResult> = results.iter().filter(|r| r.area == area).collect();
+        let fails = rs.iter().filter(|r| r.verdict == Verdict::Fail).count();
+        let skips = rs
+            .iter()
+            .filter(|r| r.verdict == Verdict::NotApplicable)
+            .count();
+        let time: u64 = rs.iter().map(|r| r.ms).sum();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\" errors=\"0\" skipped=\"{skips}\" time=\"{:.3}\">",
+            xml(area),
+            rs.len(),
+            time as f64 / 1000.0
+        );
+        for r in rs {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"h1spec.{}\" name=\"{}\" time=\"{:.3}\"",
+                xml(area),
+                xml(&r.id),
+                r.ms as f64 / 1000.0
+            );
+            match r.verdict {
+                Verdict::Pass => out.push_str("/>\n"),
+                Verdict::NotApplicable => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(&r.reasons.join("; "))
+                    );
+                }
+                Verdict::Fail => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"{} {}: observed {}\" type=\"{}\">{}</failure>\n    </testcase>",
+                        r.level,
+                        xml(&r.title),
+                        xml(&r.observed),
+                        r.level,
+                        xml(&failure_text(r))
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// TAP version 13.
+pub fn tap(results: &[CaseResult]) -> String {
+    let mut out = format!("TAP version 13\n1..{}\n", results.len());
+    for (i, r) in results.iter().enumerate() {
+        let n = i + 1;
+        match r.verdict {
+            Verdict::Pass => {
+                let _ = writeln!(out, "ok {n} - {} ({})", r.id, r.level);
+            }
+            Verdict::NotApplicable => {
+                let _ = writeln!(out, "ok {n} - {} # SKIP {}", r.id, r.reasons.join("; "));
+            }
+            Verdict::Fail => {
+                let _ = writeln!(out, "not ok {n} - {} ({})", r.id, r.level);
+                out.push_str("  ---\n");
+                for line in failure_text(r).lines() {
+                    let _ = writeln!(out, "  # {line}");
+                }
+                out.push_str("  ...\n");
+            }
+        }
+    }
+    out
+}
+
+/// Whether any failure counts against the run: all failures, or with a
+/// baseline only regressions.
+pub fn gate(results: &[CaseResult], cmp: Option<&Comparison>, levels: &[Level]) -> bool {
+    match cmp {
+        Some(c) => !c.regressions.is_empty(),
+        None => results.iter().any(|r| {
+            r.verdict == Verdict::Fail && (levels.is_empty() || levels.contains(&r.level))
+        }),
+    }
+}

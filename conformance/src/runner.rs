@@ -1,0 +1,391 @@
+//! Runs cases against a target and judges them: the observed responses and
+//! connection state must match one acceptable outcome of the profile, and
+//! the validator must find nothing that breaks a MUST (SHOULD, too, in the
+//! `strict` profile).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::case::{self, After, Case, Level, Outcome, Step};
+use crate::exchange::{self, Action, End, Timing};
+use crate::observe::{self, Finding, Observation};
+use crate::target::Target;
+
+/// Which outcomes count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Every outcome the RFC allows.
+    Rfc,
+    /// Only the safest outcome(s); SHOULD findings fail too.
+    Strict,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "rfc" => Ok(Profile::Rfc),
+            "strict" => Ok(Profile::Strict),
+            _ => Err(format!("unknown profile {s:?} (rfc or strict)")),
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The profile.
+    pub profile: Profile,
+    /// Connect timeout and the longest one write may stall.
+    pub step: Duration,
+    /// Default wait after the last step for more bytes or a close.
+    pub idle: Duration,
+    /// Cases run at once.
+    pub jobs: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            profile: Profile::Rfc,
+            step: Duration::from_millis(2000),
+            idle: Duration::from_millis(1000),
+            jobs: 8,
+        }
+    }
+}
+
+/// A case's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum Verdict {
+    /// Matched an acceptable outcome, no blocking finding.
+    #[serde(rename = "pass")]
+    Pass,
+    /// Did not.
+    #[serde(rename = "fail")]
+    Fail,
+    /// The target lacks what the case needs.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotApplicable => "n/a",
+        })
+    }
+}
+
+/// What running one case gave.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// `area.name`.
+    pub id: String,
+    /// The area.
+    pub area: String,
+    /// What it checks.
+    pub title: String,
+    /// RFC section.
+    pub section: String,
+    /// The RFC sentence.
+    pub rfc: String,
+    /// MUST / SHOULD / MAY.
+    pub level: Level,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What happened, in outcome words.
+    pub observed: String,
+    /// The outcomes the profile accepts.
+    pub accepted: Vec<String>,
+    /// Why it failed or is n/a (empty on a clean pass).
+    pub reasons: Vec<String>,
+    /// Validator findings.
+    pub findings: Vec<Finding>,
+    /// A shell line that sends the same bytes.
+    pub reproducer: String,
+    /// Wall time.
+    pub ms: u64,
+}
+
+/// Turns a case's steps into wire actions for this target.
+pub fn actions(case: &Case, vars: &case::Vars) -> Result<Vec<Action>, String> {
+    let mut out = Vec::new();
+    for s in &case.steps {
+        match s {
+            Step::Send(t) => out.push(Action::Write(case::expand(t, vars)?)),
+            Step::Fragments { pieces, pause_ms } => {
+                for (i, p) in pieces.iter().enumerate() {
+                    if i > 0 {
+                        out.push(Action::Pause(Duration::from_millis(*pause_ms)));
+                    }
+                    out.push(Action::Write(case::expand(p, vars)?));
+                }
+            }
+            Step::Pause(ms) => out.push(Action::Pause(Duration::from_millis(*ms))),
+            Step::Silence(ms) => out.push(Action::Silence(Duration::from_millis(*ms))),
+            Step::Shutdown => out.push(Action::Shutdown),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether an observation fits an outcome.
+pub fn matches(o: &Observation, outcome: &Outcome) -> bool {
+    if o.garbage.is_some() || o.responses.len() != outcome.responses.len() {
+        return false;
+    }
+    let then_ok = match outcome.then {
+        After::Any => true,
+        After::Close => o.end.is_closed(),
+        After::Open => o.end == End::Open,
+    };
+    then_ok
+        && o.responses
+            .iter()
+            .zip(&outcome.responses)
+            .all(|(seen, spec)| {
+                spec.status.matches(seen.status)
+                    && spec.has.iter().all(|h| seen.has(h))
+                    && spec.lacks.iter().all(|h| !seen.has(h))
+                    && spec
+                        .body
+                        .map_or(true, |n| seen.body.len() as u64 == n && seen.complete)
+            })
+}
+
+/// The outcomes `profile` accepts for `case`.
+pub fn accepted(case: &Case, profile: Profile) -> Vec<&Outcome> {
+    let mut v: Vec<&Outcome> = case.accept.iter().collect();
+    if profile == Profile::Rfc {
+        v.extend(case.lenient.iter());
+    }
+    v
+}
+
+/// A shell line that sends what `actions` sends: `printf '...' | nc host port`.
+pub fn reproducer(addr: &str, actions: &[Action]) -> String {
+    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "80"));
+    let mut parts = Vec::new();
+    for a in actions {
+        match a {
+            Action::Write(b) => parts.push(printf(b)),
+            Action::Pause(d) | Action::Silence(d) => {
+                parts.push(format!("sleep {}", d.as_secs_f64()))
+            }
+            Action::Shutdown => {}
+        }
+    }
+    let script = if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        format!("({})", parts.join("; "))
+    };
+    format!("{script} | nc {host} {port}")
+}
+
+/// `printf` of arbitrary bytes, with long runs of one byte written as
+/// `$(head -c N /dev/zero | tr '\0' c)` arguments so the line stays short.
+fn printf(bytes: &[u8]) -> String {
+    let mut fmt = String::new();
+    let mut args = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let run = bytes[i..].iter().take_while(|x| **x == b).count();
+        if run >= 64 && b.is_ascii_alphanumeric() {
+            fmt.push_str("%s");
+            args.push(format!(
+                "\"$(head -c {run} /dev/zero | tr '\\0' '{}')\"",
+                b as char
+            ));
+            i += run;
+            continue;
+        }
+        match b {
+            b'\r' => fmt.push_str("\\r"),
+            b'\n' => fmt.push_str("\\n"),
+            b'\t' => fmt.push_str("\\t"),
+            b'\\' => fmt.push_str("\\\\"),
+            b'%' => fmt.push_str("%%"),
+            b'\'' => fmt.push_str("\\047"),
+            0x20..=0x7e => fmt.push(b as char),
+            _ => fmt.push_str(&format!("\\{b:03o}")),
+        }
+        i += 1;
+    }
+    let mut s = format!("printf '{fmt}'");
+    for a in args {
+        s.push(' ');
+        s.push_str(&a);
+    }
+    s
+}
+
+/// Runs one case.
+pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult {
+    let started = Instant::now();
+    let accepted_words: Vec<String> = accepted(case, opts.profile)
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    let mut result = CaseResult {
+        id: case.id.clone(),
+        area: case.area.clone(),
+        title: case.title.clone(),
+        section: case.section.clone(),
+        rfc: case.rfc.clone(),
+        level: case.level,
+        verdict: Verdict::Pass,
+        observed: String::new(),
+        accepted: accepted_words,
+        reasons: Vec::new(),
+        findings: Vec::new(),
+        reproducer: String::new(),
+        ms: 0,
+    };
+    let missing: Vec<&String> = case
+        .needs
+        .iter()
+        .filter(|n| !target.capabilities.contains(*n))
+        .collect();
+    if !missing.is_empty() {
+        result.verdict = Verdict::NotApplicable;
+        result.reasons.push(format!(
+            "target lacks {}",
+            missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return result;
+    }
+    let acts = match actions(case, &target.vars) {
+        Ok(a) => a,
+        Err(e) => {
+            result.verdict = Verdict::Fail;
+            result.reasons.push(format!("case error: {e}"));
+            return result;
+        }
+    };
+    result.reproducer = reproducer(&target.addr, &acts);
+    if case.replay {
+        crate::replay::judge(target, &acts, opts, &mut result).await;
+    } else {
+        let timing = Timing {
+            step: opts.step,
+            idle: case.wait_ms.map_or(opts.idle, Duration::from_millis),
+        };
+        match exchange::run(&target.addr, &acts, timing, None).await {
+            Err(e) => {
+                result.verdict = Verdict::Fail;
+                result.observed = "no connection".into();
+                result.reasons.push(format!("could not connect: {e}"));
+            }
+            Ok(t) => {
+                let o = observe::observe(&t);
+                result.observed = o.words();
+                if let Some(n) = t.silence_broken {
+                    result.reasons.push(format!(
+                        "the server answered or closed before the request was complete ({n} bytes had arrived)"
+                    ));
+                }
+                if !accepted(case, opts.profile)
+                    .iter()
+                    .any(|oc| matches(&o, oc))
+                {
+                    result
+                        .reasons
+                        .push(format!("observed `{}`, not an accepted outcome", o.words()));
+                }
+                result.findings = o.findings;
+            }
+        }
+    }
+    for f in &result.findings {
+        if f.level == Level::Must || opts.profile == Profile::Strict {
+            result.reasons.push(format!("validator: {}", f.text));
+        }
+    }
+    if !result.reasons.is_empty() {
+        result.verdict = Verdict::Fail;
+    }
+    result.ms = started.elapsed().as_millis() as u64;
+    result
+}
+
+/// Runs `cases` with up to `opts.jobs` at once; `progress` sees each result
+/// as it lands. Results come back in case order.
+pub async fn run_all(
+    target: &Target,
+    cases: &[Case],
+    opts: Options,
+    mut progress: impl FnMut(usize, usize, &CaseResult),
+) -> Vec<CaseResult> {
+    let sem = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    let target = Arc::new(target.clone());
+    let mut set = JoinSet::new();
+    for (i, case) in cases.iter().enumerate() {
+        let sem = sem.clone();
+        let target = target.clone();
+        let case = case.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await.expect("semaphore open");
+            (i, run_case(&target, &case, opts).await)
+        });
+    }
+    let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
+    let mut done = 0;
+    while let Some(joined) = set.join_next().await {
+        let (i, r) = joined.expect("case task panicked");
+        done += 1;
+        progress(done, cases.len(), &r);
+        results[i] = Some(r);
+    }
+    results.into_iter().flatten().collect()
+}
+
+/// Whether selector `sel` picks `case`: exact id, id prefix, area or tag.
+pub fn selects(sel: &str, case: &Case) -> bool {
+    case.id == sel
+        || case.id.starts_with(sel)
+        || case.area == sel
+        || case.tags.iter().any(|t| t == sel)
+}
+
+/// Applies `--only`, `--skip` and the level filter.
+pub fn select(cases: Vec<Case>, only: &[String], skip: &[String], should: bool) -> Vec<Case> {
+    cases
+        .into_iter()
+        .filter(|c| should || c.level != Level::Should || only.contains(&c.id))
+        .filter(|c| only.is_empty() || only.iter().any(|s| selects(s, c)))
+        .filter(|c| !skip.iter().any(|s| selects(s, c)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn reproducer_line() {
+        let acts = vec![
+            Action::Write(b"GET / HTTP/1.1\r\nHost: a'b\r\n\r\n".to_vec()),
+            Action::Pause(Duration::from_millis(50)),
+            Action::Write(vec![b'a'; 100]),
+        ];
+        assert_eq!(
+            reproducer("127.0.0.1:8080", &acts),
+            "(printf 'GET / HTTP/1.1\\r\\nHost: a\\047b\\r\\n\\r\\n'; sleep 0.05; printf '%s' \"$(head -c 100 /dev/zero | tr '\\0' 'a')\") | nc 127.0.0.1 8080"
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! `--spawn 'CMD {port}'`: start the target on a free loopback port, wait
+//! until it accepts, and stop it afterwards by its process id (and its
+//! process group, so a shell wrapper's children go too).
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A target started by h1spec; stopped when dropped.
+pub struct Spawned {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts `cmd` (run by `sh -c`, `{port}` replaced) and waits up to `wait`
+/// for it to accept connections.
+pub fn spawn(cmd: &str, wait: Duration) -> Result<Spawned, String> {
+    let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+    let line = cmd.replace("{port}", &port.to_string());
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {line}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start `{line}`: {e}"))?;
+    let mut s = Spawned {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    };
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = s.child.try_wait() {
+            return Err(format!(
+                "`{line}` exited ({status}) before accepting connections"
+            ));
+        }
+        if TcpStream::connect(&s.addr).is_ok() {
+            return Ok(s);
+        }
+        if started.elapsed() > wait {
+            s.stop();
+            return Err(format!(
+                "`{line}` did not accept connections on {} within {wait:?}",
+                s.addr
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Spawned {
+    /// SIGTERM to the process group, then SIGKILL after 3 s if still there.
+    pub fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(3) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

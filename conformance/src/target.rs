@@ -1,0 +1,226 @@
+//! What h1spec knows about a target: the profile file a user may write
+//! (paths to use, limits), and what probing finds it can do. Cases that need
+//! a capability the target lacks are `n/a`, never failures.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::case::Vars;
+use crate::exchange::{self, Action, Timing};
+use crate::observe;
+
+/// A target profile file (TOML); every key is optional.
+///
+/// ```toml
+/// host = "localhost"        # Host header value
+/// path = "/"                # answers 200 to GET
+/// post = "/upload"          # accepts a request body with a 2xx
+/// missing = "/h1spec-404"   # answers 404 (the canary path)
+/// nocontent = "/empty"      # answers 204
+/// capabilities = ["post"]   # taken as given, no probing
+/// lacks = ["expect"]        # capabilities to treat as absent
+/// timeout_ms = 1000
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetProfile {
+    /// `Host` value (default `localhost`).
+    pub host: Option<String>,
+    /// A path that answers 200 to GET (default `/`).
+    pub path: Option<String>,
+    /// A path that accepts a request body (default: `path`, if probing shows it does).
+    pub post: Option<String>,
+    /// A path that answers 404 (default `/h1spec-canary-404`).
+    pub missing: Option<String>,
+    /// A path that answers 204 (no default).
+    pub nocontent: Option<String>,
+    /// Capabilities to assume.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Capabilities to deny.
+    #[serde(default)]
+    pub lacks: Vec<String>,
+    /// Per-step timeout in ms.
+    pub timeout_ms: Option<u64>,
+}
+
+impl TargetProfile {
+    /// Reads a profile file.
+    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// The capabilities h1spec probes for, with what each lets cases assume.
+pub const CAPABILITIES: &[(&str, &str)] = &[
+    ("post", "some path accepts a request body with a 2xx"),
+    (
+        "etag",
+        "the GET path sends an ETag and answers If-None-Match with 304",
+    ),
+    ("nocontent", "some path answers 204"),
+    (
+        "keepalive",
+        "two requests on one connection both get answers",
+    ),
+];
+
+/// The target as the runner sees it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port`.
+    pub addr: String,
+    /// Placeholder values.
+    pub vars: Vars,
+    /// What it can do.
+    pub capabilities: BTreeSet<String>,
+}
+
+/// Why probing could not start.
+#[derive(Debug)]
+pub enum ProbeError {
+    /// Nothing accepts connections there (exit 3).
+    Unreachable(String),
+    /// It answers, but not as the profile says (exit 2).
+    Unusable(String),
+}
+
+async fn one(addr: &str, req: String, timing: Timing) -> Result<observe::Observation, ProbeError> {
+    let sent = req.into_bytes();
+    let actions = [Action::Write(sent.clone())];
+    let check = |got: &[u8]| observe::complete_finals(&sent, got) >= 1;
+    let t = exchange::run(addr, &actions, timing, Some(&check))
+        .await
+        .map_err(|e| ProbeError::Unreachable(format!("{addr}: {e}")))?;
+    Ok(observe::observe(&t))
+}
+
+fn final_status(o: &observe::Observation) -> Option<&observe::Seen> {
+    o.responses.iter().find(|r| r.status >= 200)
+}
+
+/// Probes `addr` and settles paths and capabilities.
+pub async fn probe(
+    addr: &str,
+    profile: &TargetProfile,
+    step: Duration,
+) -> Result<Target, ProbeError> {
+    let timing = Timing { step, idle: step };
+    let host = profile.host.clone().unwrap_or_else(|| "localhost".into());
+    let path = profile.path.clone().unwrap_or_else(|| "/".into());
+    let missing = profile
+        .missing
+        .clone()
+        .unwrap_or_else(|| "/h1spec-canary-404".into());
+    let mut caps: BTreeSet<String> = profile.capabilities.iter().cloned().collect();
+    let probed = |c: &str| profile.capabilities.iter().any(|x| x == c);
+
+    let get = one(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+        timing,
+    )
+    .await?;
+    let Some(first) = final_status(&get) else {
+        return Err(ProbeError::Unusable(format!(
+            "GET {path} got no response ({})",
+            get.words()
+        )));
+    };
+    if !(200..300).contains(&first.status) {
+        return Err(ProbeError::Unusable(format!(
+            "GET {path} answered {}, not 2xx: give a path that exists (--path or a target profile)",
+            first.status
+        )));
+    }
+    let etag = first
+        .headers
+        .iter()
+        .find(|(n, _)| n == "etag")
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+
+    let miss = one(
+        addr,
+        format!("GET {missing} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+        timing,
+    )
+    .await?;
+    if final_status(&miss).map(|r| r.status) != Some(404) {
+        return Err(ProbeError::Unusable(format!(
+            "GET {missing} should answer 404 (the canary path), got {}",
+            miss.words()
+        )));
+    }
+
+    let post = profile.post.clone().unwrap_or_else(|| path.clone());
+    if !probed("post") {
+        let o = one(
+            addr,
+            format!("POST {post} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello"),
+            timing,
+        )
+        .await?;
+        if final_status(&o).is_some_and(|r| (200..300).contains(&r.status)) {
+            caps.insert("post".into());
+        }
+    }
+    if !probed("etag") {
+        if let Some(tag) = &etag {
+            let o = one(
+                addr,
+                format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nIf-None-Match: {tag}\r\n\r\n"),
+                timing,
+            )
+            .await?;
+            if final_status(&o).is_some_and(|r| r.status == 304) {
+                caps.insert("etag".into());
+            }
+        }
+    }
+    if let (Some(nc), false) = (&profile.nocontent, probed("nocontent")) {
+        let o = one(
+            addr,
+            format!("GET {nc} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+            timing,
+        )
+        .await?;
+        if final_status(&o).is_some_and(|r| r.status == 204) {
+            caps.insert("nocontent".into());
+        }
+    }
+    if !probed("keepalive") {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        let actions = [Action::Write(format!("{req}{req}").into_bytes())];
+        let sent = format!("{req}{req}").into_bytes();
+        let check = |got: &[u8]| observe::complete_finals(&sent, got) >= 2;
+        if let Ok(t) = exchange::run(addr, &actions, timing, Some(&check)).await {
+            if observe::observe(&t)
+                .responses
+                .iter()
+                .filter(|r| r.status >= 200)
+                .count()
+                >= 2
+            {
+                caps.insert("keepalive".into());
+            }
+        }
+    }
+    for l in &profile.lacks {
+        caps.remove(l);
+    }
+    Ok(Target {
+        addr: addr.to_string(),
+        vars: Vars {
+            host,
+            path,
+            post,
+            missing,
+            nocontent: profile.nocontent.clone().unwrap_or_default(),
+            etag: etag.unwrap_or_default(),
+        },
+        capabilities: caps,
+    })
+}

@@ -1,0 +1,172 @@
+//! The mutation test: every built-in case passes against the mock's correct
+//! mode (in both profiles) and fails, by its outcome rather than by a
+//! validator finding alone, against at least one bug mode. A case no bug can
+//! fail proves nothing; a case the correct mock fails is wrong.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use pretty_assertions::assert_eq;
+
+use h1spec::case::{Case, Vars};
+use h1spec::catalog;
+use h1spec::mock::{Bug, Mock};
+use h1spec::runner::{self, CaseResult, Options, Profile, Verdict};
+use h1spec::target::Target;
+
+fn target(mock: &Mock) -> Target {
+    Target {
+        addr: mock.addr().to_string(),
+        vars: Vars {
+            host: "localhost".into(),
+            path: "/".into(),
+            post: "/echo".into(),
+            missing: "/h1spec-canary-404".into(),
+            nocontent: "/empty".into(),
+            etag: "\"h1spec-mock-1\"".into(),
+        },
+        capabilities: ["post", "etag", "nocontent", "keepalive"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    }
+}
+
+fn options(profile: Profile) -> Options {
+    Options {
+        profile,
+        step: Duration::from_millis(2000),
+        idle: Duration::from_millis(400),
+        jobs: 16,
+    }
+}
+
+fn all_cases() -> Vec<Case> {
+    catalog::builtin().expect("built-in cases parse")
+}
+
+async fn run(bugs: &[Bug], cases: &[Case], profile: Profile) -> Vec<CaseResult> {
+    let mock = Mock::start(bugs).expect("mock starts");
+    let t = target(&mock);
+    runner::run_all(&t, cases, options(profile), |_, _, _| {}).await
+}
+
+/// Failed for a reason other than a validator finding.
+fn failed_by_outcome(r: &CaseResult) -> bool {
+    r.verdict == Verdict::Fail && r.reasons.iter().any(|w| !w.starts_with("validator:"))
+}
+
+fn explain(results: &[CaseResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(|r| {
+            format!(
+                "{} [{}]: {} -- {}",
+                r.id,
+                r.verdict,
+                r.observed,
+                r.reasons.join("; ")
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn correct_mock_passes_every_case_in_both_profiles() {
+    let cases = all_cases();
+    assert!(cases.len() >= 150, "only {} cases", cases.len());
+    let (rfc, strict) = tokio::join!(
+        run(&[], &cases, Profile::Rfc),
+        run(&[], &cases, Profile::Strict)
+    );
+    assert_eq!(explain(&rfc), Vec::<String>::new());
+    assert_eq!(explain(&strict), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_case_fails_against_some_bug() {
+    let cases = all_cases();
+    // A few modes at a time: on a loaded 2-core machine, dozens at once make
+    // slow answers look like silence, and noise must not count as a catch.
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+    let runs = Bug::ALL.iter().map(|bug| {
+        let cases = cases.clone();
+        let gate = gate.clone();
+        async move {
+            let _permit = gate.acquire_owned().await.expect("semaphore");
+            (*bug, run(&[*bug], &cases, Profile::Rfc).await)
+        }
+    });
+    let mut handles = Vec::new();
+    for r in runs {
+        handles.push(tokio::spawn(r));
+    }
+    let mut caught: BTreeMap<String, Vec<&'static str>> =
+        cases.iter().map(|c| (c.id.clone(), Vec::new())).collect();
+    let mut per_bug: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for h in handles {
+        let (bug, results) = h.await.expect("bug run");
+        let n = results.iter().filter(|r| failed_by_outcome(r)).count();
+        if std::env::var_os("H1SPEC_MUTATION_VERBOSE").is_some() {
+            for r in results.iter().filter(|r| failed_by_outcome(r)) {
+                eprintln!("{}: {} -> {}", bug.name(), r.id, r.observed);
+            }
+        }
+        per_bug.insert(bug.name(), n);
+        for r in results.iter().filter(|r| failed_by_outcome(r)) {
+            caught.get_mut(&r.id).expect("known id").push(bug.name());
+        }
+    }
+    let uncaught: Vec<&String> = caught
+        .iter()
+        .filter(|(_, bugs)| bugs.is_empty())
+        .map(|(id, _)| id)
+        .collect();
+    eprintln!("cases each bug fails: {per_bug:#?}");
+    assert_eq!(uncaught, Vec::<&String>::new(), "cases no bug mode fails");
+    // Every bug is caught by some case, too: a bug nothing notices is a gap.
+    let silent: BTreeSet<&str> = per_bug
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(b, _)| *b)
+        .filter(|b| *b != Bug::NoDate.name())
+        .collect();
+    assert_eq!(silent, BTreeSet::new(), "bug modes no case catches");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validator_catches_a_missing_date() {
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|c| c.id == "request-line.valid-get")
+        .collect();
+    let results = run(&[Bug::NoDate], &cases, Profile::Rfc).await;
+    assert_eq!(results[0].verdict, Verdict::Fail);
+    assert!(
+        results[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("without Date")),
+        "{:?}",
+        results[0].reasons
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validator_catches_a_head_body_leak() {
+    let cases: Vec<Case> = all_cases()
+        .into_iter()
+        .filter(|c| c.id == "bodiless.head-alone")
+        .collect();
+    let results = run(&[Bug::HeadBody], &cases, Profile::Rfc).await;
+    assert_eq!(results[0].verdict, Verdict::Fail);
+    assert!(
+        results[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("after a HEAD")),
+        "{:?}",
+        results[0].reasons
+    );
+}
