@@ -1,4 +1,49 @@
 //! # h1serve
 //!
-//! An epoll HTTP/1.1 server built on h1parse. Not yet written: see the
-//! server issue. This crate is an empty skeleton so the workspace builds.
+//! An epoll HTTP/1.1 server on `libc`, built on the h1parse parser: one
+//! worker thread per core, each with its own epoll instance and its own
+//! `SO_REUSEPORT` listener, so nothing is shared on the hot path.
+//!
+//! # Layout
+//!
+//! * `server` — [`Server::bind`] opens the root, binds one listener per
+//!   worker and spawns the workers; [`ServerHandle`] stops them.
+//! * `worker` — the event loop: accept, readiness dispatch, the timer heap
+//!   that gives `epoll_wait` its timeout, graceful shutdown.
+//! * `connection` — the per-connection state machine: read, parse (resuming),
+//!   discard bodies, answer, batch, write, linger.
+//! * `respond` — routing a request to its answer and writing response heads.
+//! * `files` — traversal-proof paths, `openat2(RESOLVE_BENEATH)`, MIME types,
+//!   validators, `Range`, the open-file cache.
+//! * `stats`, `access_log`, `date` — per-worker counters, the buffered
+//!   combined log, the cached `Date`.
+//! * `sys` — every syscall and every `unsafe` block.
+//!
+//! # Example
+//!
+//! ```no_run
+//! let server = h1serve::Server::bind(h1serve::Config {
+//!     listen: "127.0.0.1:0".parse().unwrap(),
+//!     ..h1serve::Config::default()
+//! })
+//! .unwrap();
+//! println!("listening on http://{}", server.local_addr());
+//! server.shutdown();
+//! ```
+#![deny(missing_docs)]
+
+mod access_log;
+mod config;
+mod connection;
+mod date;
+mod files;
+mod respond;
+mod server;
+mod site;
+mod stats;
+mod sys;
+mod worker;
+
+pub use config::{parse_duration, AccessLog, Config};
+pub use server::{Server, ServerHandle};
+pub use sys::{block_termination_signals, wait_for_termination};

@@ -1,0 +1,120 @@
+//! Server configuration: every limit and timeout, with the reason for its default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the access log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLog {
+    /// No access log (the default: logging costs a write per batch).
+    Off,
+    /// Standard output.
+    Stdout,
+    /// Appended to this file.
+    File(PathBuf),
+}
+
+/// Everything [`crate::Server::bind`] needs. `Config::default()` is what
+/// `h1serve` with no arguments runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address every worker's listener binds (with `SO_REUSEPORT`).
+    pub listen: SocketAddr,
+    /// Document root; `None` serves the built-in default site.
+    pub root: Option<PathBuf>,
+    /// Worker threads, each with its own epoll and listener.
+    pub workers: usize,
+    /// `listen(2)` backlog.
+    pub backlog: i32,
+    /// Connections open at once over all workers; one more is answered 503.
+    pub max_connections: usize,
+    /// Largest request body accepted (bytes); a larger one is answered 413.
+    pub max_body: u64,
+    /// Largest request head (bytes); a larger one is answered 431.
+    pub max_head: u32,
+    /// Longest request-target (bytes); a longer one is answered 414.
+    pub max_uri: u32,
+    /// Most header fields in a request; more is answered 431.
+    pub max_headers: usize,
+    /// Time from the first byte of a request head to its end; then 408 and close.
+    pub header_timeout: Duration,
+    /// Time an idle keep-alive connection is kept; then it is closed silently.
+    pub keepalive_timeout: Duration,
+    /// Longest pause while a request body arrives; then 408 and close.
+    pub body_timeout: Duration,
+    /// Longest pause while the client does not take response bytes; then close.
+    pub write_timeout: Duration,
+    /// How long a connection is drained after an error response before it is closed.
+    pub linger_timeout: Duration,
+    /// After shutdown is asked, how long in-flight responses may take.
+    pub shutdown_timeout: Duration,
+    /// Access log destination.
+    pub access_log: AccessLog,
+    /// Open-file cache entries per worker (0 turns the cache off).
+    pub file_cache: usize,
+    /// How long a cached file is trusted before it is checked again.
+    pub file_cache_valid: Duration,
+    /// Use the portable component-by-component path walk even when the
+    /// kernel has `openat2` (for testing the fallback).
+    pub resolve_fallback: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            root: None,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            backlog: 1024,
+            max_connections: 100_000,
+            max_body: 1024 * 1024,
+            max_head: 16 * 1024,
+            max_uri: 8 * 1024,
+            max_headers: 64,
+            header_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(75),
+            body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            linger_timeout: Duration::from_secs(2),
+            shutdown_timeout: Duration::from_secs(10),
+            access_log: AccessLog::Off,
+            file_cache: 1024,
+            file_cache_valid: Duration::from_secs(1),
+            resolve_fallback: false,
+        }
+    }
+}
+
+/// Parses `250ms`, `10s`, `2m` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (examples: 500ms, 10s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("unknown unit in {s:?} (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+}

@@ -1,0 +1,618 @@
+//! One client connection: a state machine driven by readiness events.
+//!
+//! ```text
+//!   read ──► parse (h1parse, resuming) ──► body? (read and discard) ──► answer
+//!    ▲                                                                    │
+//!    └──────── idle (buffers back to the pool) ◄── flush (one write) ◄────┘
+//! ```
+//!
+//! Every request already in the read buffer is answered before anything is
+//! written, so pipelined responses leave in one `send`. Reading pauses while
+//! output is blocked or a file body is pending (backpressure). After a
+//! response that closes the connection, the write side is shut and input is
+//! drained for a while (lingering close) so the client reads the response
+//! instead of a reset.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use h1parse::{
+    BodyKind, ChunkedDecoder, Expect, Header, Limits, Request, RequestParser, Status, Version,
+};
+
+use crate::access_log::Entry;
+use crate::respond::{self, Answer, FileBody, Persist};
+use crate::stats::Gauge;
+use crate::sys;
+use crate::worker::Ctx;
+
+/// Stop answering pipelined requests once this much output is waiting, and
+/// write it first (bounds memory per connection).
+const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+
+/// Read buffer room beyond the largest head, so a body can stream through
+/// while a head waits at the front.
+const BODY_ROOM: usize = 8 * 1024;
+
+/// Pooled buffers return to the pool only when below this capacity, so one
+/// huge response does not pin memory forever.
+const KEEP_WBUF_CAPACITY: usize = 256 * 1024;
+
+/// The request whose body is being read and discarded; its head stays at the
+/// front of the read buffer until the body is over.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    req: Request,
+    /// Bytes still expected for a Content-Length body (unused when chunked).
+    remaining: u64,
+    /// Decoded body bytes so far (for `--max-body` on chunked bodies).
+    received: u64,
+}
+
+/// The memory a connection needs only while it is busy. Idle keep-alive
+/// connections hand it back to the worker's [`Pool`].
+#[derive(Debug)]
+pub(crate) struct Buffers {
+    rbuf: Box<[u8]>,
+    /// Unconsumed input is `rbuf[start..end]`.
+    start: usize,
+    end: usize,
+    headers: Box<[Header]>,
+    parser: RequestParser,
+    chunked: ChunkedDecoder,
+    pending: Option<Pending>,
+    /// Output is `wbuf[wpos..]`.
+    wbuf: Vec<u8>,
+    wpos: usize,
+}
+
+/// A per-worker free list of [`Buffers`].
+#[derive(Debug)]
+pub(crate) struct Pool {
+    // Boxed so a set moves into a connection as one pointer, never copied.
+    #[allow(clippy::vec_box)]
+    free: Vec<Box<Buffers>>,
+    keep: usize,
+    rbuf_len: usize,
+    max_headers: usize,
+    limits: Limits,
+}
+
+impl Pool {
+    pub(crate) fn new(max_head: u32, max_uri: u32, max_headers: usize, keep: usize) -> Pool {
+        Pool {
+            free: Vec::new(),
+            keep,
+            rbuf_len: max_head as usize + BODY_ROOM,
+            max_headers,
+            limits: Limits {
+                max_head,
+                max_uri,
+                max_header_line: Limits::DEFAULT.max_header_line.min(max_head),
+            },
+        }
+    }
+
+    fn take(&mut self) -> Box<Buffers> {
+        self.free.pop().unwrap_or_else(|| {
+            Box::new(Buffers {
+                rbuf: vec![0; self.rbuf_len].into_boxed_slice(),
+                start: 0,
+                end: 0,
+                headers: vec![Header::EMPTY; self.max_headers].into_boxed_slice(),
+                parser: RequestParser::with_limits(self.limits),
+                chunked: ChunkedDecoder::new(),
+                pending: None,
+                wbuf: Vec::with_capacity(16 * 1024),
+                wpos: 0,
+            })
+        })
+    }
+
+    fn give(&mut self, mut b: Box<Buffers>) {
+        if self.free.len() >= self.keep || b.wbuf.capacity() > KEEP_WBUF_CAPACITY {
+            return;
+        }
+        b.start = 0;
+        b.end = 0;
+        b.parser.reset();
+        b.pending = None;
+        b.wbuf.clear();
+        b.wpos = 0;
+        self.free.push(b);
+    }
+}
+
+/// Which timeout a connection's deadline stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    /// Waiting for (the rest of) a request head: 408 if some of it came.
+    Header,
+    /// Idle keep-alive: close silently.
+    Idle,
+    /// Waiting for body bytes: 408.
+    Body,
+    /// The client does not take output: close.
+    Write,
+    /// Draining after the last response: close.
+    Linger,
+}
+
+/// One client connection.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) fd: OwnedFd,
+    /// For the access log.
+    peer: Option<SocketAddr>,
+    /// Busy-time memory; `None` while idle.
+    bufs: Option<Box<Buffers>>,
+    /// A large file body still being sent after the buffered output.
+    file: Option<FileBody>,
+    /// Edge-triggered readiness: the socket may have input we have not read.
+    readable: bool,
+    /// The client shut its write side; answer what is buffered, then close.
+    peer_eof: bool,
+    /// Close once the output is flushed (after a lingering drain).
+    close_after: bool,
+    /// The write side has been shut for the lingering close.
+    lingering: bool,
+    /// Requests answered on this connection.
+    served: u64,
+    /// The current deadline and what it is for.
+    pub(crate) timer: Option<(Instant, TimerKind)>,
+    /// Earliest deadline this connection has in the worker's timer heap.
+    pub(crate) queued: Option<Instant>,
+    /// What the stub_status gauges count this connection as.
+    pub(crate) gauge: Gauge,
+}
+
+/// A body step's outcome.
+enum BodyStep {
+    NeedMore,
+    Done,
+    Fail(u16),
+}
+
+impl Connection {
+    pub(crate) fn new(fd: OwnedFd, peer: Option<SocketAddr>) -> Connection {
+        Connection {
+            fd,
+            peer,
+            bufs: None,
+            file: None,
+            readable: false,
+            peer_eof: false,
+            close_after: false,
+            lingering: false,
+            served: 0,
+            timer: None,
+            queued: None,
+            gauge: Gauge::None,
+        }
+    }
+
+    /// Edge-triggered input readiness arrived.
+    pub(crate) fn set_readable(&mut self) {
+        self.readable = true;
+    }
+
+    /// Gives busy-time memory back (the connection is closing).
+    pub(crate) fn release(&mut self, ctx: &mut Ctx) {
+        if let Some(b) = self.bufs.take() {
+            ctx.pool.give(b);
+        }
+    }
+
+    fn has_output(&self) -> bool {
+        self.file.is_some() || self.bufs.as_ref().is_some_and(|b| b.wpos < b.wbuf.len())
+    }
+
+    /// Nothing buffered, nothing pending, nothing to write.
+    fn idle(&self) -> bool {
+        !self.has_output()
+            && !self.close_after
+            && self
+                .bufs
+                .as_ref()
+                .map_or(true, |b| b.start == b.end && b.pending.is_none())
+    }
+
+    /// Answers 503 at once (over `--max-connections`) and closes after.
+    pub(crate) fn refuse(&mut self, ctx: &mut Ctx) {
+        let b = self.bufs.get_or_insert_with(|| ctx.pool.take());
+        let date = *ctx.date.http();
+        respond::simple(
+            &mut b.wbuf,
+            503,
+            &date,
+            Persist::Close,
+            false,
+            b"Retry-After: 1\r\n",
+        );
+        ctx.stats.response(503, false);
+        self.close_after = true;
+    }
+
+    /// Runs the state machine as far as it goes without blocking. Returns
+    /// false when the connection should be closed.
+    pub(crate) fn drive(&mut self, ctx: &mut Ctx) -> bool {
+        let served = self.served;
+        let mut progress = false;
+        let alive = self.run(ctx, &mut progress);
+        if alive {
+            self.settle(ctx, progress, served != self.served);
+        }
+        alive
+    }
+
+    fn run(&mut self, ctx: &mut Ctx, progress: &mut bool) -> bool {
+        loop {
+            if self.has_output() {
+                match self.flush(progress) {
+                    Ok(true) => {}
+                    Ok(false) => return true,
+                    Err(_) => return false,
+                }
+            }
+            if self.close_after {
+                if !self.lingering {
+                    self.lingering = true;
+                    if sys::shutdown_write(self.fd.as_fd()).is_err() {
+                        return false;
+                    }
+                }
+                return self.drain();
+            }
+            self.process(ctx);
+            if self.has_output() || self.close_after {
+                continue;
+            }
+            if ctx.shutting_down && self.idle() {
+                return false;
+            }
+            if self.peer_eof {
+                return false;
+            }
+            if !self.readable {
+                return true;
+            }
+            match self.read(ctx) {
+                Ok(0) => self.peer_eof = true,
+                Ok(_) => *progress = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Reads once into the read buffer. A short read means the socket is
+    /// drained (edge-triggered epoll will report new data), saving the
+    /// `EAGAIN` round trip.
+    fn read(&mut self, ctx: &mut Ctx) -> io::Result<usize> {
+        let b = self.bufs.get_or_insert_with(|| ctx.pool.take());
+        if b.end == b.rbuf.len() && b.start > 0 {
+            // Keep the unconsumed bytes, move them to the front: parser spans
+            // are relative to `start`, so this is invisible to it.
+            b.rbuf.copy_within(b.start..b.end, 0);
+            b.end -= b.start;
+            b.start = 0;
+        }
+        let room = b.rbuf.len() - b.end;
+        if room == 0 {
+            // Cannot happen: the parser fails at `max_head`, below the buffer size.
+            return Err(io::Error::other("read buffer full"));
+        }
+        match sys::read(self.fd.as_fd(), &mut b.rbuf[b.end..]) {
+            Ok(n) => {
+                b.end += n;
+                if n < room {
+                    self.readable = false;
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.readable = false;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes buffered output, then the file body. `Ok(true)`: all written;
+    /// `Ok(false)`: the socket is full (epoll reports when it drains).
+    fn flush(&mut self, progress: &mut bool) -> io::Result<bool> {
+        loop {
+            if let Some(b) = self.bufs.as_deref_mut() {
+                if b.wpos < b.wbuf.len() {
+                    let more = self.file.is_some();
+                    match sys::send(self.fd.as_fd(), &b.wbuf[b.wpos..], more) {
+                        Ok(n) => {
+                            *progress = true;
+                            b.wpos += n;
+                            if b.wpos == b.wbuf.len() {
+                                b.wbuf.clear();
+                                b.wpos = 0;
+                            }
+                            continue;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            let Some(f) = self.file.as_mut() else {
+                return Ok(true);
+            };
+            let count = f.remaining.min(1 << 30) as usize;
+            match sys::sendfile(self.fd.as_fd(), f.fd.as_fd(), &mut f.offset, count) {
+                Ok(0) => return Err(io::Error::other("file shrank while being sent")),
+                Ok(n) => {
+                    *progress = true;
+                    f.remaining -= n as u64;
+                    if f.remaining == 0 {
+                        self.file = None;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Lingering close: read and drop input until the client closes (or the
+    /// linger timer fires). Returns false when done.
+    fn drain(&mut self) -> bool {
+        let mut sink = [0u8; 4096];
+        for _ in 0..64 {
+            match sys::read(self.fd.as_fd(), &mut sink) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Answers every complete request in the read buffer, in order, until
+    /// input runs out or output is high enough to write first.
+    fn process(&mut self, ctx: &mut Ctx) {
+        while self.step(ctx) {}
+    }
+
+    /// One unit of [`Connection::process`]: a body step or one request head.
+    /// Returns whether to go on.
+    fn step(&mut self, ctx: &mut Ctx) -> bool {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
+        };
+        if self.close_after || self.file.is_some() || b.wbuf.len() >= OUTPUT_HIGH_WATER {
+            return false;
+        }
+        if let Some(p) = b.pending {
+            match body_step(b, ctx) {
+                BodyStep::NeedMore => return false,
+                BodyStep::Fail(status) => {
+                    fail(b, ctx, self.peer, status);
+                    self.close_after = true;
+                    return false;
+                }
+                BodyStep::Done => {
+                    b.pending = None;
+                    self.finish_request(ctx, p.req);
+                    return true;
+                }
+            }
+        }
+        if b.start == b.end {
+            b.start = 0;
+            b.end = 0;
+            return false;
+        }
+        let req = match b.parser.parse(&b.rbuf[b.start..b.end], &mut b.headers) {
+            Ok(Status::Partial) => return false,
+            Ok(Status::Complete(req)) => req,
+            Err(e) => {
+                // Answer with the status h1parse gives, then close: after a
+                // framing error the rest of the input cannot be trusted.
+                fail(b, ctx, self.peer, e.status());
+                self.close_after = true;
+                return false;
+            }
+        };
+        let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
+        if !has_body {
+            self.finish_request(ctx, req);
+            return true;
+        }
+        let status = match (req.expect, req.body) {
+            // RFC 9110 §10.1.1: an expectation we cannot meet.
+            (Expect::Other, _) => Some(417),
+            // Checked before reading: the client may not even send it.
+            (_, BodyKind::Length(n)) if n > ctx.shared.config.max_body => Some(413),
+            _ => None,
+        };
+        if let Some(status) = status {
+            fail(b, ctx, self.peer, status);
+            self.close_after = true;
+            return false;
+        }
+        if req.expect == Expect::Continue && req.version == Version::Http11 {
+            // RFC 9110 §10.1.1: the body will be read, so say so.
+            b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        b.chunked = ChunkedDecoder::new();
+        b.pending = Some(Pending {
+            req,
+            remaining: match req.body {
+                BodyKind::Length(n) => n,
+                _ => 0,
+            },
+            received: 0,
+        });
+        true
+    }
+
+    /// Answers a request whose head is at `start` (and body consumed).
+    fn finish_request(&mut self, ctx: &mut Ctx, req: Request) {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return;
+        };
+        let keep_alive = req.keep_alive && !ctx.shutting_down;
+        let head = &b.rbuf[b.start..b.start + req.head_len];
+        let answer: Answer = respond::answer(&req, head, &b.headers, ctx, &mut b.wbuf, keep_alive);
+        ctx.stats.response(answer.status, true);
+        if ctx.log.enabled() {
+            let fields = respond::Fields::scan(head, &b.headers[..req.header_count]);
+            ctx.log.record(&Entry {
+                peer: self.peer,
+                time: ctx.date.log(),
+                request: Some((req.method.get(head), req.target.get(head), req.minor)),
+                status: answer.status,
+                bytes: answer.body_len,
+                referer: fields.referer,
+                user_agent: fields.user_agent,
+            });
+        }
+        b.start += req.head_len;
+        b.parser.reset();
+        if b.start == b.end {
+            b.start = 0;
+            b.end = 0;
+        }
+        self.file = answer.file;
+        self.served += 1;
+        if answer.close {
+            self.close_after = true;
+        }
+    }
+
+    /// A timer fired. Returns false when the connection should be closed.
+    pub(crate) fn expire(&mut self, ctx: &mut Ctx, kind: TimerKind) -> bool {
+        let started = self
+            .bufs
+            .as_ref()
+            .is_some_and(|b| b.start < b.end || b.pending.is_some());
+        match kind {
+            TimerKind::Header | TimerKind::Body if started && !self.has_output() => {
+                let Some(b) = self.bufs.as_deref_mut() else {
+                    return false;
+                };
+                b.pending = None;
+                fail(b, ctx, self.peer, 408);
+                self.close_after = true;
+                self.timer = None;
+                self.drive(ctx)
+            }
+            _ => false,
+        }
+    }
+
+    /// Picks the deadline and gauge for the state the connection is in, and
+    /// returns idle memory to the pool.
+    fn settle(&mut self, ctx: &mut Ctx, io_progress: bool, completed: bool) {
+        if self.idle() {
+            self.release(ctx);
+        }
+        let cfg = &ctx.shared.config;
+        let (kind, gauge, dur): (TimerKind, Gauge, Duration) =
+            if self.close_after && !self.has_output() {
+                (TimerKind::Linger, Gauge::Writing, cfg.linger_timeout)
+            } else if self.has_output() {
+                (TimerKind::Write, Gauge::Writing, cfg.write_timeout)
+            } else if self.bufs.as_ref().is_some_and(|b| b.pending.is_some()) {
+                (TimerKind::Body, Gauge::Reading, cfg.body_timeout)
+            } else if self.bufs.as_ref().is_some_and(|b| b.start < b.end) || self.served == 0 {
+                // A fresh connection gets the header timeout from accept.
+                (TimerKind::Header, Gauge::Reading, cfg.header_timeout)
+            } else {
+                (TimerKind::Idle, Gauge::Waiting, cfg.keepalive_timeout)
+            };
+        let reset = match self.timer {
+            Some((_, k)) if k == kind => match kind {
+                TimerKind::Write | TimerKind::Body => io_progress,
+                // Header deadlines move only when a request completed, never
+                // on mere bytes, so a slowloris client cannot extend them.
+                TimerKind::Header => completed,
+                TimerKind::Idle | TimerKind::Linger => false,
+            },
+            _ => true,
+        };
+        if reset {
+            self.timer = Some((ctx.now + dur, kind));
+        }
+        ctx.stats.gauge(self.gauge, gauge);
+        self.gauge = gauge;
+    }
+}
+
+/// Reads and discards body bytes that follow the pending head.
+fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
+    let Some(mut p) = b.pending else {
+        return BodyStep::Done;
+    };
+    let body_at = b.start + p.req.head_len;
+    let result = loop {
+        let avail = b.end - body_at;
+        if p.req.body == BodyKind::Chunked {
+            if b.chunked.is_done() {
+                break BodyStep::Done;
+            }
+            if avail == 0 {
+                break BodyStep::NeedMore;
+            }
+            match b.chunked.decode(&b.rbuf[body_at..b.end]) {
+                Ok(chunk) => {
+                    p.received += chunk.data.len() as u64;
+                    b.rbuf.copy_within(body_at + chunk.consumed..b.end, body_at);
+                    b.end -= chunk.consumed;
+                    if p.received > ctx.shared.config.max_body {
+                        break BodyStep::Fail(413);
+                    }
+                    if chunk.done {
+                        break BodyStep::Done;
+                    }
+                    if chunk.consumed == 0 {
+                        break BodyStep::NeedMore;
+                    }
+                }
+                Err(e) => break BodyStep::Fail(e.status()),
+            }
+        } else {
+            let take = p.remaining.min(avail as u64) as usize;
+            b.rbuf.copy_within(body_at + take..b.end, body_at);
+            b.end -= take;
+            p.remaining -= take as u64;
+            p.received += take as u64;
+            break if p.remaining == 0 {
+                BodyStep::Done
+            } else {
+                BodyStep::NeedMore
+            };
+        }
+    };
+    b.pending = Some(p);
+    result
+}
+
+/// Queues an error response that closes the connection, and logs it.
+fn fail(b: &mut Buffers, ctx: &mut Ctx, peer: Option<SocketAddr>, status: u16) {
+    let date = *ctx.date.http();
+    let bytes = respond::simple(&mut b.wbuf, status, &date, Persist::Close, false, b"");
+    ctx.stats.response(status, true);
+    ctx.log.record(&Entry {
+        peer,
+        time: ctx.date.log(),
+        request: None,
+        status,
+        bytes,
+        referer: None,
+        user_agent: None,
+    });
+}

@@ -1,0 +1,163 @@
+//! `h1serve`: serve a folder over HTTP/1.1 (or the built-in page with no arguments).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use h1serve::{parse_duration, AccessLog, Config, Server};
+
+/// An epoll HTTP/1.1 static file server. With no arguments it serves a
+/// built-in page on 127.0.0.1:8080. SIGTERM or SIGINT stops it gracefully:
+/// it stops accepting, finishes in-flight responses, closes idle
+/// connections and exits. Durations take `ms`, `s` or `m` (a bare number is
+/// seconds). Counters are at /stats (JSON) and /metrics (Prometheus).
+#[derive(Debug, Parser)]
+#[command(name = "h1serve", version)]
+struct Cli {
+    /// Address to listen on (each worker binds it with SO_REUSEPORT).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+
+    /// Folder to serve. Without it, a built-in default site is served.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+
+    /// Worker threads, each with its own epoll and listener [default: one per core].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+
+    /// listen(2) backlog.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    backlog: i32,
+
+    /// Connections open at once (all workers); one more is answered 503 and closed.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    max_connections: usize,
+
+    /// Largest request body in bytes; larger is answered 413 (before reading
+    /// it when Content-Length says so) and the connection closed.
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    max_body: u64,
+
+    /// Largest request head (request line and fields) in bytes; larger is answered 431.
+    #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES")]
+    max_head: u32,
+
+    /// Longest request-target in bytes; longer is answered 414.
+    #[arg(long, default_value_t = 8 * 1024, value_name = "BYTES")]
+    max_uri: u32,
+
+    /// Most header fields per request; more is answered 431.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_headers: usize,
+
+    /// Time allowed from a request's first byte (or from accept) to the end
+    /// of its head; then 408 and close. Slow clients cannot hold a worker.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    header_timeout: Duration,
+
+    /// How long an idle keep-alive connection is kept; then it is closed.
+    #[arg(long, default_value = "75s", value_parser = parse_duration, value_name = "DURATION")]
+    keepalive_timeout: Duration,
+
+    /// Longest pause between body bytes; then 408 and close.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    body_timeout: Duration,
+
+    /// Longest time a client may take no response bytes; then the connection is closed.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    write_timeout: Duration,
+
+    /// After a closing response (errors, Connection: close), how long input
+    /// is read and discarded so the client sees the response, not a reset.
+    #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
+    linger_timeout: Duration,
+
+    /// On SIGTERM/SIGINT, how long in-flight responses may take before exit.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    shutdown_timeout: Duration,
+
+    /// Access log in combined log format: a file path, or `-` for stdout. Off by default.
+    #[arg(long, value_name = "PATH|-")]
+    access_log: Option<PathBuf>,
+
+    /// Open-file cache entries per worker (descriptor, stat, and content of
+    /// files up to 32 KiB); 0 turns it off.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    file_cache: usize,
+
+    /// How long a cached file is trusted before it is checked for changes.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    file_cache_valid: Duration,
+
+    /// Resolve paths with the portable walk (O_NOFOLLOW per component, no
+    /// symlinks at all) even where openat2(RESOLVE_BENEATH) exists.
+    #[arg(long)]
+    resolve_fallback: bool,
+}
+
+impl Cli {
+    fn into_config(self) -> Config {
+        let d = Config::default();
+        Config {
+            listen: self.listen,
+            root: self.root,
+            workers: self.workers.unwrap_or(d.workers),
+            backlog: self.backlog,
+            max_connections: self.max_connections,
+            max_body: self.max_body,
+            max_head: self.max_head,
+            max_uri: self.max_uri,
+            max_headers: self.max_headers,
+            header_timeout: self.header_timeout,
+            keepalive_timeout: self.keepalive_timeout,
+            body_timeout: self.body_timeout,
+            write_timeout: self.write_timeout,
+            linger_timeout: self.linger_timeout,
+            shutdown_timeout: self.shutdown_timeout,
+            access_log: match self.access_log {
+                None => AccessLog::Off,
+                Some(p) if p.as_os_str() == "-" => AccessLog::Stdout,
+                Some(p) => AccessLog::File(p),
+            },
+            file_cache: self.file_cache,
+            file_cache_valid: self.file_cache_valid,
+            resolve_fallback: self.resolve_fallback,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let config = Cli::parse().into_config();
+    // Block the termination signals before any worker exists, so every
+    // thread inherits the mask and only `wait_for_termination` takes them.
+    if let Err(e) = h1serve::block_termination_signals() {
+        eprintln!("h1serve: {e}");
+        return ExitCode::FAILURE;
+    }
+    let site = match &config.root {
+        Some(r) => r.display().to_string(),
+        None => "the built-in site".to_string(),
+    };
+    let workers = config.workers;
+    let server = match Server::bind(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("h1serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Tests and scripts read this line to learn the port.
+    eprintln!(
+        "h1serve: listening on http://{} ({workers} workers), serving {site}",
+        server.local_addr()
+    );
+    match h1serve::wait_for_termination() {
+        Ok(sig) => eprintln!("h1serve: signal {sig}, shutting down"),
+        Err(e) => eprintln!("h1serve: waiting for signals: {e}"),
+    }
+    server.shutdown();
+    ExitCode::SUCCESS
+}

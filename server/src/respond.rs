@@ -1,0 +1,582 @@
+//! Routing a complete request to its answer and writing response heads.
+//!
+//! Everything is appended to the connection's output buffer, so several
+//! pipelined responses leave in one write. Nothing here allocates once the
+//! buffers have grown to their working size.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::rc::Rc;
+
+use h1parse::{Header, Request, TargetForm, Version};
+
+use crate::files::{self, Normalized, RangeAnswer, Refusal};
+use crate::site;
+use crate::stats::Snapshot;
+use crate::worker::Ctx;
+
+/// The reason phrase for a status (RFC 9110 §15).
+pub(crate) fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// Methods the static routes take, for `Allow` (RFC 9110 §10.2.1).
+const ALLOW: &[u8] = b"Allow: GET, HEAD, OPTIONS\r\n";
+
+/// Appends a decimal number.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&tmp[i..]);
+}
+
+/// Writes the status line and the headers every response carries.
+pub(crate) fn start(out: &mut Vec<u8>, status: u16, date: &[u8; 29]) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_u64(out, u64::from(status));
+    out.push(b' ');
+    out.extend_from_slice(reason(status).as_bytes());
+    out.extend_from_slice(b"\r\nServer: h1serve\r\nDate: ");
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How the response speaks about persistence (RFC 9112 §9.3, §9.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Persist {
+    /// HTTP/1.1 default: nothing to say.
+    Default,
+    /// An HTTP/1.0 client asked for keep-alive and gets it.
+    KeepAlive10,
+    /// The connection closes after this response.
+    Close,
+}
+
+impl Persist {
+    pub(crate) fn new(keep_alive: bool, version: Version) -> Persist {
+        match (keep_alive, version) {
+            (false, _) => Persist::Close,
+            (true, Version::Http10) => Persist::KeepAlive10,
+            (true, Version::Http11) => Persist::Default,
+        }
+    }
+}
+
+/// Writes `Content-Length` (when given), `Connection` and the blank line.
+pub(crate) fn finish(out: &mut Vec<u8>, len: Option<u64>, persist: Persist) {
+    if let Some(len) = len {
+        out.extend_from_slice(b"Content-Length: ");
+        push_u64(out, len);
+        out.extend_from_slice(b"\r\n");
+    }
+    match persist {
+        Persist::Default => {}
+        Persist::KeepAlive10 => out.extend_from_slice(b"Connection: keep-alive\r\n"),
+        Persist::Close => out.extend_from_slice(b"Connection: close\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A short plain-text response: `404 Not Found\n`.
+pub(crate) fn simple(
+    out: &mut Vec<u8>,
+    status: u16,
+    date: &[u8; 29],
+    persist: Persist,
+    head_only: bool,
+    extra: &[u8],
+) -> u64 {
+    start(out, status, date);
+    out.extend_from_slice(extra);
+    out.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
+    let reason = reason(status);
+    let len = 3 + 1 + reason.len() + 1;
+    finish(out, Some(len as u64), persist);
+    if head_only {
+        return 0;
+    }
+    push_u64(out, u64::from(status));
+    out.push(b' ');
+    out.extend_from_slice(reason.as_bytes());
+    out.push(b'\n');
+    len as u64
+}
+
+/// A file body still to be sent with `sendfile`.
+#[derive(Debug)]
+pub(crate) struct FileBody {
+    pub(crate) fd: Rc<OwnedFd>,
+    pub(crate) offset: u64,
+    pub(crate) remaining: u64,
+}
+
+/// What answering one request produced besides the bytes in the buffer.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    /// Body bytes (for the access log).
+    pub(crate) body_len: u64,
+    /// A large body to send after the buffered bytes.
+    pub(crate) file: Option<FileBody>,
+    /// The connection closes after this response.
+    pub(crate) close: bool,
+}
+
+/// The request fields the routes look at, found in one pass over the headers.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Fields<'b> {
+    pub(crate) if_none_match: Option<&'b [u8]>,
+    pub(crate) if_modified_since: Option<&'b [u8]>,
+    pub(crate) range: Option<&'b [u8]>,
+    pub(crate) if_range: Option<&'b [u8]>,
+    pub(crate) referer: Option<&'b [u8]>,
+    pub(crate) user_agent: Option<&'b [u8]>,
+}
+
+impl<'b> Fields<'b> {
+    pub(crate) fn scan(buf: &'b [u8], headers: &[Header]) -> Fields<'b> {
+        let mut f = Fields::default();
+        for h in headers {
+            let name = h.name.get(buf);
+            let value = Some(h.value.get(buf));
+            let slot = match name.len() {
+                5 if name.eq_ignore_ascii_case(b"range") => &mut f.range,
+                7 if name.eq_ignore_ascii_case(b"referer") => &mut f.referer,
+                8 if name.eq_ignore_ascii_case(b"if-range") => &mut f.if_range,
+                10 if name.eq_ignore_ascii_case(b"user-agent") => &mut f.user_agent,
+                13 if name.eq_ignore_ascii_case(b"if-none-match") => &mut f.if_none_match,
+                17 if name.eq_ignore_ascii_case(b"if-modified-since") => &mut f.if_modified_since,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = value;
+            }
+        }
+        f
+    }
+}
+
+/// The path of the target: origin-form up to `?`; for absolute-form the
+/// part after the authority (RFC 9112 §3.2.2), `/` when empty.
+pub(crate) fn target_path(target: &[u8], form: TargetForm) -> &[u8] {
+    let t = match form {
+        TargetForm::Absolute => {
+            let after_scheme = target
+                .windows(3)
+                .position(|w| w == b"://")
+                .map_or(target, |i| &target[i + 3..]);
+            match after_scheme.iter().position(|&b| b == b'/' || b == b'?') {
+                Some(i) if after_scheme[i] == b'/' => &after_scheme[i..],
+                _ => b"/",
+            }
+        }
+        _ => target,
+    };
+    let end = t
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(t.len());
+    &t[..end]
+}
+
+/// Answers one complete request (its body, if any, already consumed).
+pub(crate) fn answer(
+    req: &Request,
+    buf: &[u8],
+    headers: &[Header],
+    ctx: &mut Ctx,
+    out: &mut Vec<u8>,
+    keep_alive: bool,
+) -> Answer {
+    let method = req.method.get(buf);
+    let target = req.target.get(buf);
+    let persist = Persist::new(keep_alive, req.version);
+    let date = *ctx.date.http();
+    let head_only = method == b"HEAD";
+    let simple_answer = |out: &mut Vec<u8>, status: u16, extra: &[u8]| {
+        let body_len = simple(out, status, &date, persist, head_only, extra);
+        Answer {
+            status,
+            body_len,
+            file: None,
+            close: !keep_alive,
+        }
+    };
+    match req.target_form {
+        // RFC 9112 §3.2.4: `OPTIONS *` asks about the server as a whole.
+        TargetForm::Asterisk => {
+            start(out, 200, &date);
+            out.extend_from_slice(ALLOW);
+            finish(out, Some(0), persist);
+            return Answer {
+                status: 200,
+                body_len: 0,
+                file: None,
+                close: !keep_alive,
+            };
+        }
+        // RFC 9110 §9.3.6: CONNECT is for proxies; this is an origin server.
+        TargetForm::Authority => return simple_answer(out, 501, b""),
+        TargetForm::Origin | TargetForm::Absolute => {}
+    }
+    match method {
+        b"GET" | b"HEAD" => {}
+        b"OPTIONS" => {
+            start(out, 200, &date);
+            out.extend_from_slice(ALLOW);
+            finish(out, Some(0), persist);
+            return Answer {
+                status: 200,
+                body_len: 0,
+                file: None,
+                close: !keep_alive,
+            };
+        }
+        // Known methods this route does not take: 405 with Allow (RFC 9110 §15.5.6).
+        b"POST" | b"PUT" | b"DELETE" | b"PATCH" | b"TRACE" => {
+            return simple_answer(out, 405, ALLOW);
+        }
+        // RFC 9110 §9.1: an unrecognised method is answered 501.
+        _ => return simple_answer(out, 501, b""),
+    }
+    let path = target_path(target, req.target_form);
+    match path {
+        b"/stats" | b"/metrics" => {
+            let snap = Snapshot::sum(&ctx.shared.stats, ctx.shared.started);
+            let mut body = std::mem::take(&mut ctx.scratch);
+            body.clear();
+            let ctype: &[u8] = if path == b"/stats" {
+                snap.json(&mut body);
+                b"Content-Type: application/json\r\nCache-Control: no-store\r\n"
+            } else {
+                snap.prometheus(&mut body);
+                b"Content-Type: text/plain; version=0.0.4\r\nCache-Control: no-store\r\n"
+            };
+            start(out, 200, &date);
+            out.extend_from_slice(ctype);
+            finish(out, Some(body.len() as u64), persist);
+            if !head_only {
+                out.extend_from_slice(&body);
+            }
+            let body_len = body.len() as u64;
+            ctx.scratch = body;
+            return Answer {
+                status: 200,
+                body_len,
+                file: None,
+                close: !keep_alive,
+            };
+        }
+        _ => {}
+    }
+    let mut rel = std::mem::take(&mut ctx.path);
+    let result = match files::normalize(path, &mut rel) {
+        Err(Refusal::BadRequest | Refusal::Escapes) => simple_answer(out, 400, b""),
+        Ok(norm) => match ctx.shared.root.clone() {
+            None => builtin(&rel, out, &date, persist, head_only, keep_alive),
+            Some(root) => {
+                let fields = Fields::scan(buf, &headers[..req.header_count]);
+                static_file(
+                    StaticRequest {
+                        path,
+                        norm,
+                        head_only,
+                        fields,
+                        persist,
+                        keep_alive,
+                    },
+                    root.as_fd(),
+                    &mut rel,
+                    ctx,
+                    out,
+                )
+            }
+        },
+    };
+    ctx.path = rel;
+    result
+}
+
+/// The built-in default site (no `--root`).
+fn builtin(
+    rel: &[u8],
+    out: &mut Vec<u8>,
+    date: &[u8; 29],
+    persist: Persist,
+    head_only: bool,
+    keep_alive: bool,
+) -> Answer {
+    let page = match rel {
+        b"\0" | b"index.html\0" => site::INDEX,
+        _ => {
+            let body_len = simple(out, 404, date, persist, head_only, b"");
+            return Answer {
+                status: 404,
+                body_len,
+                file: None,
+                close: !keep_alive,
+            };
+        }
+    };
+    start(out, 200, date);
+    out.extend_from_slice(b"Content-Type: text/html; charset=utf-8\r\n");
+    finish(out, Some(page.len() as u64), persist);
+    if !head_only {
+        out.extend_from_slice(page);
+    }
+    Answer {
+        status: 200,
+        body_len: page.len() as u64,
+        file: None,
+        close: !keep_alive,
+    }
+}
+
+struct StaticRequest<'a> {
+    path: &'a [u8],
+    norm: Normalized,
+    head_only: bool,
+    fields: Fields<'a>,
+    persist: Persist,
+    keep_alive: bool,
+}
+
+fn io_status(e: &std::io::Error) -> u16 {
+    match e.raw_os_error() {
+        Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG) => 404,
+        // EXDEV: RESOLVE_BENEATH refused an escape; ELOOP: a symlink where
+        // none is allowed.
+        Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM) => 403,
+        _ => 500,
+    }
+}
+
+fn static_file(
+    sreq: StaticRequest<'_>,
+    root: std::os::fd::BorrowedFd<'_>,
+    rel: &mut Vec<u8>,
+    ctx: &mut Ctx,
+    out: &mut Vec<u8>,
+) -> Answer {
+    let date = *ctx.date.http();
+    let fallback = ctx.shared.config.resolve_fallback;
+    let err = |out: &mut Vec<u8>, status: u16, extra: &[u8]| Answer {
+        status,
+        body_len: simple(out, status, &date, sreq.persist, sreq.head_only, extra),
+        file: None,
+        close: !sreq.keep_alive,
+    };
+    let open = |rel: &[u8], ctx: &mut Ctx| {
+        let c = CStr::from_bytes_with_nul(rel).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+        ctx.files.open(root, c, fallback, ctx.now)
+    };
+    let mut file = match open(rel, ctx) {
+        Ok(f) => f,
+        Err(e) => return err(out, io_status(&e), b""),
+    };
+    if file.stat.is_dir {
+        if !sreq.norm.trailing_slash {
+            // A folder without its slash: relative links inside it would
+            // resolve wrongly, so redirect (as nginx does).
+            let mut loc = std::mem::take(&mut ctx.scratch);
+            loc.clear();
+            loc.extend_from_slice(b"Location: ");
+            loc.extend_from_slice(sreq.path);
+            loc.extend_from_slice(b"/\r\n");
+            let a = err(out, 301, &loc);
+            ctx.scratch = loc;
+            return a;
+        }
+        rel.pop();
+        if !rel.is_empty() {
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(b"index.html\0");
+        file = match open(rel, ctx) {
+            Ok(f) if f.stat.is_file => f,
+            Ok(_) => return err(out, 403, b""),
+            Err(e) => return err(out, io_status(&e), b""),
+        };
+    } else if !file.stat.is_file {
+        return err(out, 403, b"");
+    } else if sreq.norm.trailing_slash {
+        // `/file.txt/` names a folder that is not one.
+        return err(out, 404, b"");
+    }
+    let st = file.stat;
+    let mut tag = [0u8; 48];
+    let tag_len = files::etag(&st, &mut tag);
+    let tag = &tag[..tag_len];
+    let last_modified = crate::date::imf_fixdate(st.mtime);
+
+    // Conditionals (RFC 9110 §13.2.2): If-None-Match, else If-Modified-Since.
+    let not_modified = match (sreq.fields.if_none_match, sreq.fields.if_modified_since) {
+        (Some(inm), _) => files::none_match(inm, tag),
+        (None, Some(ims)) => {
+            crate::date::parse_imf_fixdate(ims.trim_ascii()).is_some_and(|t| st.mtime <= t)
+        }
+        (None, None) => false,
+    };
+    if not_modified {
+        start(out, 304, &date);
+        out.extend_from_slice(b"ETag: ");
+        out.extend_from_slice(tag);
+        out.extend_from_slice(b"\r\nLast-Modified: ");
+        out.extend_from_slice(&last_modified);
+        out.extend_from_slice(b"\r\n");
+        finish(out, None, sreq.persist);
+        return Answer {
+            status: 304,
+            body_len: 0,
+            file: None,
+            close: !sreq.keep_alive,
+        };
+    }
+
+    // Range (RFC 9110 §14.2), honoured only when If-Range still matches.
+    let size = st.size;
+    let range = match sreq.fields.range {
+        Some(r) => {
+            let if_range_ok = match sreq.fields.if_range {
+                None => true,
+                Some(v) => {
+                    let v = v.trim_ascii();
+                    v == tag || v == last_modified
+                }
+            };
+            if if_range_ok {
+                files::range(r, size)
+            } else {
+                RangeAnswer::Full
+            }
+        }
+        None => RangeAnswer::Full,
+    };
+    let (status, from, to) = match range {
+        RangeAnswer::Full => (200, 0, size),
+        RangeAnswer::Partial(a, b) => (206, a, b),
+        RangeAnswer::Unsatisfiable => {
+            let mut extra = std::mem::take(&mut ctx.scratch);
+            extra.clear();
+            extra.extend_from_slice(b"Content-Range: bytes */");
+            push_u64(&mut extra, size);
+            extra.extend_from_slice(b"\r\n");
+            let a = err(out, 416, &extra);
+            ctx.scratch = extra;
+            return a;
+        }
+    };
+    let len = to - from;
+    start(out, status, &date);
+    out.extend_from_slice(b"Content-Type: ");
+    out.extend_from_slice(files::mime_type(rel).as_bytes());
+    out.extend_from_slice(b"\r\nETag: ");
+    out.extend_from_slice(tag);
+    out.extend_from_slice(b"\r\nLast-Modified: ");
+    out.extend_from_slice(&last_modified);
+    out.extend_from_slice(b"\r\nAccept-Ranges: bytes\r\n");
+    if status == 206 {
+        out.extend_from_slice(b"Content-Range: bytes ");
+        push_u64(out, from);
+        out.push(b'-');
+        push_u64(out, to - 1);
+        out.push(b'/');
+        push_u64(out, size);
+        out.extend_from_slice(b"\r\n");
+    }
+    finish(out, Some(len), sreq.persist);
+    let mut answer = Answer {
+        status,
+        body_len: len,
+        file: None,
+        close: !sreq.keep_alive,
+    };
+    if sreq.head_only || len == 0 {
+        return answer;
+    }
+    if let Some(content) = &file.content {
+        if to as usize <= content.len() {
+            out.extend_from_slice(&content[from as usize..to as usize]);
+            return answer;
+        }
+    }
+    answer.file = Some(FileBody {
+        fd: file.fd.clone(),
+        offset: from,
+        remaining: len,
+    });
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn paths() {
+        assert_eq!(target_path(b"/a/b?x=1", TargetForm::Origin), b"/a/b");
+        assert_eq!(
+            target_path(b"http://h:80/a/b?x", TargetForm::Absolute),
+            b"/a/b"
+        );
+        assert_eq!(target_path(b"http://h", TargetForm::Absolute), b"/");
+        assert_eq!(target_path(b"http://h?q", TargetForm::Absolute), b"/");
+    }
+
+    #[test]
+    fn numbers() {
+        let mut v = Vec::new();
+        push_u64(&mut v, 0);
+        v.push(b' ');
+        push_u64(&mut v, u64::MAX);
+        assert_eq!(v, b"0 18446744073709551615");
+    }
+
+    #[test]
+    fn simple_is_framed() {
+        let mut v = Vec::new();
+        let n = simple(
+            &mut v,
+            404,
+            b"Sun, 06 Nov 1994 08:49:37 GMT",
+            Persist::Close,
+            false,
+            b"",
+        );
+        let text = String::from_utf8(v).unwrap();
+        assert!(text.ends_with("\r\n\r\n404 Not Found\n"), "{text}");
+        assert!(text.contains("Content-Length: 14\r\n"), "{text}");
+        assert_eq!(n, 14);
+    }
+}

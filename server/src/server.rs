@@ -1,0 +1,167 @@
+//! Starting and stopping the server: binds one listener per worker, spawns
+//! the workers, and hands back a [`ServerHandle`].
+
+use std::ffi::CString;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::config::{AccessLog, Config};
+use crate::stats::WorkerStats;
+use crate::sys;
+use crate::worker::Worker;
+
+/// State every worker can read; nothing here is written per request.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    /// The document root, opened once; files are opened relative to it.
+    pub(crate) root: Option<Arc<OwnedFd>>,
+    /// One entry per worker, summed by `/stats`.
+    pub(crate) stats: Vec<Arc<WorkerStats>>,
+    pub(crate) started: Instant,
+    /// Open connections over all workers (for `--max-connections`); touched
+    /// once per accept and close, never per request.
+    pub(crate) active: AtomicUsize,
+    pub(crate) shutdown: AtomicBool,
+    /// An eventfd in every worker's epoll: rung to wake them for shutdown.
+    pub(crate) bell: OwnedFd,
+}
+
+/// The entry point of the library.
+#[derive(Debug)]
+pub struct Server;
+
+/// A running server: its address, and the way to stop it.
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn cstring(path: &std::path::Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
+}
+
+impl Server {
+    /// Binds every worker's listener and starts the workers. With port 0
+    /// the first listener picks a port and the others share it.
+    pub fn bind(config: Config) -> io::Result<ServerHandle> {
+        sys::ignore_sigpipe()?;
+        sys::raise_nofile_limit();
+        let workers = config.workers.max(1);
+        let root = match &config.root {
+            Some(dir) => Some(Arc::new(sys::open_dir(&cstring(dir)?).map_err(|e| {
+                io::Error::new(e.kind(), format!("--root {}: {e}", dir.display()))
+            })?)),
+            None => None,
+        };
+        let log_fd = match &config.access_log {
+            AccessLog::Off => None,
+            AccessLog::Stdout => Some(Arc::new(std::io::stdout().as_fd().try_clone_to_owned()?)),
+            AccessLog::File(p) => Some(Arc::new(sys::open_append(&cstring(p)?).map_err(|e| {
+                io::Error::new(e.kind(), format!("--access-log {}: {e}", p.display()))
+            })?)),
+        };
+        let first = sys::listener(&config.listen, config.backlog)?;
+        let local_addr = sys::local_addr(first.as_fd())?;
+        let mut listeners = vec![first];
+        for _ in 1..workers {
+            listeners.push(sys::listener(&local_addr, config.backlog)?);
+        }
+        let stats: Vec<Arc<WorkerStats>> =
+            (0..workers).map(|_| Arc::new(WorkerStats::new())).collect();
+        let shared = Arc::new(Shared {
+            config,
+            root,
+            stats: stats.clone(),
+            started: Instant::now(),
+            active: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            bell: sys::eventfd()?,
+        });
+        // A worker holds `Rc`s (its file cache), so it is built on its own
+        // thread; each reports whether it started.
+        let (tx, rx) = std::sync::mpsc::channel::<io::Result<()>>();
+        let mut threads = Vec::with_capacity(workers);
+        for (i, (listener, stats)) in listeners.into_iter().zip(stats).enumerate() {
+            let (shared, log_fd, tx) = (shared.clone(), log_fd.clone(), tx.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("h1serve-w{i}"))
+                    .spawn(move || match Worker::new(shared, stats, listener, log_fd) {
+                        Ok(w) => {
+                            let _ = tx.send(Ok(()));
+                            w.run();
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    })?,
+            );
+        }
+        let mut handle = ServerHandle {
+            local_addr,
+            shared,
+            threads,
+        };
+        for _ in 0..workers {
+            match rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    handle.stop();
+                    return Err(e);
+                }
+                Err(_) => {
+                    handle.stop();
+                    return Err(io::Error::other("a worker thread died while starting"));
+                }
+            }
+        }
+        Ok(handle)
+    }
+}
+
+impl ServerHandle {
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Graceful shutdown: stop accepting, close idle connections, finish
+    /// in-flight responses (up to the shutdown timeout), then return.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        let _ = sys::eventfd_ring(self.shared.bell.as_fd());
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// Waits until the workers exit (after [`ServerHandle::shutdown`] from
+    /// another thread, or never).
+    pub fn join(mut self) {
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.stop();
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! The thin layer over Linux syscalls: every `unsafe` block of the crate lives
+//! here. Each call goes through [`syscall!`], which turns `-1` into
+//! `io::Error::last_os_error()`; every descriptor is an [`OwnedFd`], so it is
+//! closed exactly once, when its owner drops it.
+
+use std::ffi::CStr;
+use std::io;
+use std::mem::{size_of, MaybeUninit};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// Calls a libc function and turns a `-1` result into the `errno` error.
+macro_rules! syscall {
+    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        // SAFETY: the callers below pass valid descriptors and pointers to
+        // live, correctly sized memory; each call site says why.
+        #[allow(unused_unsafe)]
+        let res = unsafe { libc::$fn($($arg),*) };
+        if res == -1 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+
+/// Takes ownership of a descriptor a syscall just returned.
+fn owned(fd: RawFd) -> OwnedFd {
+    // SAFETY: `fd` was just returned by a successful syscall that creates a
+    // descriptor, and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+// ---------------------------------------------------------------- sockets
+
+/// Socket address storage for the `sockaddr` calls.
+fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: `sockaddr_storage` is plain old data; all-zero is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: `sockaddr_storage` is larger than and aligned for `sockaddr_in`.
+            unsafe { std::ptr::write(std::ptr::addr_of_mut!(storage).cast(), sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: `sockaddr_storage` is larger than and aligned for `sockaddr_in6`.
+            unsafe { std::ptr::write(std::ptr::addr_of_mut!(storage).cast(), sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+/// Reads a socket address the kernel filled in.
+fn from_sockaddr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match i32::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a `sockaddr_in`.
+            let sin: libc::sockaddr_in =
+                unsafe { std::ptr::read(std::ptr::addr_of!(*storage).cast()) };
+            let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a `sockaddr_in6`.
+            let sin6: libc::sockaddr_in6 =
+                unsafe { std::ptr::read(std::ptr::addr_of!(*storage).cast()) };
+            let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+fn setsockopt_int(fd: BorrowedFd<'_>, level: i32, name: i32, value: i32) -> io::Result<()> {
+    let ptr = std::ptr::addr_of!(value).cast::<libc::c_void>();
+    // `ptr` points at a live i32 and the length says so.
+    syscall!(setsockopt(
+        fd.as_raw_fd(),
+        level,
+        name,
+        ptr,
+        size_of::<i32>() as libc::socklen_t
+    ))?;
+    Ok(())
+}
+
+/// A non-blocking listening TCP socket with `SO_REUSEADDR` and
+/// `SO_REUSEPORT`, so every worker can bind its own on the same address and
+/// the kernel spreads connections across them.
+pub(crate) fn listener(addr: &SocketAddr, backlog: i32) -> io::Result<OwnedFd> {
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    let fd = owned(syscall!(socket(
+        domain,
+        libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        0
+    ))?);
+    setsockopt_int(fd.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    setsockopt_int(fd.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+    let (storage, len) = sockaddr(addr);
+    let ptr = std::ptr::addr_of!(storage).cast::<libc::sockaddr>();
+    // `ptr`/`len` describe the initialised address above.
+    syscall!(bind(fd.as_raw_fd(), ptr, len))?;
+    syscall!(listen(fd.as_raw_fd(), backlog))?;
+    Ok(fd)
+}
+
+/// The address a socket is bound to (the port, when bound to port 0).
+pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> io::Result<SocketAddr> {
+    // SAFETY: plain old data; all-zero is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let ptr = std::ptr::addr_of_mut!(storage).cast::<libc::sockaddr>();
+    // `ptr`/`len` describe writable storage of the stated size.
+    syscall!(getsockname(fd.as_raw_fd(), ptr, &mut len))?;
+    from_sockaddr(&storage).ok_or_else(|| io::Error::other("unknown address family"))
+}
+
+/// Accepts one connection, non-blocking and close-on-exec from the start,
+/// with `TCP_NODELAY` set (responses are written whole, so Nagle only adds
+/// latency).
+pub(crate) fn accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, Option<SocketAddr>)> {
+    // SAFETY: plain old data; all-zero is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let ptr = std::ptr::addr_of_mut!(storage).cast::<libc::sockaddr>();
+    // `ptr`/`len` describe writable storage of the stated size.
+    let fd = owned(syscall!(accept4(
+        listener.as_raw_fd(),
+        ptr,
+        &mut len,
+        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC
+    ))?);
+    setsockopt_int(fd.as_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)?;
+    Ok((fd, from_sockaddr(&storage)))
+}
+
+/// `read(2)` into `buf`.
+pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // `buf` is valid for writes of `buf.len()` bytes.
+    let n = syscall!(read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()))?;
+    Ok(n as usize)
+}
+
+/// `send(2)` with `MSG_NOSIGNAL`, plus `MSG_MORE` when a file body follows
+/// (so the head and the first file bytes share a segment).
+pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8], more: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
+    // `buf` is valid for reads of `buf.len()` bytes.
+    let n = syscall!(send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), flags))?;
+    Ok(n as usize)
+}
+
+/// `write(2)` of all of `buf` to a blocking descriptor (the access log).
+pub(crate) fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // `buf` is valid for reads of `buf.len()` bytes.
+        match syscall!(write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len())) {
+            Ok(n) => buf = &buf[n as usize..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `sendfile(2)` from `file` at `*offset`, advancing it.
+pub(crate) fn sendfile(
+    sock: BorrowedFd<'_>,
+    file: BorrowedFd<'_>,
+    offset: &mut u64,
+    count: usize,
+) -> io::Result<usize> {
+    let mut off = *offset as libc::off_t;
+    // `off` is a live off_t the kernel updates.
+    let n = syscall!(sendfile(
+        sock.as_raw_fd(),
+        file.as_raw_fd(),
+        &mut off,
+        count
+    ))?;
+    *offset = off as u64;
+    Ok(n as usize)
+}
+
+/// `pread(2)` into `buf` at `offset`.
+pub(crate) fn pread(fd: BorrowedFd<'_>, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    // `buf` is valid for writes of `buf.len()` bytes.
+    let n = syscall!(pread(
+        fd.as_raw_fd(),
+        buf.as_mut_ptr().cast(),
+        buf.len(),
+        offset as libc::off_t
+    ))?;
+    Ok(n as usize)
+}
+
+/// `shutdown(fd, SHUT_WR)`: sends FIN, keeps reading (lingering close).
+pub(crate) fn shutdown_write(fd: BorrowedFd<'_>) -> io::Result<()> {
+    syscall!(shutdown(fd.as_raw_fd(), libc::SHUT_WR))?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ epoll
+
+/// An epoll instance.
+#[derive(Debug)]
+pub(crate) struct Epoll {
+    fd: OwnedFd,
+}
+
+/// Interest flags used by the server.
+pub(crate) const EPOLLIN: u32 = libc::EPOLLIN as u32;
+/// Writable.
+pub(crate) const EPOLLOUT: u32 = libc::EPOLLOUT as u32;
+/// Peer closed its writing half.
+pub(crate) const EPOLLRDHUP: u32 = libc::EPOLLRDHUP as u32;
+/// Hang-up.
+pub(crate) const EPOLLHUP: u32 = libc::EPOLLHUP as u32;
+/// Error.
+pub(crate) const EPOLLERR: u32 = libc::EPOLLERR as u32;
+/// Edge-triggered.
+pub(crate) const EPOLLET: u32 = libc::EPOLLET as u32;
+
+/// One readiness event.
+pub(crate) type Event = libc::epoll_event;
+
+impl Epoll {
+    pub(crate) fn new() -> io::Result<Epoll> {
+        Ok(Epoll {
+            fd: owned(syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?),
+        })
+    }
+
+    /// Registers `fd` with `events`, tagged with `token`.
+    pub(crate) fn add(&self, fd: BorrowedFd<'_>, events: u32, token: u64) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: token };
+        // `ev` is a live epoll_event.
+        syscall!(epoll_ctl(
+            self.fd.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd.as_raw_fd(),
+            &mut ev
+        ))?;
+        Ok(())
+    }
+
+    /// Removes `fd` (closing it would too, unless it is shared).
+    pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // `ev` is a live epoll_event (ignored by DEL on new kernels).
+        syscall!(epoll_ctl(
+            self.fd.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            fd.as_raw_fd(),
+            &mut ev
+        ))?;
+        Ok(())
+    }
+
+    /// Waits up to `timeout_ms` (-1: forever) and fills `events`.
+    pub(crate) fn wait(&self, events: &mut Vec<Event>, timeout_ms: i32) -> io::Result<()> {
+        events.clear();
+        let cap = events.capacity().min(i32::MAX as usize) as i32;
+        // `events` has room for `cap` entries; the kernel writes at most that many.
+        match syscall!(epoll_wait(
+            self.fd.as_raw_fd(),
+            events.as_mut_ptr(),
+            cap,
+            timeout_ms
+        )) {
+            Ok(n) => {
+                // SAFETY: the kernel initialised the first `n` entries.
+                unsafe { events.set_len(n as usize) };
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Reads the `u64` token out of an event (the field is packed).
+pub(crate) fn event_token(ev: &Event) -> u64 {
+    ev.u64
+}
+
+/// Reads the flags out of an event.
+pub(crate) fn event_flags(ev: &Event) -> u32 {
+    ev.events
+}
+
+/// An eventfd: the shutdown bell every worker's epoll listens to.
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    Ok(owned(syscall!(eventfd(
+        0,
+        libc::EFD_NONBLOCK | libc::EFD_CLOEXEC
+    ))?))
+}
+
+/// Rings an eventfd.
+pub(crate) fn eventfd_ring(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let one: u64 = 1;
+    // `one` is 8 live bytes, as eventfd requires.
+    syscall!(write(
+        fd.as_raw_fd(),
+        std::ptr::addr_of!(one).cast(),
+        size_of::<u64>()
+    ))?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ files
+
+/// What the server needs from `fstat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStat {
+    pub(crate) size: u64,
+    pub(crate) mtime: i64,
+    pub(crate) mtime_nsec: i64,
+    pub(crate) is_dir: bool,
+    pub(crate) is_file: bool,
+    pub(crate) ino: u64,
+    pub(crate) dev: u64,
+}
+
+/// `fstat(2)`.
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // `st` is writable storage for one `stat`.
+    syscall!(fstat(fd.as_raw_fd(), st.as_mut_ptr()))?;
+    // SAFETY: fstat succeeded, so it initialised `st`.
+    let st = unsafe { st.assume_init() };
+    let fmt = st.st_mode & libc::S_IFMT;
+    Ok(FileStat {
+        size: st.st_size as u64,
+        mtime: st.st_mtime,
+        mtime_nsec: st.st_mtime_nsec,
+        is_dir: fmt == libc::S_IFDIR,
+        is_file: fmt == libc::S_IFREG,
+        ino: st.st_ino,
+        dev: st.st_dev,
+    })
+}
+
+/// Opens a directory (the document root).
+pub(crate) fn open_dir(path: &CStr) -> io::Result<OwnedFd> {
+    Ok(owned(syscall!(open(
+        path.as_ptr(),
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC
+    ))?))
+}
+
+/// Opens a file for appending (the access log).
+pub(crate) fn open_append(path: &CStr) -> io::Result<OwnedFd> {
+    Ok(owned(syscall!(open(
+        path.as_ptr(),
+        libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
+        0o644 as libc::c_uint
+    ))?))
+}
+
+/// `struct open_how` of openat2(2); libc's is `non_exhaustive`.
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// `openat2(dir, path, O_RDONLY, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`:
+/// the kernel refuses any resolution that leaves `dir` (`..` above it, an
+/// absolute symlink, a symlink pointing out) with `EXDEV`. `ENOSYS` on
+/// kernels before 5.6.
+pub(crate) fn openat2_beneath(dir: BorrowedFd<'_>, path: &CStr) -> io::Result<OwnedFd> {
+    let how = OpenHow {
+        flags: (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
+    };
+    // `path` is NUL-terminated and `how` is a live open_how of the size passed.
+    let fd = syscall!(syscall(
+        libc::SYS_openat2,
+        dir.as_raw_fd(),
+        path.as_ptr(),
+        std::ptr::addr_of!(how),
+        size_of::<OpenHow>()
+    ))?;
+    Ok(owned(fd as RawFd))
+}
+
+/// `openat(dir, name, O_NOFOLLOW)` of one path component: the portable
+/// fallback walks the path one component at a time and refuses every symlink.
+pub(crate) fn openat_nofollow(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
+    Ok(owned(syscall!(openat(
+        dir.as_raw_fd(),
+        name.as_ptr(),
+        libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK
+    ))?))
+}
+
+// ---------------------------------------------------------------- signals
+
+/// Ignores SIGPIPE process-wide: a peer that goes away mid-write must give
+/// `EPIPE`, not kill the server (`send` also passes `MSG_NOSIGNAL`, but
+/// `sendfile` has no such flag).
+pub(crate) fn ignore_sigpipe() -> io::Result<()> {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    let prev = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    if prev == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Blocks SIGTERM and SIGINT in the calling thread (and the threads it
+/// spawns afterwards), so [`wait_for_termination`] can take them
+/// synchronously.
+pub fn block_termination_signals() -> io::Result<()> {
+    let set = termination_set();
+    // `set` is an initialised sigset; the old mask is not wanted.
+    let rc = unsafe_sigmask(&set);
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
+}
+
+fn termination_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set; sigaddset takes valid signals.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+        set.assume_init()
+    }
+}
+
+fn unsafe_sigmask(set: &libc::sigset_t) -> i32 {
+    // SAFETY: `set` is initialised; a null old-set pointer is allowed.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, set, std::ptr::null_mut()) }
+}
+
+/// Waits for SIGTERM or SIGINT (blocked first with
+/// [`block_termination_signals`]) and returns its number.
+pub fn wait_for_termination() -> io::Result<i32> {
+    let set = termination_set();
+    let mut sig: libc::c_int = 0;
+    // SAFETY: `set` is initialised and `sig` is a live int.
+    let rc = unsafe { libc::sigwait(&set, &mut sig) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(sig)
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit: each connection is a descriptor.
+pub(crate) fn raise_nofile_limit() {
+    let mut lim = MaybeUninit::<libc::rlimit>::uninit();
+    // SAFETY: `lim` is writable storage for one rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, lim.as_mut_ptr()) } != 0 {
+        return;
+    }
+    // SAFETY: getrlimit succeeded and initialised `lim`.
+    let mut lim = unsafe { lim.assume_init() };
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: `lim` is a valid rlimit; raising the soft limit up to the
+        // hard limit needs no privilege.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    }
+}

@@ -1,0 +1,361 @@
+//! A worker: one thread, one epoll instance, one `SO_REUSEPORT` listener and
+//! the connections it accepted. Nothing a worker touches per request is
+//! shared with another worker.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::access_log::AccessLog;
+use crate::connection::{Connection, Pool};
+use crate::date::DateCache;
+use crate::files::FileCache;
+use crate::server::Shared;
+use crate::stats::{Gauge, WorkerStats};
+use crate::sys::{self, Epoll, EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP};
+
+/// Epoll token of the listener.
+const LISTENER: u64 = u64::MAX;
+/// Epoll token of the shutdown bell.
+const BELL: u64 = u64::MAX - 1;
+/// How long accepting pauses after `EMFILE`/`ENFILE`, instead of spinning on
+/// a listener that stays readable.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Events taken per `epoll_wait`.
+const EVENTS: usize = 1024;
+/// Pooled buffer sets kept per worker.
+const POOL_KEEP: usize = 256;
+
+/// What request handling needs from the worker, borrowed apart from the
+/// connection table.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) stats: Arc<WorkerStats>,
+    pub(crate) date: DateCache,
+    pub(crate) files: FileCache,
+    pub(crate) pool: Pool,
+    pub(crate) log: AccessLog,
+    /// Reused for normalized paths (no allocation per request).
+    pub(crate) path: Vec<u8>,
+    /// Reused for generated bodies and header lines.
+    pub(crate) scratch: Vec<u8>,
+    /// The time at the top of this loop turn.
+    pub(crate) now: Instant,
+    pub(crate) shutting_down: bool,
+}
+
+#[derive(Debug)]
+struct Slot {
+    gen: u32,
+    conn: Option<Connection>,
+}
+
+/// One worker thread's state.
+#[derive(Debug)]
+pub(crate) struct Worker {
+    epoll: Epoll,
+    listener: Option<OwnedFd>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    open: usize,
+    /// Deadlines by (time, slot, generation); stale entries are skipped.
+    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    accept_paused_until: Option<Instant>,
+    shutdown_deadline: Option<Instant>,
+    ctx: Ctx,
+}
+
+fn token(slot: u32, gen: u32) -> u64 {
+    u64::from(gen) << 32 | u64::from(slot)
+}
+
+impl Worker {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        stats: Arc<WorkerStats>,
+        listener: OwnedFd,
+        log_fd: Option<Arc<OwnedFd>>,
+    ) -> io::Result<Worker> {
+        let epoll = Epoll::new()?;
+        epoll.add(listener.as_fd(), EPOLLIN | EPOLLET, LISTENER)?;
+        // Level-triggered: every worker sees the bell, nobody drains it.
+        epoll.add(shared.bell.as_fd(), EPOLLIN, BELL)?;
+        let cfg = &shared.config;
+        let ctx = Ctx {
+            date: DateCache::new(),
+            files: FileCache::new(cfg.file_cache, cfg.file_cache_valid),
+            pool: Pool::new(cfg.max_head, cfg.max_uri, cfg.max_headers, POOL_KEEP),
+            log: AccessLog::new(log_fd),
+            path: Vec::with_capacity(1024),
+            scratch: Vec::with_capacity(4096),
+            now: Instant::now(),
+            shutting_down: false,
+            stats,
+            shared,
+        };
+        Ok(Worker {
+            epoll,
+            listener: Some(listener),
+            slots: Vec::new(),
+            free: Vec::new(),
+            open: 0,
+            timers: BinaryHeap::new(),
+            accept_paused_until: None,
+            shutdown_deadline: None,
+            ctx,
+        })
+    }
+
+    /// The event loop; returns after shutdown once every connection is done.
+    pub(crate) fn run(mut self) {
+        let mut events: Vec<sys::Event> = Vec::with_capacity(EVENTS);
+        loop {
+            if self.ctx.shared.shutdown.load(Ordering::Acquire) && !self.ctx.shutting_down {
+                self.begin_shutdown();
+            }
+            if self.ctx.shutting_down
+                && (self.open == 0 || self.shutdown_deadline.is_some_and(|d| self.ctx.now >= d))
+            {
+                break;
+            }
+            let timeout = self.timeout_ms();
+            if self.epoll.wait(&mut events, timeout).is_err() {
+                break;
+            }
+            self.ctx.now = Instant::now();
+            self.ctx.date.refresh();
+            for ev in &events {
+                let (tok, flags) = (sys::event_token(ev), sys::event_flags(ev));
+                match tok {
+                    LISTENER => self.accept_all(),
+                    BELL => {}
+                    _ => self.on_event(tok, flags),
+                }
+            }
+            self.expire_timers();
+            if self.accept_paused_until.is_some_and(|t| self.ctx.now >= t) {
+                self.accept_paused_until = None;
+                self.accept_all();
+            }
+            if self.ctx.log.deadline().is_some_and(|d| self.ctx.now >= d) {
+                self.ctx.log.flush(self.ctx.now);
+            }
+        }
+        // Past the grace period: whatever is left is dropped.
+        for i in 0..self.slots.len() {
+            self.close(i as u32);
+        }
+        self.ctx.log.flush(Instant::now());
+    }
+
+    /// Milliseconds until the nearest deadline, rounded up so a timer never
+    /// turns into a busy poll; -1 when there is none.
+    fn timeout_ms(&self) -> i32 {
+        let mut next: Option<Instant> = self.timers.peek().map(|Reverse((t, _, _))| *t);
+        for t in [
+            self.accept_paused_until,
+            self.ctx.log.deadline(),
+            self.shutdown_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        match next {
+            None => -1,
+            Some(t) => {
+                let now = Instant::now();
+                if t <= now {
+                    0
+                } else {
+                    let d = t - now;
+                    let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+                    ms.min(i32::MAX as u128) as i32
+                }
+            }
+        }
+    }
+
+    /// Accepts until the listener is drained (edge-triggered).
+    fn accept_all(&mut self) {
+        if self.accept_paused_until.is_some() {
+            return;
+        }
+        loop {
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
+            match sys::accept(listener.as_fd()) {
+                Ok((fd, peer)) => self.add(fd, peer),
+                Err(e) => match e.raw_os_error() {
+                    Some(libc::EAGAIN) => return,
+                    Some(libc::EINTR | libc::ECONNABORTED | libc::EPROTO) => {}
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+                        self.accept_paused_until = Some(self.ctx.now + ACCEPT_BACKOFF);
+                        return;
+                    }
+                    _ => return,
+                },
+            }
+        }
+    }
+
+    fn add(&mut self, fd: OwnedFd, peer: Option<std::net::SocketAddr>) {
+        let shared = &self.ctx.shared;
+        let stats = &self.ctx.stats;
+        stats.accepted();
+        let over = shared.active.fetch_add(1, Ordering::Relaxed) >= shared.config.max_connections;
+        if !over {
+            stats.handled();
+        }
+        stats.opened();
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Slot { gen: 0, conn: None });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let gen = self.slots[slot as usize].gen;
+        if self
+            .epoll
+            .add(
+                fd.as_fd(),
+                EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                token(slot, gen),
+            )
+            .is_err()
+        {
+            self.free.push(slot);
+            shared.active.fetch_sub(1, Ordering::Relaxed);
+            stats.closed();
+            return;
+        }
+        let mut conn = Connection::new(fd, peer);
+        self.open += 1;
+        if over {
+            conn.refuse(&mut self.ctx);
+        }
+        let alive = conn.drive(&mut self.ctx);
+        self.slots[slot as usize].conn = Some(conn);
+        if alive {
+            self.schedule(slot);
+        } else {
+            self.close(slot);
+        }
+    }
+
+    fn on_event(&mut self, tok: u64, flags: u32) {
+        let (slot, gen) = (tok as u32, (tok >> 32) as u32);
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        if s.gen != gen {
+            return;
+        }
+        let Some(conn) = s.conn.as_mut() else {
+            return;
+        };
+        if flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0 {
+            conn.set_readable();
+        }
+        if conn.drive(&mut self.ctx) {
+            self.schedule(slot);
+        } else {
+            self.close(slot);
+        }
+    }
+
+    /// Puts the connection's deadline in the heap unless an earlier or equal
+    /// entry is there already (it re-queues itself when it fires early).
+    fn schedule(&mut self, slot: u32) {
+        let s = &mut self.slots[slot as usize];
+        let Some(conn) = s.conn.as_mut() else {
+            return;
+        };
+        if let Some((at, _)) = conn.timer {
+            if conn.queued.map_or(true, |q| at < q) {
+                conn.queued = Some(at);
+                self.timers.push(Reverse((at, slot, s.gen)));
+            }
+        }
+    }
+
+    fn expire_timers(&mut self) {
+        let now = self.ctx.now;
+        while let Some(Reverse((at, slot, gen))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(s) = self.slots.get_mut(slot as usize) else {
+                continue;
+            };
+            if s.gen != gen {
+                continue;
+            }
+            let Some(conn) = s.conn.as_mut() else {
+                continue;
+            };
+            if conn.queued != Some(at) {
+                // A later entry for an earlier deadline exists; this one is stale.
+                continue;
+            }
+            conn.queued = None;
+            match conn.timer {
+                Some((deadline, kind)) if deadline <= now => {
+                    conn.timer = None;
+                    if conn.expire(&mut self.ctx, kind) {
+                        self.schedule(slot);
+                    } else {
+                        self.close(slot);
+                    }
+                }
+                _ => self.schedule(slot),
+            }
+        }
+    }
+
+    fn close(&mut self, slot: u32) {
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        let Some(mut conn) = s.conn.take() else {
+            return;
+        };
+        s.gen = s.gen.wrapping_add(1);
+        self.free.push(slot);
+        self.open -= 1;
+        conn.release(&mut self.ctx);
+        self.ctx.stats.gauge(conn.gauge, Gauge::None);
+        self.ctx.stats.closed();
+        self.ctx.shared.active.fetch_sub(1, Ordering::Relaxed);
+        // Dropping `conn` closes the socket, which also removes it from epoll.
+    }
+
+    /// Stop accepting, close idle connections, let the others finish.
+    fn begin_shutdown(&mut self) {
+        self.ctx.shutting_down = true;
+        self.shutdown_deadline = Some(self.ctx.now + self.ctx.shared.config.shutdown_timeout);
+        if let Some(l) = self.listener.take() {
+            let _ = self.epoll.delete(l.as_fd());
+        }
+        let _ = self.epoll.delete(self.ctx.shared.bell.as_fd());
+        for slot in 0..self.slots.len() as u32 {
+            let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
+                continue;
+            };
+            if conn.drive(&mut self.ctx) {
+                self.schedule(slot);
+            } else {
+                self.close(slot);
+            }
+        }
+    }
+}
