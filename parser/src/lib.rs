@@ -22,6 +22,7 @@
 //! * `request` — [`RequestParser`], [`Request`], [`RequestHead`].
 //! * `response` — [`ResponseParser`], [`Response`], [`ResponseHead`].
 //! * `chunked` — [`ChunkedDecoder`] for `Transfer-Encoding: chunked` bodies.
+//! * `section` — [`FieldsParser`] for a field section on its own (CGI output).
 //! * `fields` — the field-section scanner shared by all three.
 //! * `chars` — the byte classes of the grammar, as tables.
 //! * `error` — [`Error`] and [`ErrorKind`].
@@ -65,6 +66,7 @@ mod error;
 mod fields;
 mod request;
 mod response;
+mod section;
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "sse2",
@@ -76,6 +78,7 @@ pub use chunked::{Chunk, ChunkedDecoder, ChunkedLimits};
 pub use error::{Error, ErrorKind};
 pub use request::{Request, RequestHead, RequestParser, TargetForm};
 pub use response::{Response, ResponseHead, ResponseParser};
+pub use section::{Fields, FieldsParser};
 
 /// A byte range `start..end` in the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
