@@ -499,7 +499,9 @@ fn static_file(
     let len = to - from;
     start(out, status, &date);
     out.extend_from_slice(b"Content-Type: ");
-    out.extend_from_slice(files::mime_type(rel).as_bytes());
+    // `rel` ends in the NUL the syscall needed.
+    let name = rel.strip_suffix(b"\0").unwrap_or(rel);
+    out.extend_from_slice(files::mime_type(name).as_bytes());
     out.extend_from_slice(b"\r\nETag: ");
     out.extend_from_slice(tag);
     out.extend_from_slice(b"\r\nLast-Modified: ");

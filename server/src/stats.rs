@@ -183,10 +183,14 @@ impl Snapshot {
     pub(crate) fn prometheus(&self, out: &mut Vec<u8>) {
         use std::io::Write;
         let counters = [
-            ("accepted", "Connections accepted.", self.accepted),
             (
-                "handled",
-                "Connections handled (accepted and not refused).",
+                "connections_accepted",
+                "Connections accepted.",
+                self.accepted,
+            ),
+            (
+                "connections_handled",
+                "Connections handled (accepted and not refused with 503).",
                 self.handled,
             ),
             ("requests", "Requests answered.", self.requests),
@@ -194,9 +198,9 @@ impl Snapshot {
         for (name, help, v) in counters {
             let _ = write!(
                 out,
-                "# HELP h1serve_connections_{name}_total {help}\n\
-                 # TYPE h1serve_connections_{name}_total counter\n\
-                 h1serve_connections_{name}_total {v}\n"
+                "# HELP h1serve_{name}_total {help}\n\
+                 # TYPE h1serve_{name}_total counter\n\
+                 h1serve_{name}_total {v}\n"
             );
         }
         let _ = write!(
