@@ -1,0 +1,265 @@
+//! Timeouts, slow and vanishing clients, shutdown, signals, the access log.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{get_path, serve_with, Client, TempTree, BIG, HELLO};
+use pretty_assertions::assert_eq;
+
+const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+
+#[test]
+fn slowloris_gets_408_while_others_are_served() {
+    // One worker, so the slow client and the fast one share an event loop.
+    let (server, _tree) = serve_with(|c| {
+        c.workers = 1;
+        c.header_timeout = Duration::from_millis(600);
+    });
+    let addr = server.local_addr();
+    let mut slow = Client::connect(addr);
+    let started = Instant::now();
+    slow.send(b"GET /hello.txt HTTP/1.1\r\n");
+    let mut fast = Client::connect(addr);
+    let mut worst = Duration::ZERO;
+    let mut i = 0;
+    // Trickle a header byte every 50 ms; a well-behaved client is served in between.
+    while started.elapsed() < Duration::from_millis(500) {
+        slow.send(format!("X-{i}: y\r\n").as_bytes());
+        let t = Instant::now();
+        fast.send(GET_HELLO);
+        assert_eq!(fast.response().status, 200);
+        worst = worst.max(t.elapsed());
+        std::thread::sleep(Duration::from_millis(50));
+        i += 1;
+    }
+    assert!(
+        worst < Duration::from_millis(100),
+        "fast client waited {worst:?}"
+    );
+    let r = slow.response();
+    let took = started.elapsed();
+    assert_eq!(r.status, 408);
+    assert!(
+        took >= Duration::from_millis(550) && took < Duration::from_millis(1500),
+        "408 after {took:?}"
+    );
+    assert!(slow.closed_within(Duration::from_secs(1)));
+}
+
+#[test]
+fn silent_new_connection_is_closed_without_408() {
+    let (server, _tree) = serve_with(|c| c.header_timeout = Duration::from_millis(300));
+    let mut c = Client::connect(server.local_addr());
+    assert!(c.closed_within(Duration::from_secs(2)));
+    assert!(c.leftover().is_empty());
+}
+
+#[test]
+fn idle_keep_alive_connection_is_closed() {
+    let (server, _tree) = serve_with(|c| c.keepalive_timeout = Duration::from_millis(300));
+    let mut c = Client::connect(server.local_addr());
+    c.send(GET_HELLO);
+    assert_eq!(c.response().status, 200);
+    let t = Instant::now();
+    assert!(c.closed_within(Duration::from_secs(2)));
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(c.leftover().is_empty(), "no 408 for an idle connection");
+}
+
+#[test]
+fn stalled_body_gets_408() {
+    let (server, _tree) = serve_with(|c| c.body_timeout = Duration::from_millis(300));
+    let mut c = Client::connect(server.local_addr());
+    c.send(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\npartial");
+    let r = c.response();
+    assert_eq!(r.status, 408);
+    assert!(c.closed_within(Duration::from_secs(2)));
+}
+
+#[test]
+fn client_that_does_not_read_is_dropped_after_write_timeout() {
+    let (server, _tree) = serve_with(|c| c.write_timeout = Duration::from_millis(300));
+    let addr = server.local_addr();
+    let mut stuck = TcpStream::connect(addr).unwrap();
+    stuck
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    // Never read; the server must give up on its own.
+    std::thread::sleep(Duration::from_millis(700));
+    stuck
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match stuck.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+    assert!(total < BIG, "the whole file arrived: {total}");
+    assert_eq!(get_path(addr, "/hello.txt").body, HELLO);
+}
+
+#[test]
+fn client_disconnecting_mid_response_does_not_disturb_others() {
+    let (server, _tree) = serve_with(|c| c.workers = 1);
+    let addr = server.local_addr();
+    let mut other = Client::connect(addr);
+    for _ in 0..5 {
+        let mut quitter = TcpStream::connect(addr).unwrap();
+        quitter
+            .write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 1000];
+        let _ = quitter.read(&mut buf).unwrap();
+        drop(quitter); // mid-body: the server sees EPIPE / ECONNRESET
+        other.send(GET_HELLO);
+        assert_eq!(other.response().body, HELLO);
+    }
+    let r = get_path(addr, "/big.bin");
+    assert_eq!(r.body.len(), BIG);
+}
+
+/// The big response is blocked on a full socket: /stats counts it as writing.
+fn assert_in_flight(addr: std::net::SocketAddr) {
+    let stats = get_path(addr, "/stats").text();
+    assert!(stats.contains("\"writing\":1,"), "not in flight: {stats}");
+}
+
+#[test]
+fn shutdown_finishes_in_flight_response() {
+    let (server, _tree) = serve_with(|c| c.workers = 1);
+    let addr = server.local_addr();
+    let mut c = Client::connect(addr);
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    // Let the response start, then ask for shutdown while it is in flight.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_in_flight(addr);
+    let idle = Client::connect(addr);
+    let stopper = std::thread::spawn(move || server.shutdown());
+    std::thread::sleep(Duration::from_millis(50));
+    let r = c.response();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), BIG);
+    stopper.join().unwrap();
+    drop(idle);
+    assert!(TcpStream::connect(addr).is_err(), "still accepting");
+}
+
+#[test]
+fn sigterm_finishes_in_flight_response_then_exits() {
+    let tree = TempTree::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h1serve"))
+        .args(["--listen", "127.0.0.1:0", "--workers", "1", "--root"])
+        .arg(&tree.root)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr: std::net::SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .parse()
+        .unwrap();
+    let mut c = Client::connect(addr);
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    assert_in_flight(addr);
+    // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own child.
+    let pid = child.id() as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let r = c.response();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), BIG);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("h1serve did not exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn access_log_in_combined_format() {
+    let tree = TempTree::new();
+    let log = tree.base.join("access.log");
+    let mut cfg = common::config(Some(&tree.root));
+    cfg.workers = 1;
+    cfg.access_log = h1serve::AccessLog::File(log.clone());
+    let server = h1serve::Server::bind(cfg).unwrap();
+    let addr = server.local_addr();
+    common::get(
+        addr,
+        "GET /hello.txt?q=1 HTTP/1.1\r\nHost: t\r\nReferer: http://r/\r\nUser-Agent: test \"agent\"\r\nConnection: close\r\n\r\n",
+    );
+    get_path(addr, "/missing");
+    server.shutdown();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("127.0.0.1 - - ["), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with(
+            "] \"GET /hello.txt?q=1 HTTP/1.1\" 200 13 \"http://r/\" \"test \\x22agent\\x22\""
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].ends_with("\"GET /missing HTTP/1.1\" 404 14 \"-\" \"-\""),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_h1serve"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--root",
+        "--workers",
+        "--backlog",
+        "--max-connections",
+        "--max-body",
+        "--max-head",
+        "--max-uri",
+        "--max-headers",
+        "--header-timeout",
+        "--keepalive-timeout",
+        "--body-timeout",
+        "--write-timeout",
+        "--linger-timeout",
+        "--shutdown-timeout",
+        "--access-log",
+        "--file-cache",
+        "--file-cache-valid",
+        "--resolve-fallback",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
