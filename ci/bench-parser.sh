@@ -66,6 +66,32 @@ print(f"head grown 1 KiB -> 8 KiB, fed byte by byte: {f1['head8k'] / f1['head1k'
 PY
 rm -f "$swar"
 if [ "${BENCH_QUICK:-0}" != "1" ]; then
-  cargo bench -q -p h1parse --bench parse -- --warm-up-time 1 --measurement-time 2 2>&1 \
-    | grep -E '^[a-z_0-9]+/|time:|thrpt:' || true
+  cargo bench -q -p h1parse --bench parse -- --warm-up-time "${BENCH_WARMUP:-1}" --measurement-time "${BENCH_SECONDS:-3}" >/dev/null 2>&1
+  python3 - <<'PY'
+import json, os
+root = "target/criterion"
+def median(group, parser, mode):
+    p = os.path.join(root, group, parser, mode, "new", "estimates.json")
+    if not os.path.exists(p):
+        return None
+    return json.load(open(p))["median"]["point_estimate"]
+heads = {"pipelined16": 16}
+sizes = {}
+print("\nwall clock, median ns per request head (criterion, same run; higher ratio = h1parse faster)")
+print(f"{'input':<12} {'mode':<8} {'h1parse':>10} {'httparse':>10} {'speed-up':>9} {'h1 GB/s':>8}")
+import sys
+sys.path.insert(0, "parser/benches")
+lens = {"req": 720, "req_short": 71, "browser": 0}
+for group in ["req", "req_short", "browser", "headers100", "pipelined16", "head1k", "head8k", "resp", "resp_short"]:
+    for mode in ["whole", "fed-64", "fed-7", "fed-1"]:
+        a, b = median(group, "h1parse", mode), median(group, "httparse", mode)
+        if a is None:
+            continue
+        n = heads.get(group, 1)
+        tp = json.load(open(os.path.join(root, group, "h1parse", mode, "new", "benchmark.json"))).get("throughput") or {}
+        gbs = f"{tp['Bytes'] / a:.2f}" if "Bytes" in tp else "-"
+        bs = f"{b / n:>10.1f}" if b else f"{'-':>10}"
+        ratio = f"{b / a:>8.2f}x" if b else f"{'-':>9}"
+        print(f"{group:<12} {mode:<8} {a / n:>10.1f} {bs} {ratio} {gbs:>8}")
+PY
 fi
