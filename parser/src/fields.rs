@@ -503,23 +503,18 @@ impl Facts {
 /// (0x0D to `-`, 0x10..=0x19 to digits), which never reach here (field names
 /// are `tchar`, values have no CTL but HTAB), so the test is exact.
 #[inline(always)]
-fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
-    if name.len() != lower.len() {
-        return false;
-    }
-    // Eight bytes per step; `lower`'s bytes all have bit 0x20 set already.
-    let mut a = name.chunks_exact(8);
-    let mut b = lower.chunks_exact(8);
-    for (x, y) in (&mut a).zip(&mut b) {
-        let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        if word(x) | 0x2020_2020_2020_2020 != word(y) {
-            return false;
+fn eq_lower<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
+    // With N known the loop unrolls into straight compares.
+    match <&[u8; N]>::try_from(name) {
+        Ok(name) => {
+            let mut diff = 0;
+            for i in 0..N {
+                diff |= (name[i] | 0x20) ^ lower[i];
+            }
+            diff == 0
         }
+        Err(_) => false,
     }
-    a.remainder()
-        .iter()
-        .zip(b.remainder())
-        .all(|(&x, &y)| x | 0x20 == y)
 }
 
 /// Strips optional whitespace (SP / HTAB) at both ends.

@@ -465,8 +465,12 @@ impl RequestParser {
 }
 
 /// The target's form, if it fits the method (RFC 9112 §3.2).
+#[inline]
 fn classify_target(method: &[u8], target: &[u8]) -> Option<TargetForm> {
-    let connect = method == b"CONNECT";
+    let connect = method.len() == 7 && method == b"CONNECT";
+    if !connect && target.first() == Some(&b'/') {
+        return Some(TargetForm::Origin);
+    }
     if connect {
         // authority-form = uri-host ":" port
         let colon = target.iter().rposition(|&b| b == b':')?;
