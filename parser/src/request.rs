@@ -437,7 +437,9 @@ impl RequestParser {
         };
         let expect = if facts.expect_other {
             Expect::Other
-        } else if facts.expect_continue {
+        } else if facts.expect_continue && version == Version::Http11 {
+            // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0
+            // request MUST be ignored.
             Expect::Continue
         } else {
             Expect::None
@@ -1079,6 +1081,9 @@ mod tests {
         assert_eq!(e(b"100-continue"), Expect::Continue);
         assert_eq!(e(b"100-Continue"), Expect::Continue);
         assert_eq!(e(b"200-ok"), Expect::Other);
+        // RFC 9110 §10.1.1: ignored in HTTP/1.0
+        let r = complete(b"PUT / HTTP/1.0\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n");
+        assert_eq!(r.expect, Expect::None);
     }
 
     // Limits: 431 for too many fields, too long a line, too large a head.
