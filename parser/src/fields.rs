@@ -331,7 +331,7 @@ impl Facts {
 
     /// Learns from one field line; `at` is the line's offset and `value_at` the
     /// value's, used in errors.
-    #[inline(never)]
+    #[inline(always)]
     fn learn(
         &mut self,
         name: &[u8],
@@ -353,7 +353,12 @@ impl Facts {
                 if self.hosts > 1 {
                     return Err(Error::new(ErrorKind::DuplicateHost, at));
                 }
-                if let Some(i) = value.iter().position(|&b| !host_char(b)) {
+                let mut bad = false;
+                for &b in value {
+                    bad |= !host_char(b);
+                }
+                if bad {
+                    let i = value.iter().position(|&b| !host_char(b)).unwrap_or(0);
                     return Err(Error::new(ErrorKind::InvalidHost, value_at + i));
                 }
                 self.host = Some(Span::new(value_at, value_at + value.len()));
