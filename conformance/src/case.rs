@@ -29,7 +29,8 @@
 //! An outcome is the list of responses the server sends, in order, then what
 //! the connection does: `"400 close"`, `"200 200 open"`, `"100 200 any"`,
 //! `"close"` (no response, closed), `"silence"` (no response, still open).
-//! A status is `200`, a class `4xx`, a negation `!404`, `*` for any status,
+//! A status is `200`, a class `4xx`, a negation `!404` or `!400,404` (any
+//! final status but these), `*` for any final status,
 //! or alternatives joined by `|`: `"400|414 close"`. The last word is `close`,
 //! `open` or `any`; without one, `any`. A table form adds per-response checks:
 //! `{ responses = [{ status = "200", has = ["content-length"], lacks = ["transfer-encoding"], body = 0 }], then = "open" }`.
@@ -108,18 +109,19 @@ pub enum After {
     Any,
 }
 
-/// A pattern for one status code. `!NNN` and `*` match final (non-1xx)
-/// statuses only, so an unexpected `100` never slips through them.
+/// A pattern for one status code. `!NNN` (or `!NNN,MMM`: none of these)
+/// and `*` match final (non-1xx) statuses only, so an unexpected `100`
+/// never slips through them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusPattern {
     alternatives: Vec<StatusAlt>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum StatusAlt {
     Exact(u16),
     Class(u16),
-    Not(u16),
+    Not(Vec<u16>),
     Any,
 }
 
@@ -133,7 +135,11 @@ impl StatusPattern {
                 if alt == "*" {
                     Ok(StatusAlt::Any)
                 } else if let Some(rest) = alt.strip_prefix('!') {
-                    rest.parse().map(StatusAlt::Not).map_err(|_| bad())
+                    rest.split(',')
+                        .map(|n| n.parse::<u16>())
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(StatusAlt::Not)
+                        .map_err(|_| bad())
                 } else if alt.len() == 3 && alt.ends_with("xx") {
                     let d = alt.as_bytes()[0];
                     if (b'1'..=b'5').contains(&d) {
@@ -154,10 +160,10 @@ impl StatusPattern {
 
     /// Whether `status` matches.
     pub fn matches(&self, status: u16) -> bool {
-        self.alternatives.iter().any(|a| match *a {
-            StatusAlt::Exact(n) => status == n,
-            StatusAlt::Class(c) => status / 100 == c,
-            StatusAlt::Not(n) => status >= 200 && status != n,
+        self.alternatives.iter().any(|a| match a {
+            StatusAlt::Exact(n) => status == *n,
+            StatusAlt::Class(c) => status / 100 == *c,
+            StatusAlt::Not(ns) => status >= 200 && !ns.contains(&status),
             StatusAlt::Any => status >= 200,
         })
     }
@@ -172,7 +178,10 @@ impl fmt::Display for StatusPattern {
             match a {
                 StatusAlt::Exact(n) => write!(f, "{n}")?,
                 StatusAlt::Class(c) => write!(f, "{c}xx")?,
-                StatusAlt::Not(n) => write!(f, "!{n}")?,
+                StatusAlt::Not(ns) => {
+                    let ns: Vec<String> = ns.iter().map(|n| n.to_string()).collect();
+                    write!(f, "!{}", ns.join(","))?
+                }
                 StatusAlt::Any => f.write_str("*")?,
             }
         }

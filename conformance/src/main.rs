@@ -129,6 +129,9 @@ struct Selection {
     /// A path that accepts request bodies (overrides the profile).
     #[arg(long)]
     post: Option<String>,
+    /// A path that answers 204 (overrides the profile).
+    #[arg(long)]
+    nocontent: Option<String>,
 }
 
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
@@ -168,6 +171,9 @@ impl Selection {
         }
         if self.post.is_some() {
             p.post = self.post.clone();
+        }
+        if self.nocontent.is_some() {
+            p.nocontent = self.nocontent.clone();
         }
         Ok(p)
     }

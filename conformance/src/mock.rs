@@ -538,7 +538,18 @@ impl<'a> Connection<'a> {
                     body: r.body,
                     close: !r.keep_alive,
                     keep_alive_10: r.minor == 0 && r.keep_alive,
-                    expect: r.expect,
+                    // h1parse drops a 100-continue expectation in HTTP/1.0 (RFC 9110
+                    // §10.1.1); the Continue10 bug needs to see it anyway.
+                    expect: if r.minor == 0
+                        && self.bug(Bug::Continue10)
+                        && head
+                            .header("expect")
+                            .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"))
+                    {
+                        Expect::Continue
+                    } else {
+                        r.expect
+                    },
                     if_none_match: head
                         .header("if-none-match")
                         .map(|v| String::from_utf8_lossy(v).into_owned()),

@@ -161,6 +161,29 @@ pub fn matches(o: &Observation, outcome: &Outcome) -> bool {
             })
 }
 
+/// Whether `o` is a prefix of `outcome` cut short by a close the server
+/// announced: the responses so far match, the last one says `Connection:
+/// close`, and the connection closed. A server may close after any response
+/// that says so (RFC 9112 §9.6); requests it did not answer are the
+/// client's to retry, and nothing was desynchronised. Accepted in the `rfc`
+/// profile only.
+pub fn matches_announced_close(o: &Observation, outcome: &Outcome) -> bool {
+    let n = o.responses.len();
+    if o.garbage.is_some() || n == 0 || n >= outcome.responses.len() || !o.end.is_closed() {
+        return false;
+    }
+    let announced = o.responses[n - 1].has("connection: close");
+    announced
+        && o.responses
+            .iter()
+            .zip(&outcome.responses)
+            .all(|(seen, spec)| {
+                spec.status.matches(seen.status)
+                    && spec.has.iter().all(|h| seen.has(h))
+                    && spec.lacks.iter().all(|h| !seen.has(h))
+            })
+}
+
 /// The outcomes `profile` accepts for `case`.
 pub fn accepted(case: &Case, profile: Profile) -> Vec<&Outcome> {
     let mut v: Vec<&Outcome> = case.accept.iter().collect();
@@ -298,10 +321,11 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
                         "the server answered or closed before the request was complete ({n} bytes had arrived)"
                     ));
                 }
-                if !accepted(case, opts.profile)
-                    .iter()
-                    .any(|oc| matches(&o, oc))
-                {
+                let ok = accepted(case, opts.profile).iter().any(|oc| {
+                    matches(&o, oc)
+                        || (opts.profile == Profile::Rfc && matches_announced_close(&o, oc))
+                });
+                if !ok {
                     result
                         .reasons
                         .push(format!("observed `{}`, not an accepted outcome", o.words()));

@@ -19,14 +19,14 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Starts `cmd` (run by `sh -c`, `{port}` replaced) and waits up to `wait`
-/// for it to accept connections.
+/// Starts `cmd` (run by `sh -c`, `{port}` replaced, in a process group of
+/// its own) and waits up to `wait` for it to accept connections.
 pub fn spawn(cmd: &str, wait: Duration) -> Result<Spawned, String> {
     let port = free_port().map_err(|e| format!("no free port: {e}"))?;
     let line = cmd.replace("{port}", &port.to_string());
     let child = Command::new("sh")
         .arg("-c")
-        .arg(format!("exec {line}"))
+        .arg(&line)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

@@ -58,6 +58,10 @@ impl TargetProfile {
 pub const CAPABILITIES: &[(&str, &str)] = &[
     ("post", "some path accepts a request body with a 2xx"),
     (
+        "body",
+        "the post path reads request bodies and keeps the connection (a following request is answered)",
+    ),
+    (
         "etag",
         "the GET path sends an ETag and answers If-None-Match with 304",
     ),
@@ -165,6 +169,26 @@ pub async fn probe(
         .await?;
         if final_status(&o).is_some_and(|r| (200..300).contains(&r.status)) {
             caps.insert("post".into());
+        }
+    }
+    if !probed("body") {
+        // Reads a body and keeps going: the next request gets its answer.
+        let req = format!(
+            "POST {post} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhelloGET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"
+        )
+        .into_bytes();
+        let actions = [Action::Write(req.clone())];
+        let check = |got: &[u8]| observe::complete_finals(&req, got) >= 2;
+        if let Ok(t) = exchange::run(addr, &actions, timing, Some(&check)).await {
+            let finals: Vec<u16> = observe::observe(&t)
+                .responses
+                .iter()
+                .map(|r| r.status)
+                .filter(|s| *s >= 200)
+                .collect();
+            if finals.len() == 2 && finals[0] != 404 && (200..300).contains(&finals[1]) {
+                caps.insert("body".into());
+            }
         }
     }
     if !probed("etag") {

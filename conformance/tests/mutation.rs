@@ -25,7 +25,7 @@ fn target(mock: &Mock) -> Target {
             nocontent: "/empty".into(),
             etag: "\"h1spec-mock-1\"".into(),
         },
-        capabilities: ["post", "etag", "nocontent", "keepalive"]
+        capabilities: ["post", "body", "etag", "nocontent", "keepalive"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
