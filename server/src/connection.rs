@@ -616,3 +616,16 @@ fn fail(b: &mut Buffers, ctx: &mut Ctx, peer: Option<SocketAddr>, status: u16) {
         user_agent: None,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an idle keep-alive connection costs in the worker's table: the
+    /// buffers are back in the pool, so this is all of it.
+    #[test]
+    fn idle_connection_is_small() {
+        let size = std::mem::size_of::<Connection>();
+        assert!(size <= 160, "Connection is {size} bytes");
+    }
+}

@@ -129,12 +129,19 @@ impl Cli {
     }
 }
 
+/// Writes a line to stderr, ignoring failure: `eprintln!` panics when stderr
+/// is a closed pipe, and a server must not die for its log line.
+fn say(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "h1serve: {msg}");
+}
+
 fn main() -> ExitCode {
     let config = Cli::parse().into_config();
     // Block the termination signals before any worker exists, so every
     // thread inherits the mask and only `wait_for_termination` takes them.
     if let Err(e) = h1serve::block_termination_signals() {
-        eprintln!("h1serve: {e}");
+        say(format_args!("{e}"));
         return ExitCode::FAILURE;
     }
     let site = match &config.root {
@@ -145,18 +152,18 @@ fn main() -> ExitCode {
     let server = match Server::bind(config) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("h1serve: {e}");
+            say(format_args!("{e}"));
             return ExitCode::FAILURE;
         }
     };
     // Tests and scripts read this line to learn the port.
-    eprintln!(
-        "h1serve: listening on http://{} ({workers} workers), serving {site}",
+    say(format_args!(
+        "listening on http://{} ({workers} workers), serving {site}",
         server.local_addr()
-    );
+    ));
     match h1serve::wait_for_termination() {
-        Ok(sig) => eprintln!("h1serve: signal {sig}, shutting down"),
-        Err(e) => eprintln!("h1serve: waiting for signals: {e}"),
+        Ok(sig) => say(format_args!("signal {sig}, shutting down")),
+        Err(e) => say(format_args!("waiting for signals: {e}")),
     }
     server.shutdown();
     ExitCode::SUCCESS

@@ -434,10 +434,8 @@ fn static_file(
         return err(out, 404, b"");
     }
     let st = file.stat;
-    let mut tag = [0u8; 48];
-    let tag_len = files::etag(&st, &mut tag);
-    let tag = &tag[..tag_len];
-    let last_modified = crate::date::imf_fixdate(st.mtime);
+    let tag = file.etag();
+    let last_modified = &file.last_modified;
 
     // Conditionals (RFC 9110 §13.2.2): If-None-Match, else If-Modified-Since.
     let not_modified = match (sreq.fields.if_none_match, sreq.fields.if_modified_since) {
@@ -452,7 +450,7 @@ fn static_file(
         out.extend_from_slice(b"ETag: ");
         out.extend_from_slice(tag);
         out.extend_from_slice(b"\r\nLast-Modified: ");
-        out.extend_from_slice(&last_modified);
+        out.extend_from_slice(last_modified);
         out.extend_from_slice(b"\r\n");
         finish(out, None, sreq.persist);
         return Answer {
@@ -471,7 +469,7 @@ fn static_file(
                 None => true,
                 Some(v) => {
                     let v = v.trim_ascii();
-                    v == tag || v == last_modified
+                    v == tag || v == &last_modified[..]
                 }
             };
             if if_range_ok {
@@ -505,7 +503,7 @@ fn static_file(
     out.extend_from_slice(b"\r\nETag: ");
     out.extend_from_slice(tag);
     out.extend_from_slice(b"\r\nLast-Modified: ");
-    out.extend_from_slice(&last_modified);
+    out.extend_from_slice(last_modified);
     out.extend_from_slice(b"\r\nAccept-Ranges: bytes\r\n");
     if status == 206 {
         out.extend_from_slice(b"Content-Range: bytes ");

@@ -263,3 +263,87 @@ fn help_documents_every_flag() {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
 }
+
+/// Starts the binary with extra arguments (optionally under `prlimit`) and
+/// returns it with the address it printed.
+fn spawn_binary(prefix: &[&str], args: &[&str]) -> (std::process::Child, std::net::SocketAddr) {
+    let mut cmd = if prefix.is_empty() {
+        Command::new(env!("CARGO_BIN_EXE_h1serve"))
+    } else {
+        let mut c = Command::new(prefix[0]);
+        c.args(&prefix[1..]).arg(env!("CARGO_BIN_EXE_h1serve"));
+        c
+    };
+    let mut child = cmd
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn emfile_backs_off_instead_of_spinning() {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("prlimit not found; skipped");
+        return;
+    }
+    let tree = TempTree::new();
+    let root = tree.root.to_str().unwrap();
+    let (mut child, addr) = spawn_binary(
+        &["prlimit", "--nofile=48:48", "--"],
+        &["--workers", "1", "--root", root],
+    );
+    // More connections than the server has descriptors.
+    let clients: Vec<TcpStream> = (0..80).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_millis(600));
+    let spent = cpu_ticks(child.id()) - before;
+    // A spinning accept loop would burn ~60 ticks (at 100 Hz) here.
+    assert!(
+        spent < 15,
+        "server used {spent} ticks while out of descriptors"
+    );
+    drop(clients);
+    // Descriptors come back; new clients are served again.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let mut c = Client::connect(addr);
+        c.send(GET_HELLO);
+        if let Ok(r) = c.try_response(false) {
+            assert_eq!(r.body, HELLO);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not served after descriptors came back"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) has no memory-safety preconditions; the pid is our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+}
