@@ -51,6 +51,11 @@ for name in ["resp", "resp_short"]:
     h1 = (ir("h1parse", name, 0, 20) - base) / 20
     hp = (ir("httparse", name, 0, 20) - base) / 20
     print(f"{name:<12} {'whole':<8} {h1:>10,.0f} {hp:>11,.0f} {h1 / hp:>7.2f}")
+print("\ntwo pieces, split in the middle, against whole:")
+for name in ["req", "req_short", "browser", "headers100"]:
+    base = ir("h1parse", name, 0, 0)
+    half = (ir("h1parse", name, "half", 20) - base) / 20
+    print(f"{name:<12} {half:>8,.0f}  {half / whole[name]:.3f}x")
 print("\nSSE2 against the portable SWAR scanners (feature no-simd), whole:")
 for name in ["req", "browser", "headers100"]:
     base = ir("h1parse", name, 0, 0, exe=swar)

@@ -4,7 +4,8 @@
 //!
 //!     instructions <h1parse|httparse> <input> <step> <iterations>
 //!
-//! `step` 0 parses each head whole; otherwise heads are fed `step` bytes per call.
+//! `step` 0 parses each head whole; otherwise heads are fed `step` bytes per
+//! call; `half` feeds two pieces split in the middle.
 
 #[path = "../benches/drivers.rs"]
 mod drivers;
@@ -22,16 +23,22 @@ fn main() -> ExitCode {
         eprintln!("{usage}");
         return ExitCode::from(2);
     }
-    let (Ok(step), Ok(iters)) = (args[3].parse::<usize>(), args[4].parse::<usize>()) else {
-        eprintln!("{usage}");
-        return ExitCode::from(2);
-    };
     let all: Vec<_> = inputs::requests()
         .into_iter()
         .chain(inputs::responses())
         .collect();
     let Some((name, buf)) = all.into_iter().find(|(n, _)| *n == args[2]) else {
         eprintln!("unknown input {}\n{usage}", args[2]);
+        return ExitCode::from(2);
+    };
+    // `half`: two pieces, split in the middle.
+    let step = if args[3] == "half" {
+        Ok(buf.len() / 2)
+    } else {
+        args[3].parse::<usize>()
+    };
+    let (Ok(step), Ok(iters)) = (step, args[4].parse::<usize>()) else {
+        eprintln!("{usage}");
         return ExitCode::from(2);
     };
     let response = name.starts_with("resp");
