@@ -42,7 +42,7 @@ enum Cmd {
         /// Second target, HOST:PORT.
         b: String,
         #[command(flatten)]
-        sel: Selection,
+        sel: Box<Selection>,
     },
     /// Serve the built-in mock server (optionally with bugs) until killed.
     Mock {
@@ -75,6 +75,9 @@ struct RunArgs {
     /// Compare with this recorded run: fail only on regressions, report newly passing cases.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// Also write a JUnit report to FILE (whatever --format is).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Record this run as a baseline (JSON) in FILE.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
@@ -343,6 +346,11 @@ fn run(args: &RunArgs) -> ExitCode {
         Format::Tap => report::tap(&results),
     };
     print!("{text}");
+    if let Some(f) = &args.junit {
+        if let Err(e) = std::fs::write(f, report::junit(&results, &meta)) {
+            return usage(format!("{}: {e}", f.display()));
+        }
+    }
     if let Some(f) = &args.write_baseline {
         if let Err(e) = std::fs::write(f, report::json(&results, &meta, None)) {
             return usage(format!("{}: {e}", f.display()));
