@@ -154,6 +154,9 @@ pub(crate) struct Connection {
     readable: bool,
     /// The client shut its write side; answer what is buffered, then close.
     peer_eof: bool,
+    /// epoll reported a hang-up: the FIN may sit behind the data, so reads
+    /// go on until 0 or `EAGAIN` instead of trusting a short read.
+    hup: bool,
     /// Close once the output is flushed (after a lingering drain).
     close_after: bool,
     /// The write side has been shut for the lingering close.
@@ -184,6 +187,7 @@ impl Connection {
             file: None,
             readable: false,
             peer_eof: false,
+            hup: false,
             close_after: false,
             lingering: false,
             served: 0,
@@ -193,9 +197,11 @@ impl Connection {
         }
     }
 
-    /// Edge-triggered input readiness arrived.
-    pub(crate) fn set_readable(&mut self) {
+    /// Edge-triggered input readiness arrived; `hup` when it came with
+    /// `EPOLLRDHUP`/`EPOLLHUP`/`EPOLLERR`.
+    pub(crate) fn set_readable(&mut self, hup: bool) {
         self.readable = true;
+        self.hup |= hup;
     }
 
     /// Gives busy-time memory back (the connection is closing).
@@ -307,7 +313,7 @@ impl Connection {
         match sys::read(self.fd.as_fd(), &mut b.rbuf[b.end..]) {
             Ok(n) => {
                 b.end += n;
-                if n < room {
+                if n < room && !self.hup {
                     self.readable = false;
                 }
                 Ok(n)

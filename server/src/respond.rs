@@ -209,6 +209,59 @@ pub(crate) fn target_path(target: &[u8], form: TargetForm) -> &[u8] {
     &t[..end]
 }
 
+/// `Host = uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): an
+/// IP-literal in brackets or a reg-name of unreserved, pct-encoded and
+/// sub-delims characters, then an all-digit port.
+pub(crate) fn valid_host(v: &[u8]) -> bool {
+    let (host, port) = if v.first() == Some(&b'[') {
+        match v.iter().position(|&b| b == b']') {
+            Some(end) => {
+                let literal = &v[1..end];
+                if literal.is_empty()
+                    || !literal
+                        .iter()
+                        .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v' | b'V'))
+                {
+                    return false;
+                }
+                match &v[end + 1..] {
+                    [] => return true,
+                    [b':', port @ ..] => (&[][..], port),
+                    _ => return false,
+                }
+            }
+            None => return false,
+        }
+    } else {
+        match v.iter().rposition(|&b| b == b':') {
+            Some(i) => (&v[..i], &v[i + 1..]),
+            None => (v, &[][..]),
+        }
+    };
+    let reg_name = host.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            )
+    });
+    reg_name && port.iter().all(u8::is_ascii_digit)
+}
+
 /// Answers one complete request (its body, if any, already consumed).
 pub(crate) fn answer(
     req: &Request,
@@ -232,6 +285,18 @@ pub(crate) fn answer(
             close: !keep_alive,
         }
     };
+    // Checks h1parse does not make (yet): a fragment is not part of any
+    // request-target form (RFC 9112 §3.2), and a Host value must be
+    // `uri-host [ ":" port ]` (RFC 9112 §3.2: invalid Host is 400).
+    if target.contains(&b'#') || req.host.is_some_and(|h| !valid_host(h.get(buf))) {
+        let body_len = simple(out, 400, &date, Persist::Close, head_only, b"");
+        return Answer {
+            status: 400,
+            body_len,
+            file: None,
+            close: true,
+        };
+    }
     match req.target_form {
         // RFC 9112 §3.2.4: `OPTIONS *` asks about the server as a whole.
         TargetForm::Asterisk => {
@@ -552,6 +617,33 @@ mod tests {
         );
         assert_eq!(target_path(b"http://h", TargetForm::Absolute), b"/");
         assert_eq!(target_path(b"http://h?q", TargetForm::Absolute), b"/");
+    }
+
+    #[test]
+    fn hosts() {
+        for ok in [
+            &b""[..],
+            b"localhost",
+            b"localhost:8080",
+            b"a.b-c_d~e",
+            b"127.0.0.1:80",
+            b"[::1]",
+            b"[::1]:443",
+            b"host:",
+        ] {
+            assert!(valid_host(ok), "{:?}", String::from_utf8_lossy(ok));
+        }
+        for bad in [
+            &b"localhost:abc"[..],
+            b"a:b:c",
+            b"[::1",
+            b"[::1]x",
+            b"[]",
+            b"h ost",
+            b"host:80a",
+        ] {
+            assert!(!valid_host(bad), "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -263,7 +263,7 @@ impl Worker {
             return;
         };
         if flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0 {
-            conn.set_readable();
+            conn.set_readable(flags & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0);
         }
         if conn.drive(&mut self.ctx) {
             self.schedule(slot);

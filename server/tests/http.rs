@@ -464,3 +464,39 @@ fn request_split_in_single_bytes_is_answered() {
     }
     assert_eq!(c.response().body, HELLO);
 }
+
+// Regressions found by h1spec.
+
+#[test]
+fn regression_target_with_fragment_is_400() {
+    expect_error_and_close(b"GET /hello.txt#frag HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+}
+
+#[test]
+fn regression_host_with_non_numeric_port_is_400() {
+    expect_error_and_close(b"GET /hello.txt HTTP/1.1\r\nHost: localhost:abc\r\n\r\n", 400);
+}
+
+#[test]
+fn regression_body_cut_short_by_fin_closes() {
+    // Data and FIN arrive in one edge: a short read must not be taken as
+    // "drained", or the FIN is never seen and the connection hangs.
+    let (server, _tree) = serve();
+    let mut c = Client::connect(server.local_addr());
+    c.send(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(c.closed_within(Duration::from_secs(1)));
+    assert!(c.leftover().is_empty(), "{:?}", String::from_utf8_lossy(c.leftover()));
+}
+
+#[test]
+fn half_closed_client_still_gets_its_responses() {
+    let (server, _tree) = serve();
+    let mut c = Client::connect(server.local_addr());
+    c.send(GET_HELLO.repeat(3).as_bytes());
+    c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    for _ in 0..3 {
+        assert_eq!(c.response().body, HELLO);
+    }
+    assert!(c.closed_within(Duration::from_secs(1)));
+}
