@@ -160,7 +160,9 @@ pub(crate) fn accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, Option<So
         &mut len,
         libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC
     ))?);
-    setsockopt_int(fd.as_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)?;
+    // Best effort: a peer that already reset makes this fail, and the read
+    // that follows will report it properly.
+    let _ = setsockopt_int(fd.as_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
     Ok((fd, from_sockaddr(&storage)))
 }
 

@@ -195,12 +195,16 @@ impl Worker {
                 Ok((fd, peer)) => self.add(fd, peer),
                 Err(e) => match e.raw_os_error() {
                     Some(libc::EAGAIN) => return,
-                    Some(libc::EINTR | libc::ECONNABORTED | libc::EPROTO) => {}
-                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+                    // The connection died in the queue: take the next one.
+                    Some(libc::EINTR | libc::ECONNABORTED | libc::EPROTO | libc::EPERM) => {}
+                    // Out of descriptors or memory (or anything unexpected):
+                    // retry after a pause. Edge-triggered, the listener would
+                    // not report the waiting connections again, so the timer
+                    // must.
+                    _ => {
                         self.accept_paused_until = Some(self.ctx.now + ACCEPT_BACKOFF);
                         return;
                     }
-                    _ => return,
                 },
             }
         }

@@ -474,7 +474,10 @@ fn regression_target_with_fragment_is_400() {
 
 #[test]
 fn regression_host_with_non_numeric_port_is_400() {
-    expect_error_and_close(b"GET /hello.txt HTTP/1.1\r\nHost: localhost:abc\r\n\r\n", 400);
+    expect_error_and_close(
+        b"GET /hello.txt HTTP/1.1\r\nHost: localhost:abc\r\n\r\n",
+        400,
+    );
 }
 
 #[test]
@@ -483,10 +486,16 @@ fn regression_body_cut_short_by_fin_closes() {
     // "drained", or the FIN is never seen and the connection hangs.
     let (server, _tree) = serve();
     let mut c = Client::connect(server.local_addr());
-    c.send(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    c.send(
+        b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    );
     c.stream.shutdown(std::net::Shutdown::Write).unwrap();
     assert!(c.closed_within(Duration::from_secs(1)));
-    assert!(c.leftover().is_empty(), "{:?}", String::from_utf8_lossy(c.leftover()));
+    assert!(
+        c.leftover().is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(c.leftover())
+    );
 }
 
 #[test]
