@@ -546,7 +546,9 @@ impl Connection {
                 // Header deadlines move only when a request completed, never
                 // on mere bytes, so a slowloris client cannot extend them.
                 TimerKind::Header => completed,
-                TimerKind::Idle | TimerKind::Linger => false,
+                // Idle time starts again after every response.
+                TimerKind::Idle => completed,
+                TimerKind::Linger => false,
             },
             _ => true,
         };

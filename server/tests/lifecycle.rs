@@ -75,6 +75,20 @@ fn idle_keep_alive_connection_is_closed() {
 }
 
 #[test]
+fn regression_busy_connection_is_not_closed_as_idle() {
+    // The idle deadline restarts after every response, so a connection used
+    // more often than the keep-alive timeout lives on.
+    let (server, _tree) = serve_with(|c| c.keepalive_timeout = Duration::from_millis(300));
+    let mut c = Client::connect(server.local_addr());
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(900) {
+        c.send(GET_HELLO);
+        assert_eq!(c.response().body, HELLO);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn stalled_body_gets_408() {
     let (server, _tree) = serve_with(|c| c.body_timeout = Duration::from_millis(300));
     let mut c = Client::connect(server.local_addr());
