@@ -97,31 +97,42 @@ pub fn disagreements(a: &[CaseResult], b: &[CaseResult]) -> Vec<Disagreement> {
         .collect()
 }
 
-/// The `diff` table, aligned for a terminal.
+/// The `diff` table, aligned for a terminal: verdict disagreements first
+/// (marked `*`), then cases both judged alike but answered differently.
 pub fn diff_table(name_a: &str, name_b: &str, rows: &[Disagreement]) -> String {
-    let cell = |v: &(Verdict, String)| format!("{:<4} {}", v.0.to_string(), v.1);
+    fn cell(v: &(Verdict, String)) -> String {
+        let mut obs = v.1.clone();
+        if obs.chars().count() > 48 {
+            obs = obs.chars().take(47).collect::<String>() + "…";
+        }
+        format!("{:<4} {}", v.0.to_string(), obs)
+    }
+    let mut rows: Vec<&Disagreement> = rows.iter().collect();
+    rows.sort_by_key(|r| r.a.0 == r.b.0);
     let w_id = rows.iter().map(|r| r.id.len()).max().unwrap_or(4).max(4);
     let w_a = rows
         .iter()
-        .map(|r| cell(&r.a).len())
+        .map(|r| cell(&r.a).chars().count())
         .max()
         .unwrap_or(0)
         .max(name_a.len());
-    let mut out = format!("{:<w_id$}  {:<w_a$}  {}\n", "case", name_a, name_b);
-    out.push_str(&format!(
-        "{}  {}  {}\n",
-        "-".repeat(w_id),
-        "-".repeat(w_a),
-        "-".repeat(name_b.len().max(8))
-    ));
-    for r in rows {
+    let mut out = format!("  {:<w_id$}  {:<w_a$}  {}\n", "case", name_a, name_b);
+    let verdicts = rows.iter().filter(|r| r.a.0 != r.b.0).count();
+    for r in &rows {
+        let mark = if r.a.0 != r.b.0 { '*' } else { ' ' };
+        let a = cell(&r.a);
+        let pad = w_a.saturating_sub(a.chars().count());
         out.push_str(&format!(
-            "{:<w_id$}  {:<w_a$}  {}\n",
+            "{mark} {:<w_id$}  {a}{}  {}\n",
             r.id,
-            cell(&r.a),
+            " ".repeat(pad),
             cell(&r.b)
         ));
     }
-    out.push_str(&format!("{} disagreement(s)\n", rows.len()));
+    out.push_str(&format!(
+        "{} disagreement(s): {verdicts} in verdict (*), {} in what was answered\n",
+        rows.len(),
+        rows.len() - verdicts
+    ));
     out
 }

@@ -1,0 +1,201 @@
+//! The `h1spec` command end to end: exit codes, output formats, baselines,
+//! `diff` and `--spawn`, against the in-process mock.
+
+use std::process::{Command, Output};
+
+use pretty_assertions::assert_eq;
+
+use h1spec::mock::{Bug, Mock};
+
+const BIN: &str = env!("CARGO_BIN_EXE_h1spec");
+
+fn h1spec(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("h1spec runs")
+}
+
+fn fast() -> Vec<&'static str> {
+    vec!["--wait", "300", "--jobs", "16", "--color", "never"]
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn list_shows_every_case() {
+    let o = h1spec(&["--list", "--should"]);
+    assert_eq!(code(&o), 0);
+    assert!(text(&o).lines().count() >= 150, "{}", text(&o));
+    let only = h1spec(&["--list", "--only", "smuggling"]);
+    assert!(text(&only).lines().all(|l| l.contains("smuggling")));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(code(&h1spec(&[])), 2);
+    assert_eq!(code(&h1spec(&["--list", "--only", "no-such-case"])), 2);
+    assert_eq!(code(&h1spec(&["--profile", "lax", "--list"])), 2);
+}
+
+#[test]
+fn unreachable_target_exits_3() {
+    let port = h1spec::spawn::free_port().expect("free port");
+    let o = h1spec(&[&format!("127.0.0.1:{port}"), "--timeout", "500"]);
+    assert_eq!(code(&o), 3, "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn formats_against_the_mock() {
+    let mock = Mock::start(&[]).expect("mock");
+    let addr = mock.addr().to_string();
+    let mut args = vec![addr.as_str(), "--only", "host,persistence"];
+    args.extend(fast());
+
+    let human = h1spec(&args);
+    assert_eq!(code(&human), 0, "{}", text(&human));
+    assert!(text(&human)
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap()
+        .contains("0 failed"));
+
+    let mut json_args = args.clone();
+    json_args.extend(["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&h1spec(&json_args).stdout).expect("json");
+    assert_eq!(json["summary"]["failed"], 0);
+    assert!(json["results"].as_array().unwrap().len() >= 20);
+
+    let mut junit_args = args.clone();
+    junit_args.extend(["--format", "junit"]);
+    let junit = text(&h1spec(&junit_args));
+    assert!(junit.starts_with("<?xml"), "{junit}");
+    assert!(junit.contains("<testsuite name=\"host\""));
+
+    let mut tap_args = args.clone();
+    tap_args.extend(["--format", "tap"]);
+    let tap = text(&h1spec(&tap_args));
+    assert!(tap.starts_with("TAP version 13\n1.."), "{tap}");
+    assert!(!tap.contains("not ok"));
+}
+
+#[test]
+fn failures_exit_1_with_a_reproducer() {
+    let mock = Mock::start(&[Bug::IgnoreConnectionClose]).expect("mock");
+    let addr = mock.addr().to_string();
+    let mut args = vec![addr.as_str(), "--only", "persistence.connection-close"];
+    args.extend(fast());
+    let o = h1spec(&args);
+    assert_eq!(code(&o), 1);
+    let out = text(&o);
+    assert!(out.contains("MUST initiate closure"), "{out}");
+    assert!(out.contains("accepted: 2xx close"), "{out}");
+    assert!(out
+        .contains("reproduce: printf 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close"));
+    assert!(out.contains(&format!("| nc 127.0.0.1 {}", mock.addr().port())));
+}
+
+#[test]
+fn baseline_gates_on_regressions_only() {
+    let dir = std::env::temp_dir().join(format!("h1spec-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("buggy.json");
+    let file_s = file.to_str().unwrap();
+    let buggy = Mock::start(&[Bug::IgnoreContentLength]).expect("mock");
+    let good = Mock::start(&[]).expect("mock");
+    let buggy_addr = buggy.addr().to_string();
+    let good_addr = good.addr().to_string();
+
+    let mut record = vec![
+        buggy_addr.as_str(),
+        "--only",
+        "content-length",
+        "--write-baseline",
+        file_s,
+    ];
+    record.extend(fast());
+    assert_eq!(code(&h1spec(&record)), 1);
+
+    // Same failures again: known, exit 0.
+    let mut again = vec![
+        buggy_addr.as_str(),
+        "--only",
+        "content-length",
+        "--baseline",
+        file_s,
+    ];
+    again.extend(fast());
+    let o = h1spec(&again);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("0 regression(s)"));
+
+    // The fixed server: newly passing, exit 0.
+    let mut fixed = vec![
+        good_addr.as_str(),
+        "--only",
+        "content-length",
+        "--baseline",
+        file_s,
+    ];
+    fixed.extend(fast());
+    let o = h1spec(&fixed);
+    assert_eq!(code(&o), 0);
+    assert!(
+        text(&o).contains("newly passing: content-length."),
+        "{}",
+        text(&o)
+    );
+
+    // A different bug: regressions, exit 1.
+    let other = Mock::start(&[Bug::SilentError]).expect("mock");
+    let other_addr = other.addr().to_string();
+    let mut worse = vec![
+        other_addr.as_str(),
+        "--only",
+        "content-length",
+        "--baseline",
+        file_s,
+    ];
+    worse.extend(fast());
+    let o = h1spec(&worse);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o).contains("regression: content-length."),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn diff_shows_disagreements() {
+    let a = Mock::start(&[]).expect("mock");
+    let b = Mock::start(&[Bug::HeadBody]).expect("mock");
+    let (a, b) = (a.addr().to_string(), b.addr().to_string());
+    let mut args = vec!["diff", a.as_str(), b.as_str(), "--only", "bodiless"];
+    args.extend(
+        fast()
+            .into_iter()
+            .filter(|a| *a != "--color" && *a != "never"),
+    );
+    let o = h1spec(&args);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let out = text(&o);
+    assert!(out.contains("* bodiless.head "), "{out}");
+    assert!(out.contains("in verdict (*)"), "{out}");
+}
+
+#[test]
+fn spawn_starts_and_stops_the_target() {
+    let cmd = format!("{BIN} mock --listen 127.0.0.1:{{port}}");
+    let mut args = vec!["--spawn", cmd.as_str(), "--only", "pipelining"];
+    args.extend(fast());
+    let o = h1spec(&args);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let failed = h1spec(&["--spawn", "false", "--spawn-wait", "500"]);
+    assert_eq!(code(&failed), 3);
+}
