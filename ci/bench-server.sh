@@ -18,6 +18,7 @@
 #   bash ci/bench-server.sh                     # 3 rounds x 5 s, 10,000 idle connections
 #   BENCH_QUICK=1 bash ci/bench-server.sh       # CI smoke: 1 round x 1 s, 3 scenarios, 1,000 connections
 #   BENCH_ROUNDS=5 BENCH_DURATION=10 bash ci/bench-server.sh
+#   BENCH_ONLY=4KiB BENCH_IDLE_CONNS=0 bash ci/bench-server.sh   # one file size, no memory test
 #
 # Prints tables; never fails on figures (it is a smoke in CI). Exits non-zero
 # only when a server cannot be started or answers wrongly.
@@ -147,6 +148,9 @@ scenarios = [("13B", 50, False), ("13B", 256, False), ("4KiB", 50, False), ("4Ki
              ("1MiB", 50, False), ("1MiB", 256, False), ("13B", 256, True)]
 if QUICK:
     scenarios = [("13B", 50, False), ("1MiB", 50, False), ("13B", 256, True)]
+ONLY = os.environ.get("BENCH_ONLY")  # e.g. BENCH_ONLY=4KiB: scenarios of that size only
+if ONLY:
+    scenarios = [s for s in scenarios if s[0] == ONLY]
 
 try:
     servers = [start_h1serve(), start_nginx()]
@@ -192,6 +196,8 @@ try:
             print(f"{label:<22} {name:<8} {m['rps']:>10.0f} {m['p50']:>8.2f} {m['p99']:>8.2f} {m['cpu']:>11.2f} {ratio:>12} {cpu_ratio:>10}")
 
     # Memory: IDLE keep-alive connections, each answered once, then held idle.
+    if IDLE <= 0:
+        sys.exit(0)
     print(f"\nidle keep-alive connections: {IDLE} per server")
     req = b"GET /f13.txt HTTP/1.1\r\nHost: x\r\n\r\n"
     for s in servers:
