@@ -21,7 +21,8 @@
 //!
 //! Instead of `send`, `steps` lists actions in order: `{ send = '...' }`,
 //! `{ fragments = ['..', '..'], pause_ms = 50 }`, `{ pause_ms = 100 }`,
-//! `{ silence_ms = 300 }` (nothing may arrive meanwhile) and
+//! `{ silence_ms = 300 }` (nothing may arrive meanwhile),
+//! `{ await_ms = 1000 }` (something must arrive within that time) and
 //! `{ shutdown = true }` (half-close: send FIN).
 //!
 //! # Outcomes
@@ -94,6 +95,9 @@ pub enum Step {
     Pause(u64),
     /// Wait; the server must send nothing and keep the connection open meanwhile.
     Silence(u64),
+    /// Wait up to this long for the server to send something (an interim or
+    /// final response) before going on; nothing arriving is a failure.
+    Await(u64),
     /// Half-close: shut down our sending side.
     Shutdown,
 }
@@ -345,6 +349,7 @@ struct RawStep {
     fragments: Option<Vec<String>>,
     pause_ms: Option<u64>,
     silence_ms: Option<u64>,
+    await_ms: Option<u64>,
     #[serde(default)]
     shutdown: bool,
 }
@@ -402,13 +407,16 @@ fn step(raw: RawStep) -> Result<Step, String> {
         raw.send.is_some(),
         raw.fragments.is_some(),
         raw.silence_ms.is_some(),
+        raw.await_ms.is_some(),
         raw.shutdown,
     ]
     .iter()
     .filter(|b| **b)
     .count();
     if kinds > 1 {
-        return Err("a step does one thing: send, fragments, silence_ms or shutdown".into());
+        return Err(
+            "a step does one thing: send, fragments, silence_ms, await_ms or shutdown".into(),
+        );
     }
     Ok(if let Some(s) = raw.send {
         Step::Send(s)
@@ -419,6 +427,8 @@ fn step(raw: RawStep) -> Result<Step, String> {
         }
     } else if let Some(ms) = raw.silence_ms {
         Step::Silence(ms)
+    } else if let Some(ms) = raw.await_ms {
+        Step::Await(ms)
     } else if raw.shutdown {
         Step::Shutdown
     } else if let Some(ms) = raw.pause_ms {

@@ -21,6 +21,8 @@ pub enum Action {
     Pause(Duration),
     /// Wait; nothing may arrive and the connection must stay open meanwhile.
     Silence(Duration),
+    /// Wait until something arrives (or the connection ends), at most this long.
+    Await(Duration),
     /// Shut down our sending side (FIN).
     Shutdown,
 }
@@ -58,6 +60,8 @@ pub struct Transcript {
     pub silence_broken: Option<usize>,
     /// We half-closed (sent FIN) before the end.
     pub half_closed: bool,
+    /// An `Await` step timed out with nothing new: how long it waited.
+    pub await_missed: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -130,6 +134,7 @@ pub async fn run(
     let mut write_failed = false;
     let mut silence_broken = None;
     let mut half_closed = false;
+    let mut await_missed = None;
     for action in actions {
         match action {
             Action::Write(bytes) => {
@@ -149,6 +154,24 @@ pub async fn run(
                 let after = snapshot(&inbox);
                 if silence_broken.is_none() && (after.0 != before.0 || after.1.is_some()) {
                     silence_broken = Some(after.0);
+                }
+            }
+            Action::Await(d) => {
+                let before = snapshot(&inbox);
+                let until = Instant::now() + *d;
+                loop {
+                    tick_rx.mark_unchanged();
+                    let now = snapshot(&inbox);
+                    if now.0 != before.0 || now.1.is_some() {
+                        break;
+                    }
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() || timeout(left, tick_rx.changed()).await.is_err() {
+                        if await_missed.is_none() {
+                            await_missed = Some(*d);
+                        }
+                        break;
+                    }
                 }
             }
             Action::Shutdown => {
@@ -193,5 +216,6 @@ pub async fn run(
         write_failed,
         silence_broken,
         half_closed,
+        await_missed,
     })
 }

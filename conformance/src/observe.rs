@@ -9,7 +9,16 @@
 //! `Connection: close` sent when the server then closes (§9.6), and a close
 //! after sending it.
 
-use h1parse::{BodyKind, ChunkedDecoder, Header, RequestParser, ResponseParser, Status};
+use h1parse::{BodyKind, ChunkedDecoder, Header, Limits, RequestParser, ResponseParser, Status};
+
+/// Limits for judging responses: generous, since a large response head is
+/// no conformance failure of the server (h1parse's defaults suit a server
+/// reading requests, not a judge reading responses).
+const RESPONSE_LIMITS: Limits = Limits {
+    max_head: 1 << 20,
+    max_uri: 1 << 20,
+    max_header_line: 1 << 20,
+};
 
 use crate::case::Level;
 use crate::exchange::{End, Transcript};
@@ -150,6 +159,7 @@ pub fn complete_finals(sent: &[u8], received: &[u8]) -> usize {
         write_failed: false,
         silence_broken: None,
         half_closed: false,
+        await_missed: None,
     };
     observe(&t)
         .responses
@@ -180,7 +190,7 @@ pub fn observe(t: &Transcript) -> Observation {
         let rest = &buf[pos..];
         let is_head = methods.get(finals).is_some_and(|m| m == b"HEAD");
         let mut headers = [Header::EMPTY; 128];
-        let mut parser = ResponseParser::new().for_head_request(is_head);
+        let mut parser = ResponseParser::with_limits(RESPONSE_LIMITS).for_head_request(is_head);
         let resp = match parser.parse(rest, &mut headers) {
             Ok(Status::Complete(r)) => r,
             Ok(Status::Partial) => {
@@ -354,6 +364,7 @@ mod tests {
             write_failed: false,
             silence_broken: None,
             half_closed: false,
+            await_missed: None,
         }
     }
 

@@ -131,6 +131,7 @@ pub fn actions(case: &Case, vars: &case::Vars) -> Result<Vec<Action>, String> {
             }
             Step::Pause(ms) => out.push(Action::Pause(Duration::from_millis(*ms))),
             Step::Silence(ms) => out.push(Action::Silence(Duration::from_millis(*ms))),
+            Step::Await(ms) => out.push(Action::Await(Duration::from_millis(*ms))),
             Step::Shutdown => out.push(Action::Shutdown),
         }
     }
@@ -219,7 +220,7 @@ pub fn reproducer(addr: &str, actions: &[Action]) -> String {
     for a in actions {
         match a {
             Action::Write(b) => parts.push(printf(b)),
-            Action::Pause(d) | Action::Silence(d) => {
+            Action::Pause(d) | Action::Silence(d) | Action::Await(d) => {
                 parts.push(format!("sleep {}", d.as_secs_f64()))
             }
             Action::Shutdown => {}
@@ -335,6 +336,12 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
             Ok(t) => {
                 let o = observe::observe(&t);
                 result.observed = o.words();
+                if let Some(d) = t.await_missed {
+                    result.reasons.push(format!(
+                        "nothing arrived within {} ms where an immediate response is required",
+                        d.as_millis()
+                    ));
+                }
                 if let Some(n) = t.silence_broken {
                     result.reasons.push(format!(
                         "the server answered or closed before the request was complete ({n} bytes had arrived)"
@@ -428,6 +435,7 @@ mod tests {
             write_failed: false,
             silence_broken: None,
             half_closed: false,
+            await_missed: None,
         };
         observe::observe(&t)
     }
