@@ -169,47 +169,58 @@ fn shutdown_finishes_in_flight_response() {
     assert!(TcpStream::connect(addr).is_err(), "still accepting");
 }
 
+/// Waits up to 2 s for the child to exit and returns its status.
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("h1serve did not exit after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions; the pid is our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+}
+
 #[test]
 fn sigterm_finishes_in_flight_response_then_exits() {
     let tree = TempTree::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_h1serve"))
-        .args(["--listen", "127.0.0.1:0", "--workers", "1", "--root"])
-        .arg(&tree.root)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let addr: std::net::SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
+    let (mut child, addr) = spawn_binary(
+        &[],
+        &["--workers", "1", "--root", tree.root.to_str().unwrap()],
+    );
     let mut c = Client::connect(addr);
     c.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
     std::thread::sleep(Duration::from_millis(50));
     assert_in_flight(addr);
-    // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own child.
-    let pid = child.id() as i32;
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    signal(&child, libc::SIGTERM);
     let r = c.response();
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), BIG);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("h1serve did not exit after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_exit(&mut child);
     assert!(status.success(), "{status}");
+}
+
+#[test]
+fn sigint_stops_gracefully() {
+    let (mut child, addr) = spawn_binary(&[], &["--workers", "2"]);
+    // The built-in site, with no --root.
+    assert_eq!(get_path(addr, "/").status, 200);
+    let mut idle = Client::connect(addr);
+    idle.send(GET_HELLO);
+    assert_eq!(idle.response().status, 404);
+    signal(&child, libc::SIGINT);
+    let status = wait_exit(&mut child);
+    assert!(status.success(), "{status}");
+    // The idle keep-alive connection was closed, not left hanging.
+    assert!(idle.closed_within(Duration::from_millis(500)));
 }
 
 #[test]
@@ -357,7 +368,6 @@ fn emfile_backs_off_instead_of_spinning() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // SAFETY: kill(2) has no memory-safety preconditions; the pid is our child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(child.wait().unwrap().success());
+    signal(&child, libc::SIGTERM);
+    assert!(wait_exit(&mut child).success());
 }
