@@ -40,6 +40,14 @@ const BODY_ROOM: usize = 8 * 1024;
 /// huge response does not pin memory forever.
 const KEEP_WBUF_CAPACITY: usize = 256 * 1024;
 
+/// Reads per wake-up while lingering: a client that keeps sending cannot
+/// hold the worker (the linger timer ends it anyway).
+const LINGER_READS: usize = 64;
+
+/// Largest `sendfile` count per call; the socket buffer limits each call
+/// anyway, this only keeps the count within `ssize_t` on any platform.
+const SENDFILE_CHUNK: u64 = 1 << 30;
+
 /// The request whose body is being read and discarded; its head stays at the
 /// front of the read buffer until the body is over.
 #[derive(Debug, Clone, Copy)]
@@ -353,7 +361,7 @@ impl Connection {
             let Some(f) = self.file.as_mut() else {
                 return Ok(true);
             };
-            let count = f.remaining.min(1 << 30) as usize;
+            let count = f.remaining.min(SENDFILE_CHUNK) as usize;
             match sys::sendfile(self.fd.as_fd(), f.fd.as_fd(), &mut f.offset, count) {
                 Ok(0) => return Err(io::Error::other("file shrank while being sent")),
                 Ok(n) => {
@@ -374,7 +382,7 @@ impl Connection {
     /// linger timer fires). Returns false when done.
     fn drain(&mut self) -> bool {
         let mut sink = [0u8; 4096];
-        for _ in 0..64 {
+        for _ in 0..LINGER_READS {
             match sys::read(self.fd.as_fd(), &mut sink) {
                 Ok(0) => return false,
                 Ok(_) => {}

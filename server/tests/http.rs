@@ -509,3 +509,16 @@ fn half_closed_client_still_gets_its_responses() {
     }
     assert!(c.closed_within(Duration::from_secs(1)));
 }
+
+#[test]
+fn serves_on_ipv6_loopback() {
+    let tree = common::TempTree::new();
+    let mut cfg = common::config(Some(&tree.root));
+    cfg.listen = "[::1]:0".parse().unwrap();
+    let Ok(server) = h1serve::Server::bind(cfg) else {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    };
+    assert!(server.local_addr().is_ipv6());
+    assert_eq!(get_path(server.local_addr(), "/hello.txt").body, HELLO);
+}
