@@ -70,6 +70,12 @@ pub(crate) struct Worker {
     ctx: Ctx,
 }
 
+/// Runs one connection step; a panic (a bug) closes that connection
+/// instead of taking the worker and all its other connections down.
+fn guarded(step: impl FnOnce() -> bool) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(false)
+}
+
 fn token(slot: u32, gen: u32) -> u64 {
     u64::from(gen) << 32 | u64::from(slot)
 }
@@ -246,7 +252,7 @@ impl Worker {
         if over {
             conn.refuse(&mut self.ctx);
         }
-        let alive = conn.drive(&mut self.ctx);
+        let alive = guarded(|| conn.drive(&mut self.ctx));
         self.slots[slot as usize].conn = Some(conn);
         if alive {
             self.schedule(slot);
@@ -269,7 +275,7 @@ impl Worker {
         if flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0 {
             conn.set_readable(flags & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0);
         }
-        if conn.drive(&mut self.ctx) {
+        if guarded(|| conn.drive(&mut self.ctx)) {
             self.schedule(slot);
         } else {
             self.close(slot);
@@ -315,7 +321,7 @@ impl Worker {
             match conn.timer {
                 Some((deadline, kind)) if deadline <= now => {
                     conn.timer = None;
-                    if conn.expire(&mut self.ctx, kind) {
+                    if guarded(|| conn.expire(&mut self.ctx, kind)) {
                         self.schedule(slot);
                     } else {
                         self.close(slot);
@@ -355,7 +361,7 @@ impl Worker {
             let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
                 continue;
             };
-            if conn.drive(&mut self.ctx) {
+            if guarded(|| conn.drive(&mut self.ctx)) {
                 self.schedule(slot);
             } else {
                 self.close(slot);
