@@ -199,3 +199,42 @@ fn spawn_starts_and_stops_the_target() {
     let failed = h1spec(&["--spawn", "false", "--spawn-wait", "500"]);
     assert_eq!(code(&failed), 3);
 }
+
+#[test]
+fn user_cases_from_a_directory() {
+    let dir = std::env::temp_dir().join(format!("h1spec-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("mine.toml"),
+        r#"area = "mine"
+
+[[case]]
+id = "options"
+title = "OPTIONS on the root lists methods"
+section = "RFC 9110 §9.3.7"
+rfc = "A server generating a successful response to OPTIONS SHOULD send any header that might indicate optional features implemented by the server and applicable to the target resource (e.g., Allow)"
+level = "SHOULD"
+send = 'OPTIONS {path} HTTP/1.1\r\nHost: {host}\r\n\r\n'
+accept = [{ responses = [{ status = "2xx", has = ["allow"] }], then = "open" }]
+"#,
+    )
+    .unwrap();
+    let mock = Mock::start(&[]).expect("mock");
+    let addr = mock.addr().to_string();
+    let dir_s = dir.to_str().unwrap();
+    let mut args = vec![addr.as_str(), "--cases", dir_s, "--no-builtin", "--should"];
+    args.extend(fast());
+    let o = h1spec(&args);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        text(&o).contains("pass  SHOULD mine.options"),
+        "{}",
+        text(&o)
+    );
+    // A broken case file is a usage error that names the file.
+    std::fs::write(dir.join("broken.toml"), "area = \"x\"\n[[case]]\nid = 1\n").unwrap();
+    let o = h1spec(&["--list", "--cases", dir_s]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("broken.toml"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
