@@ -475,8 +475,15 @@ fn static_file(
             // resolve wrongly, so redirect (as nginx does).
             let mut loc = std::mem::take(&mut ctx.scratch);
             loc.clear();
-            loc.extend_from_slice(b"Location: ");
-            loc.extend_from_slice(sreq.path);
+            loc.extend_from_slice(b"Location: /");
+            // One leading slash only: `//host/dir` must not become a
+            // protocol-relative redirect to another host.
+            let start = sreq
+                .path
+                .iter()
+                .position(|&b| b != b'/')
+                .unwrap_or(sreq.path.len());
+            loc.extend_from_slice(&sreq.path[start..]);
             loc.extend_from_slice(b"/\r\n");
             let a = err(out, 301, &loc);
             ctx.scratch = loc;

@@ -50,6 +50,9 @@ fn folders_serve_index_html() {
     let r = get_path(addr, "/sub");
     assert_eq!(r.status, 301);
     assert_eq!(r.header("location"), Some("/sub/"));
+    // Never a protocol-relative redirect to another host.
+    let r = get_path(addr, "//sub");
+    assert_eq!((r.status, r.header("location")), (301, Some("/sub/")));
     // A folder without index.html is not listed.
     assert_eq!(get_path(addr, "/sub/deeper/").status, 404);
     assert_eq!(get_path(addr, "/hello.txt/").status, 404);
