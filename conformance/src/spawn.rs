@@ -58,14 +58,26 @@ pub fn spawn(cmd: &str, wait: Duration) -> Result<Spawned, String> {
     }
 }
 
+/// Sends `signal` to the process group `pgid` (our child leads its own group).
+fn signal_group(pgid: u32, signal: libc::c_int) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours;
+    // the negative pid names the process group the child was started in.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
 impl Spawned {
     /// SIGTERM to the process group, then SIGKILL after 3 s if still there.
     pub fn stop(&mut self) {
+        // Once reaped, the id may be reused: never signal it after that.
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        signal_group(self.child.id(), libc::SIGTERM);
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(3) {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -73,7 +85,7 @@ impl Spawned {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        signal_group(self.child.id(), libc::SIGKILL);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
