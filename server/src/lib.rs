@@ -31,6 +31,7 @@
 //! server.shutdown();
 //! ```
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod access_log;
 mod config;
