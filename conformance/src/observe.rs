@@ -104,9 +104,18 @@ impl Observation {
     }
 }
 
-/// The methods of the requests in `sent`, as h1parse reads them, up to the
-/// first that does not parse: response `i` answers request `i`.
-pub fn request_methods(sent: &[u8]) -> Vec<Vec<u8>> {
+/// One request we sent, as h1parse reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRequest {
+    /// Its method.
+    pub method: Vec<u8>,
+    /// The minor version digit (0 for HTTP/1.0).
+    pub minor: u8,
+}
+
+/// The requests in `sent`, as h1parse reads them, up to the first that does
+/// not parse: response `i` answers request `i`.
+pub fn sent_requests(sent: &[u8]) -> Vec<SentRequest> {
     let mut methods = Vec::new();
     let mut pos = 0;
     while pos < sent.len() && methods.len() < 64 {
@@ -116,7 +125,10 @@ pub fn request_methods(sent: &[u8]) -> Vec<Vec<u8>> {
             Ok(Status::Complete(r)) => r,
             _ => break,
         };
-        methods.push(req.method.get(buf).to_vec());
+        methods.push(SentRequest {
+            method: req.method.get(buf).to_vec(),
+            minor: req.minor,
+        });
         pos += req.head_len;
         match req.body {
             BodyKind::None | BodyKind::UntilClose => {}
@@ -170,7 +182,7 @@ pub fn complete_finals(sent: &[u8], received: &[u8]) -> usize {
 
 /// Parses and validates everything the server sent.
 pub fn observe(t: &Transcript) -> Observation {
-    let methods = request_methods(&t.sent);
+    let requests = sent_requests(&t.sent);
     let buf = &t.received;
     let mut responses = Vec::new();
     let mut findings = Vec::new();
@@ -188,7 +200,8 @@ pub fn observe(t: &Transcript) -> Observation {
     let mut after_bodiless = None;
     while pos < buf.len() {
         let rest = &buf[pos..];
-        let is_head = methods.get(finals).is_some_and(|m| m == b"HEAD");
+        let request = requests.get(finals);
+        let is_head = request.is_some_and(|r| r.method == b"HEAD");
         let mut headers = [Header::EMPTY; 128];
         let mut parser = ResponseParser::with_limits(RESPONSE_LIMITS).for_head_request(is_head);
         let resp = match parser.parse(rest, &mut headers) {
@@ -246,6 +259,18 @@ pub fn observe(t: &Transcript) -> Observation {
             must(
                 &mut findings,
                 format!("Content-Length in a {status} response (RFC 9110 §8.6)"),
+            );
+        }
+        if status >= 200 && resp.has_transfer_encoding && request.is_some_and(|r| r.minor == 0) {
+            must(
+                &mut findings,
+                format!("Transfer-Encoding in a {status} response to an HTTP/1.0 request (RFC 9112 §6.1)"),
+            );
+        }
+        if status < 200 && request.is_some_and(|r| r.minor == 0) {
+            must(
+                &mut findings,
+                format!("a {status} interim response to an HTTP/1.0 request (RFC 9110 §15.2)"),
             );
         }
         if (status < 200 || status == 204) && resp.has_transfer_encoding {
@@ -371,10 +396,8 @@ mod tests {
     #[test]
     fn pipelined_responses_and_head() {
         let sent = b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
-        assert_eq!(
-            request_methods(sent),
-            vec![b"HEAD".to_vec(), b"GET".to_vec()]
-        );
+        let methods: Vec<Vec<u8>> = sent_requests(sent).into_iter().map(|r| r.method).collect();
+        assert_eq!(methods, vec![b"HEAD".to_vec(), b"GET".to_vec()]);
         let got = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 3\r\n\r\nHTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 3\r\n\r\nabc";
         let o = observe(&transcript(sent, got, End::Open));
         assert_eq!(o.words(), "200 200 open");
@@ -403,6 +426,26 @@ mod tests {
         assert_eq!(o.words(), "200 close");
         let levels: Vec<Level> = o.findings.iter().map(|f| f.level).collect();
         assert_eq!(levels, vec![Level::Must, Level::Should]);
+    }
+
+    #[test]
+    fn http10_gets_no_chunked_and_no_interim() {
+        let sent = b"GET / HTTP/1.0\r\n\r\n";
+        let got = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nDate: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        let o = observe(&transcript(sent, got, End::Closed));
+        let texts: Vec<&str> = o.findings.iter().map(|f| f.text.as_str()).collect();
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("interim response to an HTTP/1.0")),
+            "{texts:?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("Transfer-Encoding in a 200 response to an HTTP/1.0")),
+            "{texts:?}"
+        );
     }
 
     #[test]
