@@ -37,9 +37,9 @@ struct Cli {
 enum Cmd {
     /// Run the same cases against two targets and show where they disagree.
     Diff {
-        /// First target, HOST:PORT.
+        /// First target: HOST:PORT, or `spawn:CMD {port}` to start one.
         a: String,
-        /// Second target, HOST:PORT.
+        /// Second target: HOST:PORT, or `spawn:CMD {port}` to start one.
         b: String,
         #[command(flatten)]
         sel: Box<Selection>,
@@ -374,10 +374,29 @@ fn diff(a: &str, b: &str, sel: &Selection) -> ExitCode {
         Err(e) => return usage(e),
     };
     let opts = sel.options(&profile);
+    let start = |t: &str| -> Result<(String, Option<spawn::Spawned>), ExitCode> {
+        match t.strip_prefix("spawn:") {
+            Some(cmd) => spawn::spawn(cmd, Duration::from_secs(10))
+                .map(|s| (s.addr.clone(), Some(s)))
+                .map_err(|e| {
+                    eprintln!("h1spec: {e}");
+                    ExitCode::from(UNREACHABLE)
+                }),
+            None => Ok((t.to_string(), None)),
+        }
+    };
+    let (addr_a, _spawned_a) = match start(a) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let (addr_b, _spawned_b) = match start(b) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
     let rt = runtime();
     let outcome = rt.block_on(async {
-        let ta = probe(a, &profile, &opts).await?;
-        let tb = probe(b, &profile, &opts).await?;
+        let ta = probe(&addr_a, &profile, &opts).await?;
+        let tb = probe(&addr_b, &profile, &opts).await?;
         let (ra, rb) = tokio::join!(
             runner::run_all(&ta, &cases, opts, |_, _, _| {}),
             runner::run_all(&tb, &cases, opts, |_, _, _| {})

@@ -187,6 +187,21 @@ fn diff_shows_disagreements() {
     let out = text(&o);
     assert!(out.contains("* bodiless.head "), "{out}");
     assert!(out.contains("in verdict (*)"), "{out}");
+
+    // Targets can be started by diff itself.
+    let spawn_a = format!("spawn:{BIN} mock --listen 127.0.0.1:{{port}}");
+    let spawn_b = format!("spawn:{BIN} mock --listen 127.0.0.1:{{port}} --bug no-pipelining");
+    let o = h1spec(&[
+        "diff",
+        &spawn_a,
+        &spawn_b,
+        "--only",
+        "pipelining",
+        "--wait",
+        "300",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text(&o).contains("* pipelining.two "), "{}", text(&o));
 }
 
 #[test]
