@@ -80,8 +80,28 @@ async fn correct_mock_passes_every_case_in_both_profiles() {
         run(&[], &cases, Profile::Rfc),
         run(&[], &cases, Profile::Strict)
     );
-    assert_eq!(explain(&rfc), Vec::<String>::new());
-    assert_eq!(explain(&strict), Vec::<String>::new());
+    for (profile, results) in [(Profile::Rfc, rfc), (Profile::Strict, strict)] {
+        // A failure on a loaded machine may be a slow answer taken for
+        // silence: run the failed cases again, alone. A real one fails twice.
+        let failed: Vec<Case> = cases
+            .iter()
+            .filter(|c| {
+                results
+                    .iter()
+                    .any(|r| r.id == c.id && r.verdict != Verdict::Pass)
+            })
+            .cloned()
+            .collect();
+        if failed.is_empty() {
+            continue;
+        }
+        eprintln!(
+            "{profile:?}: re-running {} failed case(s) alone",
+            failed.len()
+        );
+        let again = run(&[], &failed, profile).await;
+        assert_eq!(explain(&again), Vec::<String>::new(), "{profile:?} profile");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -118,10 +138,41 @@ async fn every_case_fails_against_some_bug() {
             caught.get_mut(&r.id).expect("known id").push(bug.name());
         }
     }
+    // Confirm each case's catch on a quiet machine: run it again, alone with
+    // the first bug that failed it. Noise must not count as a catch.
+    let mut by_bug: BTreeMap<&'static str, Vec<Case>> = BTreeMap::new();
+    for c in &cases {
+        if let Some(bug) = caught[&c.id].first() {
+            by_bug.entry(bug).or_default().push(c.clone());
+        }
+    }
+    let mut confirmed: BTreeSet<String> = BTreeSet::new();
+    for (name, group) in by_bug {
+        let bug: Bug = name.parse().expect("bug name");
+        for r in run(&[bug], &group, Profile::Rfc).await {
+            if failed_by_outcome(&r) {
+                confirmed.insert(r.id.clone());
+            } else if let Some(others) = caught.get_mut(&r.id) {
+                // Try the other bugs that failed it before giving up.
+                others.remove(0);
+                for other in others.clone() {
+                    let bug: Bug = other.parse().expect("bug name");
+                    let case: Vec<Case> = cases.iter().filter(|c| c.id == r.id).cloned().collect();
+                    if run(&[bug], &case, Profile::Rfc)
+                        .await
+                        .iter()
+                        .any(failed_by_outcome)
+                    {
+                        confirmed.insert(r.id.clone());
+                        break;
+                    }
+                }
+            }
+        }
+    }
     let uncaught: Vec<&String> = caught
-        .iter()
-        .filter(|(_, bugs)| bugs.is_empty())
-        .map(|(id, _)| id)
+        .keys()
+        .filter(|id| !confirmed.contains(*id))
         .collect();
     eprintln!("cases each bug fails: {per_bug:#?}");
     assert_eq!(uncaught, Vec::<&String>::new(), "cases no bug mode fails");
