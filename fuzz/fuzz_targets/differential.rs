@@ -58,9 +58,9 @@ fuzz_target!(|data: &[u8]| {
                 | ErrorKind::TransferEncodingInHttp10 => true,
                 // httparse accepts bare LF line endings; we do only when asked
                 ErrorKind::BareLf => data.contains(&b'\n'),
-                // non-ASCII targets, and target forms that do not fit the method
+                // non-ASCII targets, fragments, and target forms that do not fit the method
                 ErrorKind::InvalidTarget => {
-                    path.iter().any(|&b| b >= 0x80)
+                    path.iter().any(|&b| b >= 0x80 || b == b'#')
                         || !path.starts_with(b"/")
                         || theirs_req.method == Some("CONNECT")
                 }

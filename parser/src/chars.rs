@@ -32,22 +32,75 @@ const fn is_field_vchar(b: u8) -> bool {
     matches!(b, 0x21..=0x7e | 0x80..=0xff)
 }
 
-/// Bytes allowed in a request-target: visible ASCII (RFC 9112 §3.2, RFC 3986).
-/// Whitespace, CTLs and non-ASCII are refused; the finer URI grammar is the
-/// application's business.
+/// Bytes allowed in a request-target: visible ASCII (RFC 9112 §3.2, RFC 3986)
+/// but `#`: a request-target never carries a fragment (origin-form is
+/// `absolute-path [ "?" query ]`, absolute-form is `absolute-URI`, which has
+/// none). Whitespace, CTLs and non-ASCII are refused; the finer URI grammar
+/// is the application's business.
 const fn is_target_char(b: u8) -> bool {
-    matches!(b, 0x21..=0x7e)
+    matches!(b, 0x21..=0x7e) && b != b'#'
 }
 
+/// Characters of a Host value (RFC 9110 §7.2, RFC 3986 §3.2.2):
 /// ```text
-/// Host = uri-host [ ":" port ]   ; RFC 9110 §7.2
-/// uri-host: unreserved / pct-encoded / sub-delims, or an IP-literal in "[" "]"
+/// reg-name   = *( unreserved / pct-encoded / sub-delims )
+/// unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+/// sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
 /// ```
+/// plus `%` (of pct-encoded) and the `:` `[` `]` of ports and IP-literals;
+/// [`valid_host`] checks where those may stand.
 const fn is_host_char(b: u8) -> bool {
     matches!(b,
         b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'%' |
         b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' |
         b':' | b'[' | b']')
+}
+
+/// Checks `Host = uri-host [ ":" port ]` (RFC 9110 §7.2; RFC 3986 §3.2.2,
+/// §3.2.3: `port = *DIGIT`, IP-literal = `[` … `]`). Returns the offset of the
+/// first byte that breaks it.
+pub(crate) fn valid_host(v: &[u8]) -> Result<(), usize> {
+    if let Some(i) = v.iter().position(|&b| !host_char(b)) {
+        return Err(i);
+    }
+    let port_at = if v.first() == Some(&b'[') {
+        // IP-literal: IPv6address / IPvFuture, inside brackets; no nested brackets.
+        let close = v.iter().position(|&b| b == b']').ok_or(v.len())?;
+        if let Some(i) = v[1..close].iter().position(|&b| b == b'[') {
+            return Err(1 + i);
+        }
+        if close == 1 {
+            return Err(1);
+        }
+        close + 1
+    } else {
+        let end = v.iter().position(|&b| b == b':').unwrap_or(v.len());
+        if let Some(i) = v[..end].iter().position(|&b| b == b'[' || b == b']') {
+            return Err(i);
+        }
+        // pct-encoded = "%" HEXDIG HEXDIG
+        let mut i = 0;
+        while i < end {
+            if v[i] == b'%' {
+                let hex = |j: usize| j < end && v[j].is_ascii_hexdigit();
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return Err(i);
+                }
+                i += 3;
+            } else {
+                i += 1;
+            }
+        }
+        end
+    };
+    match v.get(port_at) {
+        None => Ok(()),
+        Some(b':') => match v[port_at + 1..].iter().position(|b| !b.is_ascii_digit()) {
+            None => Ok(()),
+            Some(i) => Err(port_at + 1 + i),
+        },
+        Some(_) => Err(port_at),
+    }
 }
 
 pub(crate) static TCHAR: [bool; 256] = table!(is_tchar);
@@ -79,6 +132,44 @@ pub(crate) fn host_char(b: u8) -> bool {
 mod tests {
     use super::*;
 
+    // RFC 9112 §3.2: a server MUST respond 400 to a Host with an invalid value.
+    #[test]
+    fn host_values() {
+        for ok in [
+            &b""[..],
+            b"a",
+            b"example.com",
+            b"example.com:8080",
+            b"example.com:",
+            b"[::1]",
+            b"[::1]:80",
+            b"127.0.0.1:65535",
+            b"xn--d1acufc.xn--p1ai",
+            b"a%20b",
+            b"a_b~c!$&'()*+,;=",
+        ] {
+            assert_eq!(valid_host(ok), Ok(()), "{:?}", core::str::from_utf8(ok));
+        }
+        for (bad, at) in [
+            (&b"a b"[..], 1),
+            (b"a:abc", 2),
+            (b"a:80:90", 4),
+            (b"[::1", 4),
+            (b"[]", 1),
+            (b"[::1]x", 5),
+            (b"a]b", 1),
+            (b"a[b", 1),
+            (b"a%2", 1),
+            (b"a%zz", 1),
+            (b"a/b", 1),
+            (b"a@b", 1),
+            (b"a#b", 1),
+            (b"[[::1]]", 1),
+        ] {
+            assert_eq!(valid_host(bad), Err(at), "{:?}", core::str::from_utf8(bad));
+        }
+    }
+
     #[test]
     fn tables_match_rfc_classes() {
         for b in 0u8..=255 {
@@ -86,7 +177,7 @@ mod tests {
             let delimiter = b"\"(),/:;<=>?@[\\]{}".contains(&b);
             assert_eq!(tchar(b), visible && !delimiter, "tchar {b:#x}");
             assert_eq!(field_vchar(b), visible || b >= 0x80, "field-vchar {b:#x}");
-            assert_eq!(target_char(b), visible, "target {b:#x}");
+            assert_eq!(target_char(b), visible && b != b'#', "target {b:#x}");
         }
     }
 }
@@ -149,7 +240,7 @@ pub(crate) fn skip_field_content(buf: &[u8], mut p: usize, limit: usize) -> usiz
 }
 
 /// Offset of the first byte in `buf[p..limit]` that is not allowed in a
-/// request-target (anything outside 0x21..=0x7E), or `limit`.
+/// request-target (anything outside 0x21..=0x7E, and `#`), or `limit`.
 #[inline(always)]
 pub(crate) fn skip_target(buf: &[u8], mut p: usize, limit: usize) -> usize {
     let limit = limit.min(buf.len());
@@ -171,7 +262,7 @@ pub(crate) fn skip_target(buf: &[u8], mut p: usize, limit: usize) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let x = u64::from_le_bytes(word);
-        let m = hasless(x, 0x21) | haszero(x ^ (LO * 0x7f)) | (x & HI);
+        let m = hasless(x, 0x21) | haszero(x ^ (LO * 0x7f)) | haszero(x ^ (LO * 0x23)) | (x & HI);
         if m != 0 {
             return p + (m.trailing_zeros() / 8) as usize;
         }

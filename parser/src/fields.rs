@@ -1,7 +1,7 @@
 //! The field section (headers) shared by requests, responses and trailers,
 //! and the framing facts collected from it in the same pass.
 
-use crate::chars::{host_char, skip_field_content, tchar};
+use crate::chars::{skip_field_content, tchar, valid_host};
 use crate::{Error, ErrorKind, Header, Span};
 
 /// Where the scanner stands inside the field section.
@@ -353,12 +353,7 @@ impl Facts {
                 if self.hosts > 1 {
                     return Err(Error::new(ErrorKind::DuplicateHost, at));
                 }
-                let mut bad = false;
-                for &b in value {
-                    bad |= !host_char(b);
-                }
-                if bad {
-                    let i = value.iter().position(|&b| !host_char(b)).unwrap_or(0);
+                if let Err(i) = valid_host(value) {
                     return Err(Error::new(ErrorKind::InvalidHost, value_at + i));
                 }
                 self.host = Some(Span::new(value_at, value_at + value.len()));

@@ -25,7 +25,7 @@ pub(crate) fn skip_field_content(buf: &[u8], p: usize, limit: usize) -> usize {
     unsafe { field_sse2(buf, p, limit.min(buf.len())) }
 }
 
-/// Offset of the first byte outside 0x21..=0x7E in `buf[p..limit]`, or of
+/// Offset of the first byte outside 0x21..=0x7E, or `#`, in `buf[p..limit]`, or of
 /// the first byte of the tail shorter than 16 bytes.
 #[inline(always)]
 pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
@@ -69,6 +69,7 @@ fn field_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
 fn target_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
     let space = _mm_set1_epi8(0x20);
     let tilde = _mm_set1_epi8(0x7e);
+    let hash = _mm_set1_epi8(0x23);
     while p + 16 <= limit {
         let Some(chunk) = buf
             .get(p..p + 16)
@@ -80,7 +81,7 @@ fn target_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
         // As signed bytes, the allowed range 0x21..=0x7e is exactly
         // x > 0x20 and not x > 0x7e (0x80.. are negative and fail the first).
         let low = _mm_cmpgt_epi8(x, space);
-        let high = _mm_cmpgt_epi8(x, tilde);
+        let high = _mm_or_si128(_mm_cmpgt_epi8(x, tilde), _mm_cmpeq_epi8(x, hash));
         let ok = _mm_movemask_epi8(low) as u32 & !(_mm_movemask_epi8(high) as u32) & 0xffff;
         if ok != 0xffff {
             return p + (!ok).trailing_zeros() as usize;
