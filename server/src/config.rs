@@ -58,6 +58,14 @@ pub struct Config {
     /// Use the portable component-by-component path walk even when the
     /// kernel has `openat2` (for testing the fallback).
     pub resolve_fallback: bool,
+    /// Folder `PUT` stores into and `DELETE` removes from (off when `None`).
+    pub upload_dir: Option<PathBuf>,
+    /// Folder of CGI/1.1 scripts, mounted at `/cgi-bin/` (off when `None`).
+    pub cgi_dir: Option<PathBuf>,
+    /// Longest a CGI script may run; then it is killed (504 if nothing was sent).
+    pub cgi_timeout: Duration,
+    /// Most bytes a CGI script may write to stdout; then it is killed.
+    pub cgi_max_output: u64,
 }
 
 impl Default for Config {
@@ -82,6 +90,10 @@ impl Default for Config {
             file_cache: 1024,
             file_cache_valid: Duration::from_secs(1),
             resolve_fallback: false,
+            upload_dir: None,
+            cgi_dir: None,
+            cgi_timeout: Duration::from_secs(30),
+            cgi_max_output: 64 * 1024 * 1024,
         }
     }
 }

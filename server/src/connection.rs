@@ -23,6 +23,8 @@ use h1parse::{
 };
 
 use crate::access_log::Entry;
+use crate::cgi::Pump;
+use crate::dynamic::{self, Dynamic, Finish, Plan};
 use crate::respond::{self, Answer, FileBody, Persist};
 use crate::stats::Gauge;
 use crate::sys;
@@ -146,6 +148,8 @@ pub(crate) enum TimerKind {
     Write,
     /// Draining after the last response: close.
     Linger,
+    /// A CGI script's `--cgi-timeout`: kill it (504 if nothing was sent).
+    Cgi,
 }
 
 /// One client connection.
@@ -177,6 +181,10 @@ pub(crate) struct Connection {
     pub(crate) queued: Option<Instant>,
     /// What the stub_status gauges count this connection as.
     pub(crate) gauge: Gauge,
+    /// An upload or CGI request in progress (`dynamic`).
+    dynamic: Option<Box<Dynamic>>,
+    /// This connection's epoll token, which its CGI pipes share.
+    pub(crate) token: u64,
 }
 
 /// A body step's outcome.
@@ -202,6 +210,8 @@ impl Connection {
             timer: None,
             queued: None,
             gauge: Gauge::None,
+            dynamic: None,
+            token: 0,
         }
     }
 
@@ -285,6 +295,10 @@ impl Connection {
             }
             if ctx.shutting_down && self.idle() {
                 return false;
+            }
+            if self.dynamic.as_ref().is_some_and(|d| d.running().is_some()) {
+                // A script is answering: its pipes wake us; input waits.
+                return true;
             }
             if self.peer_eof {
                 return false;
@@ -409,17 +423,47 @@ impl Connection {
         if self.close_after || self.file.is_some() || b.wbuf.len() >= OUTPUT_HIGH_WATER {
             return false;
         }
+        if let Some(d) = self.dynamic.as_deref_mut() {
+            match dynamic::pump(d, ctx, &mut b.wbuf, OUTPUT_HIGH_WATER) {
+                None => {}
+                Some(Pump::Wait) => return false,
+                Some(Pump::Progress) => return true,
+                Some(Pump::Done {
+                    status,
+                    body_len,
+                    close,
+                }) => {
+                    let Some(Dynamic::Cgi(cgi)) = self.dynamic.take().map(|d| *d) else {
+                        return false;
+                    };
+                    let answer = Answer {
+                        status,
+                        body_len,
+                        file: None,
+                        close,
+                    };
+                    self.complete(ctx, cgi.req, answer);
+                    return true;
+                }
+            }
+        }
         if let Some(p) = b.pending {
-            match body_step(b, ctx) {
+            match body_step(b, ctx, self.dynamic.as_deref_mut()) {
                 BodyStep::NeedMore => return false,
                 BodyStep::Fail(status) => {
+                    // An unfinished upload's temporary file goes with it.
+                    self.dynamic = None;
                     fail(b, ctx, self.peer, status);
                     self.close_after = true;
                     return false;
                 }
                 BodyStep::Done => {
                     b.pending = None;
-                    self.finish_request(ctx, p.req);
+                    if self.dynamic.is_some() {
+                        self.finish_dynamic(ctx, p.req);
+                    } else {
+                        self.finish_request(ctx, p.req);
+                    }
                     return true;
                 }
             }
@@ -441,6 +485,19 @@ impl Connection {
             }
         };
         let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
+        if req.expect == Expect::Other {
+            // RFC 9110 §10.1.1: an expectation we cannot meet, body or not.
+            fail(b, ctx, self.peer, 417);
+            self.close_after = true;
+            return false;
+        }
+        if ctx.shared.dynamic.enabled() {
+            let keep_alive = req.keep_alive && !ctx.shutting_down;
+            let head = &b.rbuf[b.start..b.start + req.head_len];
+            if let Some(plan) = dynamic::route(&req, head, ctx, &mut b.wbuf, keep_alive) {
+                return self.start_dynamic(ctx, req, plan, has_body);
+            }
+        }
         if !has_body {
             self.finish_request(ctx, req);
             return true;
@@ -458,8 +515,13 @@ impl Connection {
             return false;
         }
         if req.expect == Expect::Continue && req.version == Version::Http11 {
-            // RFC 9110 §10.1.1: the body will be read, so say so.
-            b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            // RFC 9110 §10.1.1: no static route wants a body, so the final
+            // status is known now; send it and close instead of reading a
+            // body the client has not sent yet.
+            let mut req = req;
+            req.keep_alive = false;
+            self.finish_request(ctx, req);
+            return false;
         }
         b.chunked = ChunkedDecoder::new();
         b.pending = Some(Pending {
@@ -471,6 +533,99 @@ impl Connection {
             received: 0,
         });
         true
+    }
+
+    /// Starts a request a dynamic route took ([`dynamic::route`]).
+    fn start_dynamic(&mut self, ctx: &mut Ctx, req: Request, plan: Plan, has_body: bool) -> bool {
+        match plan {
+            Plan::Now(answer) => {
+                self.complete(ctx, req, answer);
+                if has_body {
+                    // The body was not wanted and is not read: close after
+                    // the answer, so its bytes are never taken for a request.
+                    self.close_after = true;
+                    return false;
+                }
+                true
+            }
+            Plan::Body(d) => {
+                self.dynamic = Some(d);
+                if !has_body {
+                    self.finish_dynamic(ctx, req);
+                    return true;
+                }
+                let Some(b) = self.bufs.as_deref_mut() else {
+                    return false;
+                };
+                if req.expect == Expect::Continue && req.version == Version::Http11 {
+                    // RFC 9110 §10.1.1: the body is wanted, so say so.
+                    b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
+                b.chunked = ChunkedDecoder::new();
+                b.pending = Some(Pending {
+                    req,
+                    remaining: match req.body {
+                        BodyKind::Length(n) => n,
+                        _ => 0,
+                    },
+                    received: 0,
+                });
+                true
+            }
+        }
+    }
+
+    /// The body of a dynamic request is in: commit or start the script.
+    fn finish_dynamic(&mut self, ctx: &mut Ctx, req: Request) {
+        let (Some(d), Some(b)) = (self.dynamic.take(), self.bufs.as_deref_mut()) else {
+            return;
+        };
+        let conn = dynamic::Conn {
+            req: &req,
+            head: &b.rbuf[b.start..b.start + req.head_len],
+            headers: &b.headers,
+            keep_alive: req.keep_alive && !ctx.shutting_down,
+            peer: self.peer,
+            sock: self.fd.as_fd(),
+            token: self.token,
+        };
+        match dynamic::finish(*d, conn, ctx, &mut b.wbuf) {
+            Finish::Answer(answer) => self.complete(ctx, req, answer),
+            Finish::Running(d) => self.dynamic = Some(d),
+        }
+    }
+
+    /// Counts, logs and consumes a request answered outside
+    /// [`respond::answer`] (the dynamic routes).
+    fn complete(&mut self, ctx: &mut Ctx, req: Request, answer: Answer) {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return;
+        };
+        let head = &b.rbuf[b.start..b.start + req.head_len];
+        ctx.stats.response(answer.status, true);
+        if ctx.log.enabled() {
+            let fields = respond::Fields::scan(head, &b.headers[..req.header_count]);
+            ctx.log.record(&Entry {
+                peer: self.peer,
+                time: ctx.date.log(),
+                request: Some((req.method.get(head), req.target.get(head), req.minor)),
+                status: answer.status,
+                bytes: answer.body_len,
+                referer: fields.referer,
+                user_agent: fields.user_agent,
+            });
+        }
+        b.start += req.head_len;
+        b.parser.reset();
+        if b.start == b.end {
+            b.start = 0;
+            b.end = 0;
+        }
+        self.file = answer.file;
+        self.served += 1;
+        if answer.close {
+            self.close_after = true;
+        }
     }
 
     /// Answers a request whose head is at `start` (and body consumed).
@@ -519,8 +674,35 @@ impl Connection {
                     return false;
                 };
                 b.pending = None;
+                self.dynamic = None;
                 fail(b, ctx, self.peer, 408);
                 self.close_after = true;
+                self.timer = None;
+                self.drive(ctx)
+            }
+            TimerKind::Cgi => {
+                let (Some(d), Some(b)) = (self.dynamic.as_deref_mut(), self.bufs.as_deref_mut())
+                else {
+                    return false;
+                };
+                let Some(Pump::Done {
+                    status,
+                    body_len,
+                    close,
+                }) = dynamic::timeout(d, ctx, &mut b.wbuf)
+                else {
+                    return false;
+                };
+                let Some(Dynamic::Cgi(cgi)) = self.dynamic.take().map(|d| *d) else {
+                    return false;
+                };
+                let answer = Answer {
+                    status,
+                    body_len,
+                    file: None,
+                    close,
+                };
+                self.complete(ctx, cgi.req, answer);
                 self.timer = None;
                 self.drive(ctx)
             }
@@ -540,6 +722,9 @@ impl Connection {
                 (TimerKind::Linger, Gauge::Writing, cfg.linger_timeout)
             } else if self.has_output() {
                 (TimerKind::Write, Gauge::Writing, cfg.write_timeout)
+            } else if let Some(cgi) = self.dynamic.as_ref().and_then(|d| d.running()) {
+                let left = cgi.deadline.saturating_duration_since(ctx.now);
+                (TimerKind::Cgi, Gauge::Writing, left)
             } else if self.bufs.as_ref().is_some_and(|b| b.pending.is_some()) {
                 (TimerKind::Body, Gauge::Reading, cfg.body_timeout)
             } else if self.bufs.as_ref().is_some_and(|b| b.start < b.end) || self.served == 0 {
@@ -556,7 +741,7 @@ impl Connection {
                 TimerKind::Header => completed,
                 // Idle time starts again after every response.
                 TimerKind::Idle => completed,
-                TimerKind::Linger => false,
+                TimerKind::Linger | TimerKind::Cgi => false,
             },
             _ => true,
         };
@@ -568,8 +753,9 @@ impl Connection {
     }
 }
 
-/// Reads and discards body bytes that follow the pending head.
-fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
+/// Reads body bytes that follow the pending head: into `sink` (a dynamic
+/// route) when there is one, else they are discarded.
+fn body_step(b: &mut Buffers, ctx: &Ctx, mut sink: Option<&mut Dynamic>) -> BodyStep {
     let Some(mut p) = b.pending else {
         return BodyStep::Done;
     };
@@ -586,6 +772,12 @@ fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
             match b.chunked.decode(&b.rbuf[body_at..b.end]) {
                 Ok(chunk) => {
                     p.received += chunk.data.len() as u64;
+                    if let Some(s) = sink.as_deref_mut() {
+                        let data = body_at + chunk.data.start..body_at + chunk.data.end;
+                        if let Err(status) = s.feed(&b.rbuf[data]) {
+                            break BodyStep::Fail(status);
+                        }
+                    }
                     b.rbuf.copy_within(body_at + chunk.consumed..b.end, body_at);
                     b.end -= chunk.consumed;
                     if p.received > ctx.shared.config.max_body {
@@ -602,6 +794,11 @@ fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
             }
         } else {
             let take = p.remaining.min(avail as u64) as usize;
+            if let Some(s) = sink.as_deref_mut() {
+                if let Err(status) = s.feed(&b.rbuf[body_at..body_at + take]) {
+                    break BodyStep::Fail(status);
+                }
+            }
             b.rbuf.copy_within(body_at + take..b.end, body_at);
             b.end -= take;
             p.remaining -= take as u64;

@@ -17,6 +17,12 @@
 //!   validators, `Range`, the open-file cache.
 //! * `stats`, `access_log`, `date` — per-worker counters, the buffered
 //!   combined log, the cached `Date`.
+//! * `dynamic` — the routes that are not files: which requests they take,
+//!   where body bytes go, `Expect: 100-continue` decided from the head.
+//! * `upload` — `PUT`/`DELETE` under `--upload-dir`: temp file, `fsync`,
+//!   `rename`, `fsync` of the folder.
+//! * `cgi` — CGI/1.1 under `--cgi-dir`: fork/exec with everything prepared
+//!   before the fork, pipes and a pidfd in the worker's epoll.
 //! * `sys` — every syscall and every `unsafe` block.
 //!
 //! # Example
@@ -34,15 +40,18 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod access_log;
+mod cgi;
 mod config;
 mod connection;
 mod date;
+mod dynamic;
 mod files;
 mod respond;
 mod server;
 mod site;
 mod stats;
 mod sys;
+mod upload;
 mod worker;
 
 pub use config::{parse_duration, AccessLog, Config};

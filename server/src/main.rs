@@ -96,6 +96,27 @@ struct Cli {
     /// symlinks at all) even where openat2(RESOLVE_BENEATH) exists.
     #[arg(long)]
     resolve_fallback: bool,
+
+    /// Enable uploads: PUT /path stores the body at DIR/path (atomically:
+    /// temp file, fsync, rename, fsync of the folder), DELETE /path removes
+    /// it, GET/HEAD serve it back (before --root). Off by default.
+    #[arg(long, value_name = "DIR")]
+    upload_dir: Option<PathBuf>,
+
+    /// Run CGI/1.1 scripts (RFC 3875) from DIR, mounted at /cgi-bin/.
+    /// Off by default.
+    #[arg(long, value_name = "DIR")]
+    cgi_dir: Option<PathBuf>,
+
+    /// Longest a CGI script may run; then it is killed (504 if no response
+    /// byte was sent yet, else the connection is closed).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    cgi_timeout: Duration,
+
+    /// Most bytes a CGI script may write to stdout; then it is killed (502
+    /// if no response byte was sent yet, else the connection is closed).
+    #[arg(long, default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
+    cgi_max_output: u64,
 }
 
 impl Cli {
@@ -125,6 +146,10 @@ impl Cli {
             file_cache: self.file_cache,
             file_cache_valid: self.file_cache_valid,
             resolve_fallback: self.resolve_fallback,
+            upload_dir: self.upload_dir,
+            cgi_dir: self.cgi_dir,
+            cgi_timeout: self.cgi_timeout,
+            cgi_max_output: self.cgi_max_output,
         }
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// An eventfd in every worker's epoll: rung to wake them for shutdown.
     pub(crate) bell: OwnedFd,
+    /// `--upload-dir` and `--cgi-dir`, opened once.
+    pub(crate) dynamic: crate::dynamic::Dirs,
 }
 
 /// The entry point of the library.
@@ -70,6 +72,7 @@ impl Server {
                 io::Error::new(e.kind(), format!("--access-log {}: {e}", p.display()))
             })?)),
         };
+        let dynamic = crate::dynamic::Dirs::open(&config)?;
         let first = sys::listener(&config.listen, config.backlog)?;
         let local_addr = sys::local_addr(first.as_fd())?;
         let mut listeners = vec![first];
@@ -86,6 +89,7 @@ impl Server {
             active: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             bell: sys::eventfd()?,
+            dynamic,
         });
         // A worker holds `Rc`s (its file cache), so it is built on its own
         // thread; each reports whether it started.

@@ -502,3 +502,211 @@ pub(crate) fn raise_nofile_limit() {
         unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
     }
 }
+
+// ------------------------------------------------- uploads and CGI (issue 5)
+
+impl Epoll {
+    /// A second descriptor for the same epoll instance (`F_DUPFD_CLOEXEC`),
+    /// so request handling can register CGI pipes in its worker's epoll.
+    pub(crate) fn try_clone(&self) -> io::Result<Epoll> {
+        Ok(Epoll {
+            fd: owned(syscall!(fcntl(
+                self.fd.as_raw_fd(),
+                libc::F_DUPFD_CLOEXEC,
+                3
+            ))?),
+        })
+    }
+}
+
+/// Creates `name` in `dir` for writing: must not exist (`O_EXCL`), is not
+/// inherited by CGI children (`O_CLOEXEC`), and a symlink is never followed.
+pub(crate) fn create_excl(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
+    Ok(owned(syscall!(openat(
+        dir.as_raw_fd(),
+        name.as_ptr(),
+        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        0o644 as libc::c_uint
+    ))?))
+}
+
+/// `fsync(2)`: file data (or a folder's entries) reach stable storage.
+pub(crate) fn fsync(fd: BorrowedFd<'_>) -> io::Result<()> {
+    syscall!(fsync(fd.as_raw_fd()))?;
+    Ok(())
+}
+
+/// `renameat(2)` within one folder: atomically replaces `to` (a file or a
+/// symlink itself, never what a symlink points to).
+pub(crate) fn rename_in(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
+    syscall!(renameat(
+        dir.as_raw_fd(),
+        from.as_ptr(),
+        dir.as_raw_fd(),
+        to.as_ptr()
+    ))?;
+    Ok(())
+}
+
+/// `unlinkat(dir, name, 0)`: removes a file (not a folder).
+pub(crate) fn unlink_in(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    syscall!(unlinkat(dir.as_raw_fd(), name.as_ptr(), 0))?;
+    Ok(())
+}
+
+/// What `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)` says `name` is: `None`
+/// when it does not exist, else `Some(is_dir)`.
+pub(crate) fn entry_kind(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<bool>> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // `name` is NUL-terminated and `st` is writable storage for one `stat`.
+    match syscall!(fstatat(
+        dir.as_raw_fd(),
+        name.as_ptr(),
+        st.as_mut_ptr(),
+        libc::AT_SYMLINK_NOFOLLOW
+    )) {
+        Ok(_) => {
+            // SAFETY: fstatat succeeded, so it initialised `st`.
+            let st = unsafe { st.assume_init() };
+            Ok(Some(st.st_mode & libc::S_IFMT == libc::S_IFDIR))
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `rel` beneath `dir` is executable by us (`faccessat(X_OK)`).
+pub(crate) fn executable(dir: BorrowedFd<'_>, rel: &CStr) -> bool {
+    // `rel` is NUL-terminated.
+    syscall!(faccessat(dir.as_raw_fd(), rel.as_ptr(), libc::X_OK, 0)).is_ok()
+}
+
+/// One `write(2)`; on a non-blocking pipe it may be short or `WouldBlock`.
+pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // `buf` is valid for reads of `buf.len()` bytes.
+    let n = syscall!(write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()))?;
+    Ok(n as usize)
+}
+
+/// A pipe, both ends close-on-exec and blocking: `(read end, write end)`.
+/// The server sets its own end non-blocking with [`set_nonblocking`]; the
+/// child's end stays blocking, as programs expect of stdin and stdout.
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // `fds` has room for the two descriptors pipe2 writes.
+    syscall!(pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC))?;
+    Ok((owned(fds[0]), owned(fds[1])))
+}
+
+/// Sets `O_NONBLOCK` on a descriptor.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let flags = syscall!(fcntl(fd.as_raw_fd(), libc::F_GETFL))?;
+    syscall!(fcntl(
+        fd.as_raw_fd(),
+        libc::F_SETFL,
+        flags | libc::O_NONBLOCK
+    ))?;
+    Ok(())
+}
+
+/// Everything a child process needs, prepared before `fork` so the child
+/// only makes async-signal-safe calls (it is a copy of a multi-threaded
+/// process: another thread may have held the allocator's lock).
+pub(crate) struct Spawn<'a> {
+    /// The program (an absolute path).
+    pub(crate) path: &'a CStr,
+    /// NULL-terminated `argv`, pointing into live `CString`s.
+    pub(crate) argv: &'a [*const libc::c_char],
+    /// NULL-terminated `envp`, pointing into live `CString`s.
+    pub(crate) envp: &'a [*const libc::c_char],
+    /// Working folder of the child.
+    pub(crate) cwd: &'a CStr,
+    pub(crate) stdin: BorrowedFd<'a>,
+    pub(crate) stdout: BorrowedFd<'a>,
+    pub(crate) stderr: BorrowedFd<'a>,
+}
+
+/// `fork` + `execve`. In the child: an empty signal mask and default
+/// `SIGPIPE` (the server blocks SIGTERM/SIGINT and ignores SIGPIPE, and
+/// both would survive `execve`), the three pipes on 0/1/2, `chdir`,
+/// `execve`, and `_exit(127)` if anything fails. Returns the child's pid.
+pub(crate) fn spawn(s: &Spawn<'_>) -> io::Result<libc::pid_t> {
+    let fds = [
+        s.stdin.as_raw_fd(),
+        s.stdout.as_raw_fd(),
+        s.stderr.as_raw_fd(),
+    ];
+    if fds.iter().any(|&fd| fd <= 2) {
+        // dup2 onto itself would leave FD_CLOEXEC set; never the case while
+        // the server's own 0/1/2 are open.
+        return Err(io::Error::other("pipe landed on a standard descriptor"));
+    }
+    if s.argv.last() != Some(&std::ptr::null()) || s.envp.last() != Some(&std::ptr::null()) {
+        return Err(io::Error::other("argv and envp must end in NULL"));
+    }
+    let mut empty = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set.
+    let empty = unsafe {
+        libc::sigemptyset(empty.as_mut_ptr());
+        empty.assume_init()
+    };
+    // SAFETY: all-zero is a valid sigaction; the handler is set below.
+    let mut dfl: libc::sigaction = unsafe { std::mem::zeroed() };
+    dfl.sa_sigaction = libc::SIG_DFL;
+    // SAFETY: fork has no preconditions; the child below calls only
+    // async-signal-safe functions (sigprocmask, sigaction, dup2, chdir,
+    // execve, _exit) on memory prepared before the fork, and never returns.
+    let pid = syscall!(fork())?;
+    if pid == 0 {
+        // SAFETY: see above; every pointer refers to memory the parent
+        // prepared and keeps alive across the fork (the child has a copy).
+        unsafe {
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::sigaction(libc::SIGPIPE, &dfl, std::ptr::null_mut());
+            if libc::dup2(fds[0], 0) == -1
+                || libc::dup2(fds[1], 1) == -1
+                || libc::dup2(fds[2], 2) == -1
+                || libc::chdir(s.cwd.as_ptr()) == -1
+            {
+                libc::_exit(127);
+            }
+            libc::execve(s.path.as_ptr(), s.argv.as_ptr(), s.envp.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    Ok(pid)
+}
+
+/// `pidfd_open(2)`: a descriptor that becomes readable when `pid` exits, so
+/// the worker's epoll learns of it (no SIGCHLD handler). `ENOSYS` before 5.3.
+pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // pidfd_open takes a pid and flags; the result is a new descriptor
+    // (close-on-exec by default).
+    let fd = syscall!(syscall(libc::SYS_pidfd_open, pid, 0))?;
+    Ok(owned(fd as RawFd))
+}
+
+/// `waitpid(pid, WNOHANG)`: `Some(status)` once the child is reaped.
+pub(crate) fn try_reap(pid: libc::pid_t) -> io::Result<Option<i32>> {
+    let mut status = 0;
+    // `status` is a live int.
+    match syscall!(waitpid(pid, &mut status, libc::WNOHANG))? {
+        0 => Ok(None),
+        _ => Ok(Some(status)),
+    }
+}
+
+/// `kill(pid, SIGKILL)` then a blocking `waitpid`: used only for a child we
+/// are giving up on (timeout, client gone), which dies at once.
+pub(crate) fn kill_and_reap(pid: libc::pid_t) {
+    // Killing our own unreaped child: the pid cannot have been reused.
+    let _ = syscall!(kill(pid, libc::SIGKILL));
+    let mut status = 0;
+    loop {
+        // `status` is a live int.
+        match syscall!(waitpid(pid, &mut status, 0)) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            _ => return,
+        }
+    }
+}

@@ -47,6 +47,8 @@ pub(crate) struct Ctx {
     /// The time at the top of this loop turn.
     pub(crate) now: Instant,
     pub(crate) shutting_down: bool,
+    /// The worker's epoll (a second descriptor for it), where CGI pipes go.
+    pub(crate) epoll: Epoll,
 }
 
 #[derive(Debug)]
@@ -101,6 +103,7 @@ impl Worker {
             scratch: Vec::with_capacity(4096),
             now: Instant::now(),
             shutting_down: false,
+            epoll: epoll.try_clone()?,
             stats,
             shared,
         };
@@ -248,6 +251,7 @@ impl Worker {
             return;
         }
         let mut conn = Connection::new(fd, peer);
+        conn.token = token(slot, gen);
         self.open += 1;
         if over {
             conn.refuse(&mut self.ctx);

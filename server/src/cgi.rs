@@ -1,0 +1,744 @@
+//! CGI/1.1 (RFC 3875) under `--cgi-dir`, mounted at `/cgi-bin/`.
+//!
+//! ```text
+//!   resolve (openat2 beneath the folder) ─► body collected (≤ --max-body)
+//!     ─► spawn: argv, envp, pipes prepared, then fork/execve
+//!     ─► pipes non-blocking in the worker's epoll (same token as the client)
+//!     ─► stdin fed, stdout parsed (FieldsParser, bare LF allowed) and
+//!        streamed: Content-Length if the script gave one, else chunked
+//!        (HTTP/1.1) or close-delimited (HTTP/1.0); stderr to our stderr
+//!     ─► done when stdout is at EOF and the child is reaped (its pidfd
+//!        in the epoll says when it exits: no SIGCHLD handler, no zombie)
+//! ```
+//!
+//! A script never blocks the worker: every pipe is non-blocking, and the
+//! connection waits in the event loop like any other. The connection's
+//! timer enforces `--cgi-timeout`; stdout beyond `--cgi-max-output` kills
+//! the script. A script that is given up on (timeout, cap, client gone,
+//! shutdown) gets `SIGKILL` and is reaped at once.
+
+use std::ffi::CString;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Instant;
+
+use h1parse::{FieldsParser, Header, Request, Status, Version};
+
+use crate::files;
+use crate::respond::{self, Persist};
+use crate::sys::{self, Epoll, EPOLLET, EPOLLIN, EPOLLOUT};
+
+/// The URL folder scripts are mounted at (normalized form, no slashes).
+pub(crate) const MOUNT: &[u8] = b"cgi-bin";
+
+/// Header fields a script may send; more is a 502.
+const MAX_SCRIPT_HEADERS: usize = 64;
+
+/// Bytes read from a pipe per `read`.
+const PIPE_CHUNK: usize = 16 * 1024;
+
+/// Request fields not passed as `HTTP_*` (RFC 3875 §4.1.18): credentials
+/// the server handles, fields with their own variables, hop-by-hop fields,
+/// and `Proxy`, whose `HTTP_PROXY` a script's HTTP client would take as
+/// its proxy setting ("httpoxy").
+const NOT_PASSED: &[&[u8]] = &[
+    b"authorization",
+    b"proxy-authorization",
+    b"content-length",
+    b"content-type",
+    b"connection",
+    b"proxy",
+    b"transfer-encoding",
+    b"te",
+    b"upgrade",
+    b"keep-alive",
+];
+
+/// Script response fields not passed to the client: the server frames the
+/// response and writes its own `Date` and `Server`.
+const NOT_RELAYED: &[&[u8]] = &[
+    b"status",
+    b"content-length",
+    b"transfer-encoding",
+    b"connection",
+    b"keep-alive",
+    b"date",
+    b"server",
+];
+
+/// The scripts folder: open (for checks beneath it) and its absolute path
+/// (for `execve`, which needs a path an interpreter line can use).
+#[derive(Debug)]
+pub(crate) struct CgiDir {
+    fd: OwnedFd,
+    abs: Vec<u8>,
+}
+
+impl CgiDir {
+    pub(crate) fn open(dir: &Path) -> io::Result<CgiDir> {
+        let abs = std::fs::canonicalize(dir)?;
+        let abs = abs.as_os_str().as_bytes().to_vec();
+        let c = CString::new(abs.clone())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
+        Ok(CgiDir {
+            fd: sys::open_dir(&c)?,
+            abs,
+        })
+    }
+}
+
+/// A script found for a request path.
+#[derive(Debug)]
+pub(crate) struct Script {
+    /// Absolute path for `execve`.
+    path: CString,
+    /// The script's folder: its working folder (RFC 3875 §7.2).
+    cwd: CString,
+    /// `/cgi-bin/name` (`SCRIPT_NAME`).
+    script_name: Vec<u8>,
+    /// The decoded rest of the path (`PATH_INFO`), empty when none.
+    path_info: Vec<u8>,
+}
+
+/// Finds the script for `rel`, the normalized request path (no leading
+/// `/`, no NUL) that starts with `cgi-bin/`: the first component that is a
+/// file is the script, the rest is `PATH_INFO` (RFC 3875 §4.1.5).
+pub(crate) fn resolve(dir: &CgiDir, rel: &[u8], fallback: bool) -> Result<Script, u16> {
+    let inside = rel
+        .strip_prefix(MOUNT)
+        .and_then(|r| r.strip_prefix(b"/"))
+        .unwrap_or(b"");
+    if inside.is_empty() {
+        // The folder itself: never listed.
+        return Err(403);
+    }
+    let comps: Vec<&[u8]> = inside.split(|&b| b == b'/').collect();
+    for i in 0..comps.len() {
+        let prefix = comps[..=i].join(&b'/');
+        let c = CString::new(prefix.clone()).map_err(|_| 400u16)?;
+        let fd = files::open_beneath(dir.fd.as_fd(), &c, fallback).map_err(|e| -> u16 {
+            match e.raw_os_error() {
+                Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG) => 404,
+                Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM) => 403,
+                _ => 500,
+            }
+        })?;
+        let st = sys::fstat(fd.as_fd()).map_err(|_| 500u16)?;
+        if st.is_dir {
+            continue;
+        }
+        if !st.is_file || !sys::executable(dir.fd.as_fd(), &c) {
+            return Err(403);
+        }
+        let mut path = dir.abs.clone();
+        path.push(b'/');
+        path.extend_from_slice(&prefix);
+        let cwd_len = path.iter().rposition(|&b| b == b'/').unwrap_or(0).max(1);
+        let cwd = path[..cwd_len].to_vec();
+        let mut script_name = b"/cgi-bin/".to_vec();
+        script_name.extend_from_slice(&prefix);
+        let mut path_info = Vec::new();
+        for rest in &comps[i + 1..] {
+            path_info.push(b'/');
+            path_info.extend_from_slice(rest);
+        }
+        return Ok(Script {
+            path: CString::new(path).map_err(|_| 400u16)?,
+            cwd: CString::new(cwd).map_err(|_| 400u16)?,
+            script_name,
+            path_info,
+        });
+    }
+    Err(403)
+}
+
+/// What the script's environment is made from.
+pub(crate) struct Meta<'a> {
+    pub(crate) req: &'a Request,
+    pub(crate) head: &'a [u8],
+    pub(crate) headers: &'a [Header],
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) local: Option<SocketAddr>,
+    pub(crate) body_len: usize,
+}
+
+fn var(env: &mut Vec<CString>, name: &str, value: &[u8]) {
+    let mut v = Vec::with_capacity(name.len() + 1 + value.len());
+    v.extend_from_slice(name.as_bytes());
+    v.push(b'=');
+    // h1parse refuses NUL in field values and targets; drop it anyway.
+    v.extend(value.iter().copied().filter(|&b| b != 0));
+    if let Ok(c) = CString::new(v) {
+        env.push(c);
+    }
+}
+
+/// The meta-variables of RFC 3875 §4.1.
+fn environment(script: &Script, m: &Meta<'_>) -> Vec<CString> {
+    let mut env = Vec::with_capacity(24 + m.req.header_count);
+    let target = m.req.target.get(m.head);
+    let query = match target.iter().position(|&b| b == b'?') {
+        Some(q) => {
+            let rest = &target[q + 1..];
+            &rest[..rest.iter().position(|&b| b == b'#').unwrap_or(rest.len())]
+        }
+        None => &b""[..],
+    };
+    var(&mut env, "GATEWAY_INTERFACE", b"CGI/1.1");
+    var(&mut env, "SERVER_SOFTWARE", b"h1serve");
+    let proto = format!("HTTP/1.{}", m.req.minor);
+    var(&mut env, "SERVER_PROTOCOL", proto.as_bytes());
+    var(&mut env, "REQUEST_METHOD", m.req.method.get(m.head));
+    var(&mut env, "REQUEST_URI", target);
+    var(&mut env, "QUERY_STRING", query);
+    var(&mut env, "SCRIPT_NAME", &script.script_name);
+    if !script.path_info.is_empty() {
+        var(&mut env, "PATH_INFO", &script.path_info);
+    }
+    var(&mut env, "SCRIPT_FILENAME", script.path.as_bytes());
+    // SERVER_NAME from Host (RFC 3875 §4.1.14), else the local address.
+    let host = m.req.host.map(|h| h.get(m.head)).unwrap_or(b"");
+    let host_name = match host.iter().rposition(|&b| b == b':') {
+        Some(i) if !host.ends_with(b"]") => &host[..i],
+        _ => host,
+    };
+    let local_ip = m.local.map(|a| a.ip().to_string()).unwrap_or_default();
+    let server_name = if host_name.is_empty() {
+        local_ip.as_bytes()
+    } else {
+        host_name
+    };
+    var(&mut env, "SERVER_NAME", server_name);
+    let port = m.local.map(|a| a.port().to_string()).unwrap_or_default();
+    var(&mut env, "SERVER_PORT", port.as_bytes());
+    if let Some(p) = m.peer {
+        var(&mut env, "REMOTE_ADDR", p.ip().to_string().as_bytes());
+        var(&mut env, "REMOTE_PORT", p.port().to_string().as_bytes());
+    }
+    let mut content_type = None;
+    let mut fields: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for h in &m.headers[..m.req.header_count] {
+        let (name, value) = (h.name.get(m.head), h.value.get(m.head));
+        if name.eq_ignore_ascii_case(b"content-type") {
+            content_type.get_or_insert(value);
+        }
+        // A `_` in a field name would let `Content_Length` pose as
+        // CONTENT_LENGTH's neighbour; such fields are dropped (as nginx does).
+        if name.contains(&b'_') || NOT_PASSED.iter().any(|n| name.eq_ignore_ascii_case(n)) {
+            continue;
+        }
+        let mut key = b"HTTP_".to_vec();
+        key.extend(name.iter().map(|&b| {
+            if b == b'-' {
+                b'_'
+            } else {
+                b.to_ascii_uppercase()
+            }
+        }));
+        // RFC 3875 §4.1.18: repeated fields are joined with ", ".
+        match fields.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => {
+                v.extend_from_slice(b", ");
+                v.extend_from_slice(value);
+            }
+            None => fields.push((key, value.to_vec())),
+        }
+    }
+    if m.body_len > 0 || m.req.body != h1parse::BodyKind::None {
+        var(
+            &mut env,
+            "CONTENT_LENGTH",
+            m.body_len.to_string().as_bytes(),
+        );
+    }
+    if let Some(ct) = content_type {
+        var(&mut env, "CONTENT_TYPE", ct);
+    }
+    for (k, v) in fields {
+        if let Ok(k) = std::str::from_utf8(&k) {
+            var(&mut env, k, &v);
+        }
+    }
+    var(&mut env, "PATH", b"/usr/local/bin:/usr/bin:/bin");
+    env
+}
+
+/// How the script's output reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// `Transfer-Encoding: chunked` (HTTP/1.1, no length from the script).
+    Chunked,
+    /// The script's `Content-Length`: this many bytes still to relay.
+    Length(u64),
+    /// Close-delimited (HTTP/1.0, no length).
+    Close,
+    /// No body (HEAD, 204, 304): output is read and dropped.
+    Discard,
+}
+
+/// What a [`Cgi::pump`] call came to.
+#[derive(Debug)]
+pub(crate) enum Pump {
+    /// Nothing more until a pipe or the pidfd is ready.
+    Wait,
+    /// Output was queued: write it, then pump again.
+    Progress,
+    /// The response is complete (or abandoned, with `close`).
+    Done {
+        status: u16,
+        body_len: u64,
+        close: bool,
+    },
+}
+
+/// A running script.
+#[derive(Debug)]
+pub(crate) struct Cgi {
+    pub(crate) req: Request,
+    pid: libc::pid_t,
+    reaped: bool,
+    pidfd: Option<OwnedFd>,
+    stdin: Option<OwnedFd>,
+    body: Vec<u8>,
+    body_pos: usize,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    /// Stdout until the end of the script's header section.
+    head: Vec<u8>,
+    parser: FieldsParser,
+    /// `None` until the response head is queued.
+    framing: Option<Framing>,
+    status: u16,
+    /// Stdout bytes read (for `--cgi-max-output`).
+    total: u64,
+    cap: u64,
+    /// Body bytes relayed (for the access log).
+    relayed: u64,
+    /// When the script is killed.
+    pub(crate) deadline: Instant,
+    head_only: bool,
+    keep_alive: bool,
+    version: Version,
+    /// The connection closes after this response.
+    close: bool,
+    date: [u8; 29],
+}
+
+/// Everything [`Cgi::spawn`] needs besides the script.
+pub(crate) struct Launch<'a> {
+    pub(crate) meta: Meta<'a>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) epoll: &'a Epoll,
+    pub(crate) token: u64,
+    pub(crate) deadline: Instant,
+    pub(crate) cap: u64,
+    pub(crate) keep_alive: bool,
+    pub(crate) date: [u8; 29],
+}
+
+impl Cgi {
+    /// Prepares argv and envp, creates the pipes, forks and execs, and
+    /// registers the server's ends in the worker's epoll.
+    pub(crate) fn spawn(script: &Script, l: Launch<'_>) -> io::Result<Cgi> {
+        let env = environment(script, &l.meta);
+        let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
+        envp.push(std::ptr::null());
+        let argv = [script.path.as_ptr(), std::ptr::null()];
+        let (in_r, in_w) = sys::pipe()?;
+        let (out_r, out_w) = sys::pipe()?;
+        let (err_r, err_w) = sys::pipe()?;
+        for fd in [&in_w, &out_r, &err_r] {
+            sys::set_nonblocking(fd.as_fd())?;
+        }
+        let pid = sys::spawn(&sys::Spawn {
+            path: &script.path,
+            argv: &argv,
+            envp: &envp,
+            cwd: &script.cwd,
+            stdin: in_r.as_fd(),
+            stdout: out_w.as_fd(),
+            stderr: err_w.as_fd(),
+        })?;
+        // The child's ends: closing ours lets EOF through when it exits.
+        drop((in_r, out_w, err_w));
+        let method = l.meta.req.method.get(l.meta.head);
+        let cgi = Cgi {
+            req: *l.meta.req,
+            pid,
+            reaped: false,
+            pidfd: sys::pidfd_open(pid).ok(),
+            stdin: (!l.body.is_empty()).then_some(in_w),
+            body: l.body,
+            body_pos: 0,
+            stdout: Some(out_r),
+            stderr: Some(err_r),
+            head: Vec::new(),
+            parser: FieldsParser::new().allow_bare_lf(true),
+            framing: None,
+            status: 0,
+            total: 0,
+            cap: l.cap,
+            relayed: 0,
+            deadline: l.deadline,
+            head_only: method == b"HEAD",
+            keep_alive: l.keep_alive,
+            version: l.meta.req.version,
+            close: !l.keep_alive,
+            date: l.date,
+        };
+        // From here on, dropping `cgi` kills and reaps the child.
+        let reg = |fd: Option<&OwnedFd>, ev: u32| match fd {
+            Some(fd) => l.epoll.add(fd.as_fd(), ev | EPOLLET, l.token),
+            None => Ok(()),
+        };
+        reg(cgi.stdin.as_ref(), EPOLLOUT)?;
+        reg(cgi.stdout.as_ref(), EPOLLIN)?;
+        reg(cgi.stderr.as_ref(), EPOLLIN)?;
+        reg(cgi.pidfd.as_ref(), EPOLLIN)?;
+        Ok(cgi)
+    }
+
+    /// Moves bytes between the pipes and `out` as far as they go without
+    /// blocking. Stops reading stdout while `out` holds `high_water` bytes.
+    pub(crate) fn pump(&mut self, out: &mut Vec<u8>, high_water: usize) -> Pump {
+        self.feed_stdin();
+        self.drain_stderr();
+        let before = out.len();
+        let mut buf = [0u8; PIPE_CHUNK];
+        while let Some(fd) = self.stdout.as_ref() {
+            if out.len() >= high_water {
+                break;
+            }
+            match sys::read(fd.as_fd(), &mut buf) {
+                Ok(0) => self.stdout = None,
+                Ok(n) => {
+                    self.total += n as u64;
+                    if self.total > self.cap {
+                        eprintln_safe(format_args!("cgi: output over --cgi-max-output, killed"));
+                        return self.abandon(out, 502);
+                    }
+                    if let Err(status) = self.take(&buf[..n], out) {
+                        return self.abandon(out, status);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.stdout = None,
+            }
+        }
+        if self.stdout.is_some() {
+            return if out.len() > before {
+                Pump::Progress
+            } else {
+                Pump::Wait
+            };
+        }
+        // Stdout is at EOF: finish the framing once.
+        match self.framing {
+            None => return self.abandon(out, 502),
+            Some(Framing::Chunked) => {
+                out.extend_from_slice(b"0\r\n\r\n");
+                self.framing = Some(Framing::Discard);
+            }
+            Some(Framing::Length(n)) if n > 0 => {
+                // The script sent less than it announced: only a close
+                // tells the client (RFC 9112 §8).
+                self.close = true;
+                self.framing = Some(Framing::Discard);
+            }
+            Some(Framing::Close) => {
+                self.close = true;
+                self.framing = Some(Framing::Discard);
+            }
+            Some(_) => {}
+        }
+        if !self.reap() {
+            return if out.len() > before {
+                Pump::Progress
+            } else {
+                Pump::Wait
+            };
+        }
+        self.drain_stderr();
+        Pump::Done {
+            status: self.status,
+            body_len: self.relayed,
+            close: self.close,
+        }
+    }
+
+    /// The timeout fired: kill the script; 504 if nothing was queued yet,
+    /// else the connection closes mid-response.
+    pub(crate) fn timeout(&mut self, out: &mut Vec<u8>) -> Pump {
+        eprintln_safe(format_args!("cgi: script over --cgi-timeout, killed"));
+        self.abandon(out, 504)
+    }
+
+    /// Kills the script and ends the response: a final `status` when no
+    /// response byte was queued, else a close.
+    fn abandon(&mut self, out: &mut Vec<u8>, status: u16) -> Pump {
+        self.kill();
+        self.stdin = None;
+        self.stdout = None;
+        self.drain_stderr();
+        self.stderr = None;
+        if self.framing.is_some() {
+            return Pump::Done {
+                status: self.status,
+                body_len: self.relayed,
+                close: true,
+            };
+        }
+        let persist = Persist::new(self.keep_alive, self.version);
+        let body_len = respond::simple(out, status, &self.date, persist, self.head_only, b"");
+        Pump::Done {
+            status,
+            body_len,
+            close: !self.keep_alive,
+        }
+    }
+
+    fn kill(&mut self) {
+        if !self.reaped {
+            sys::kill_and_reap(self.pid);
+            self.reaped = true;
+        }
+    }
+
+    /// Reaps the child if it has exited; without a pidfd (kernels before
+    /// 5.3) a child that closed stdout but lives on is killed.
+    fn reap(&mut self) -> bool {
+        if self.reaped {
+            return true;
+        }
+        match sys::try_reap(self.pid) {
+            Ok(Some(status)) => {
+                self.reaped = true;
+                if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+                    eprintln_safe(format_args!("cgi: script ended with status {status:#x}"));
+                }
+                true
+            }
+            Ok(None) if self.pidfd.is_some() => false,
+            Ok(None) | Err(_) => {
+                self.kill();
+                true
+            }
+        }
+    }
+
+    fn feed_stdin(&mut self) {
+        while let Some(fd) = self.stdin.as_ref() {
+            if self.body_pos == self.body.len() {
+                // EOF on the script's stdin.
+                self.stdin = None;
+                break;
+            }
+            match sys::write(fd.as_fd(), &self.body[self.body_pos..]) {
+                Ok(n) => self.body_pos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // EPIPE: the script does not read its input; that is its right.
+                Err(_) => self.stdin = None,
+            }
+        }
+        if self.stdin.is_none() {
+            self.body = Vec::new();
+        }
+    }
+
+    /// Copies the script's stderr to ours (the error log).
+    fn drain_stderr(&mut self) {
+        let mut buf = [0u8; 4096];
+        for _ in 0..64 {
+            let Some(fd) = self.stderr.as_ref() else {
+                return;
+            };
+            match sys::read(fd.as_fd(), &mut buf) {
+                Ok(0) => self.stderr = None,
+                Ok(n) => {
+                    let _ = sys::write_all(std::io::stderr().as_fd(), &buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.stderr = None,
+            }
+        }
+    }
+
+    /// Takes stdout bytes: the header section first, then the body.
+    fn take(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), u16> {
+        if self.framing.is_some() {
+            self.relay(data, out);
+            return Ok(());
+        }
+        self.head.extend_from_slice(data);
+        let mut headers = [Header::EMPTY; MAX_SCRIPT_HEADERS];
+        let fields = match self.parser.parse(&self.head, &mut headers) {
+            Ok(Status::Partial) => return Ok(()),
+            Ok(Status::Complete(f)) => f,
+            // RFC 3875 §6: a response the server cannot parse is a bad gateway.
+            Err(_) => return Err(502),
+        };
+        let head = std::mem::take(&mut self.head);
+        self.respond_head(&head, &headers[..fields.header_count], out)?;
+        self.relay(&head[fields.len..], out);
+        Ok(())
+    }
+
+    /// Turns the script's header section into the response head
+    /// (RFC 3875 §6.3): `Status`, `Location` (302 without `Status`),
+    /// `Content-Length`, and the other fields passed through.
+    fn respond_head(
+        &mut self,
+        buf: &[u8],
+        headers: &[Header],
+        out: &mut Vec<u8>,
+    ) -> Result<(), u16> {
+        let mut status: Option<(u16, &[u8])> = None;
+        let mut location = false;
+        let mut length: Option<u64> = None;
+        for h in headers {
+            let (name, value) = (h.name.get(buf), h.value.get(buf));
+            if name.eq_ignore_ascii_case(b"status") {
+                let code = value.get(..3).filter(|c| c.iter().all(u8::is_ascii_digit));
+                let code = code.map(|c| c.iter().fold(0u16, |a, &d| a * 10 + u16::from(d - b'0')));
+                match code {
+                    Some(c @ 200..=599) if value.len() == 3 || value[3] == b' ' => {
+                        status = Some((c, value.get(4..).unwrap_or(b"").trim_ascii()));
+                    }
+                    _ => return Err(502),
+                }
+            } else if name.eq_ignore_ascii_case(b"location") {
+                location = true;
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+                    return Err(502);
+                }
+                length = Some(
+                    value
+                        .iter()
+                        .fold(0u64, |a, &d| a * 10 + u64::from(d - b'0')),
+                );
+            }
+        }
+        let (code, phrase) = status.unwrap_or(if location { (302, b"") } else { (200, b"") });
+        self.status = code;
+        out.extend_from_slice(b"HTTP/1.1 ");
+        respond::push_u64(out, u64::from(code));
+        out.push(b' ');
+        if phrase.is_empty() || phrase.iter().any(|&b| b < b' ' && b != b'\t') {
+            out.extend_from_slice(respond::reason(code).as_bytes());
+        } else {
+            out.extend_from_slice(phrase);
+        }
+        out.extend_from_slice(b"\r\nServer: h1serve\r\nDate: ");
+        out.extend_from_slice(&self.date);
+        out.extend_from_slice(b"\r\n");
+        for h in headers {
+            let name = h.name.get(buf);
+            if NOT_RELAYED.iter().any(|n| name.eq_ignore_ascii_case(n)) {
+                continue;
+            }
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(h.value.get(buf));
+            out.extend_from_slice(b"\r\n");
+        }
+        let persist = Persist::new(self.keep_alive, self.version);
+        let framing = if self.head_only || code == 204 || code == 304 {
+            // RFC 9110 §9.3.2: HEAD may carry the length GET would have.
+            let len = if self.head_only { length } else { None };
+            respond::finish(out, len, persist);
+            Framing::Discard
+        } else if let Some(n) = length {
+            respond::finish(out, Some(n), persist);
+            Framing::Length(n)
+        } else if self.version == Version::Http11 {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+            respond::finish(out, None, persist);
+            Framing::Chunked
+        } else {
+            // HTTP/1.0 has no chunked coding: the close ends the body.
+            respond::finish(out, None, Persist::Close);
+            self.close = true;
+            Framing::Close
+        };
+        self.framing = Some(framing);
+        Ok(())
+    }
+
+    /// Relays body bytes in the chosen framing.
+    fn relay(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if data.is_empty() {
+            return;
+        }
+        match self.framing {
+            Some(Framing::Chunked) => {
+                push_hex(out, data.len());
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(data);
+                out.extend_from_slice(b"\r\n");
+                self.relayed += data.len() as u64;
+            }
+            Some(Framing::Length(rem)) => {
+                // Bytes beyond the announced length are dropped.
+                let take = rem.min(data.len() as u64);
+                out.extend_from_slice(&data[..take as usize]);
+                self.framing = Some(Framing::Length(rem - take));
+                self.relayed += take;
+            }
+            Some(Framing::Close) => {
+                out.extend_from_slice(data);
+                self.relayed += data.len() as u64;
+            }
+            Some(Framing::Discard) | None => {}
+        }
+    }
+
+    /// Removes the pipes from the epoll (they also leave it when closed).
+    pub(crate) fn deregister(&self, epoll: &Epoll) {
+        for fd in [&self.stdin, &self.stdout, &self.stderr, &self.pidfd]
+            .into_iter()
+            .flatten()
+        {
+            let _ = epoll.delete(fd.as_fd());
+        }
+    }
+}
+
+impl Drop for Cgi {
+    fn drop(&mut self) {
+        // Client gone, worker shutting down, or a response already over:
+        // the child must not outlive its request as a zombie.
+        self.kill();
+    }
+}
+
+fn push_hex(out: &mut Vec<u8>, mut n: usize) {
+    let mut tmp = [0u8; 16];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b"0123456789abcdef"[n % 16];
+        n /= 16;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&tmp[i..]);
+}
+
+/// A line on the error log (stderr), never panicking on a closed stderr.
+fn eprintln_safe(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "h1serve: {msg}");
+}
+
+/// The local address of the client's socket (`SERVER_PORT`).
+pub(crate) fn local_addr(sock: BorrowedFd<'_>) -> Option<SocketAddr> {
+    sys::local_addr(sock).ok()
+}

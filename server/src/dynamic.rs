@@ -1,0 +1,287 @@
+//! The dynamic routes (uploads, CGI) as the connection sees them: which
+//! requests they take, whether the body is wanted, where body bytes go, and
+//! the answer once the body is in.
+//!
+//! Deciding before any body byte is read is what makes `Expect:
+//! 100-continue` right (RFC 9110 §10.1.1): [`route`] either answers at once
+//! (the body is not wanted: the connection closes after the answer, so
+//! framing stays right whatever the client sends), or returns the sink the
+//! body goes to, and only then does the connection send `100 Continue`.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::rc::Rc;
+
+use h1parse::{BodyKind, Header, Request};
+
+use crate::cgi::{self, Cgi, CgiDir, Launch, Meta, Pump, Script};
+use crate::config::Config;
+use crate::files;
+use crate::respond::{self, target_path, Answer, FileBody, Persist};
+use crate::upload::{self, Upload};
+use crate::worker::Ctx;
+
+/// `Allow` when uploads are on (RFC 9110 §10.2.1).
+const ALLOW_UPLOAD: &[u8] = b"Allow: GET, HEAD, PUT, DELETE, OPTIONS\r\n";
+
+/// The folders of the dynamic routes, opened once at startup.
+#[derive(Debug)]
+pub(crate) struct Dirs {
+    upload: Option<OwnedFd>,
+    cgi: Option<CgiDir>,
+}
+
+impl Dirs {
+    /// Opens `--upload-dir` (sweeping stale temporary files) and `--cgi-dir`.
+    pub(crate) fn open(config: &Config) -> io::Result<Dirs> {
+        let upload = match &config.upload_dir {
+            Some(d) => Some(upload::open_root(d).map_err(|e| {
+                io::Error::new(e.kind(), format!("--upload-dir {}: {e}", d.display()))
+            })?),
+            None => None,
+        };
+        let cgi = match &config.cgi_dir {
+            Some(d) => Some(CgiDir::open(d).map_err(|e| {
+                io::Error::new(e.kind(), format!("--cgi-dir {}: {e}", d.display()))
+            })?),
+            None => None,
+        };
+        Ok(Dirs { upload, cgi })
+    }
+
+    /// Whether any dynamic route is on (when not, the connection skips [`route`]).
+    pub(crate) fn enabled(&self) -> bool {
+        self.upload.is_some() || self.cgi.is_some()
+    }
+}
+
+/// A request a dynamic route took, between its head and its answer.
+#[derive(Debug)]
+pub(crate) enum Dynamic {
+    /// `PUT`: body bytes go to the temporary file.
+    Upload(Upload),
+    /// A CGI request whose body is being collected (at most `--max-body`).
+    CgiBody(Script, Vec<u8>),
+    /// A running script.
+    Cgi(Box<Cgi>),
+}
+
+/// What [`route`] decided.
+#[derive(Debug)]
+pub(crate) enum Plan {
+    /// Answered (into the output buffer) without the body.
+    Now(Answer),
+    /// The body is wanted: feed it with [`Dynamic::feed`], then [`finish`].
+    Body(Box<Dynamic>),
+}
+
+/// After the body: an answer, or a script that is now running.
+#[derive(Debug)]
+pub(crate) enum Finish {
+    Answer(Answer),
+    Running(Box<Dynamic>),
+}
+
+impl Dynamic {
+    /// Takes decoded body bytes; an error status ends the request.
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<(), u16> {
+        match self {
+            Dynamic::Upload(u) => u.write(data),
+            Dynamic::CgiBody(_, body) => {
+                body.extend_from_slice(data);
+                Ok(())
+            }
+            Dynamic::Cgi(_) => Ok(()),
+        }
+    }
+
+    /// A script is producing the response: the connection reads no more
+    /// requests until it is done.
+    pub(crate) fn running(&self) -> Option<&Cgi> {
+        match self {
+            Dynamic::Cgi(c) => Some(c.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+fn answer(out: &mut Vec<u8>, ctx: &Ctx, status: u16, persist: Persist, head_only: bool) -> Answer {
+    let date = *ctx.date.http();
+    let body_len = if status == 204 {
+        // RFC 9110 §15.3.5: no content, and no Content-Length either.
+        respond::start(out, 204, &date);
+        respond::finish(out, None, persist);
+        0
+    } else {
+        let extra: &[u8] = if status == 405 { ALLOW_UPLOAD } else { b"" };
+        respond::simple(out, status, &date, persist, head_only, extra)
+    };
+    Answer {
+        status,
+        body_len,
+        file: None,
+        close: persist == Persist::Close,
+    }
+}
+
+/// Decides, from the head alone, whether a dynamic route takes the request.
+/// `None`: the static routes answer it. `keep_alive` is false when the
+/// connection closes after this request (it also closes when a body is
+/// present and not wanted).
+pub(crate) fn route(
+    req: &Request,
+    head: &[u8],
+    ctx: &mut Ctx,
+    out: &mut Vec<u8>,
+    keep_alive: bool,
+) -> Option<Plan> {
+    let shared = ctx.shared.clone();
+    let dirs = &shared.dynamic;
+    let fallback = shared.config.resolve_fallback;
+    let method = req.method.get(head);
+    let path = target_path(req.target.get(head), req.target_form);
+    let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
+    let head_only = method == b"HEAD";
+    // A body the route will not read: answer, then close (RFC 9112 §9.6).
+    let refuse = Persist::new(keep_alive && !has_body, req.version);
+    if let Some(cgi_dir) = &dirs.cgi {
+        let mut rel = Vec::with_capacity(path.len() + 1);
+        if files::normalize(path, &mut rel).is_ok() {
+            rel.pop();
+            if rel == cgi::MOUNT || rel.starts_with(b"cgi-bin/") {
+                return Some(match cgi::resolve(cgi_dir, &rel, fallback) {
+                    Err(status) => Plan::Now(answer(out, ctx, status, refuse, head_only)),
+                    Ok(_) if too_large(req, &shared.config) => {
+                        Plan::Now(answer(out, ctx, 413, Persist::Close, head_only))
+                    }
+                    Ok(script) => Plan::Body(Box::new(Dynamic::CgiBody(script, Vec::new()))),
+                });
+            }
+        }
+    }
+    let root = dirs.upload.as_ref()?.as_fd();
+    match method {
+        b"PUT" => Some(if too_large(req, &shared.config) {
+            Plan::Now(answer(out, ctx, 413, Persist::Close, false))
+        } else {
+            match upload::begin_put(root, path, fallback) {
+                Ok(u) => Plan::Body(Box::new(Dynamic::Upload(u))),
+                Err(status) => Plan::Now(answer(out, ctx, status, refuse, false)),
+            }
+        }),
+        b"DELETE" => {
+            let status = upload::delete(root, path, fallback);
+            Some(Plan::Now(answer(out, ctx, status, refuse, false)))
+        }
+        b"GET" | b"HEAD" => {
+            let (fd, st) = upload::open_for_get(root, path, fallback)?;
+            let date = *ctx.date.http();
+            respond::start(out, 200, &date);
+            out.extend_from_slice(b"Content-Type: ");
+            out.extend_from_slice(files::mime_type(path).as_bytes());
+            out.extend_from_slice(b"\r\n");
+            respond::finish(out, Some(st.size), refuse);
+            let file = (!head_only && st.size > 0).then(|| FileBody {
+                fd: Rc::new(fd),
+                offset: 0,
+                remaining: st.size,
+            });
+            Some(Plan::Now(Answer {
+                status: 200,
+                body_len: if head_only { 0 } else { st.size },
+                file,
+                close: refuse == Persist::Close,
+            }))
+        }
+        b"POST" | b"PATCH" => Some(Plan::Now(answer(out, ctx, 405, refuse, head_only))),
+        _ => None,
+    }
+}
+
+/// A `Content-Length` over `--max-body`: 413 before reading it.
+fn too_large(req: &Request, config: &Config) -> bool {
+    matches!(req.body, BodyKind::Length(n) if n > config.max_body)
+}
+
+/// What the connection knows that [`finish`] needs.
+pub(crate) struct Conn<'a> {
+    pub(crate) req: &'a Request,
+    pub(crate) head: &'a [u8],
+    pub(crate) headers: &'a [Header],
+    pub(crate) keep_alive: bool,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) sock: BorrowedFd<'a>,
+    pub(crate) token: u64,
+}
+
+/// The body is in: commit the upload, or start the script.
+pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Finish {
+    let persist = Persist::new(c.keep_alive, c.req.version);
+    let head_only = c.req.method.get(c.head) == b"HEAD";
+    match d {
+        Dynamic::Upload(u) => {
+            let status = u.commit().unwrap_or_else(|s| s);
+            Finish::Answer(answer(out, ctx, status, persist, false))
+        }
+        Dynamic::CgiBody(script, body) => {
+            let cfg = &ctx.shared.config;
+            let launch = Launch {
+                meta: Meta {
+                    req: c.req,
+                    head: c.head,
+                    headers: c.headers,
+                    peer: c.peer,
+                    local: cgi::local_addr(c.sock),
+                    body_len: body.len(),
+                },
+                body,
+                epoll: &ctx.epoll,
+                token: c.token,
+                deadline: ctx.now + cfg.cgi_timeout,
+                cap: cfg.cgi_max_output,
+                keep_alive: c.keep_alive,
+                date: *ctx.date.http(),
+            };
+            match Cgi::spawn(&script, launch) {
+                Ok(cgi) => Finish::Running(Box::new(Dynamic::Cgi(Box::new(cgi)))),
+                Err(e) => {
+                    let _ = crate::sys::write_all(
+                        std::io::stderr().as_fd(),
+                        format!("h1serve: cgi: cannot start {script:?}: {e}\n").as_bytes(),
+                    );
+                    Finish::Answer(answer(out, ctx, 500, persist, head_only))
+                }
+            }
+        }
+        Dynamic::Cgi(cgi) => Finish::Running(Box::new(Dynamic::Cgi(cgi))),
+    }
+}
+
+/// Moves a running script's output along; `None` when `d` is not a
+/// running script. On `Done`, the script's pipes have left the epoll.
+pub(crate) fn pump(
+    d: &mut Dynamic,
+    ctx: &Ctx,
+    out: &mut Vec<u8>,
+    high_water: usize,
+) -> Option<Pump> {
+    let Dynamic::Cgi(cgi) = d else {
+        return None;
+    };
+    let p = cgi.pump(out, high_water);
+    if let Pump::Done { .. } = p {
+        cgi.deregister(&ctx.epoll);
+    }
+    Some(p)
+}
+
+/// The script's timeout fired.
+pub(crate) fn timeout(d: &mut Dynamic, ctx: &Ctx, out: &mut Vec<u8>) -> Option<Pump> {
+    let Dynamic::Cgi(cgi) = d else {
+        return None;
+    };
+    let p = cgi.timeout(out);
+    cgi.deregister(&ctx.epoll);
+    Some(p)
+}

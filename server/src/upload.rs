@@ -1,0 +1,239 @@
+//! Uploads under `--upload-dir`: `PUT` stores a body, `DELETE` removes a
+//! file, `GET`/`HEAD` serve it back.
+//!
+//! A `PUT` is atomic and durable: the body goes to a temporary file in the
+//! target's own folder (so the final `rename` never crosses a file system),
+//! written as it arrives, then `fsync`, `rename` over the target, `fsync` of
+//! the folder. Until the rename nothing is visible under the target name; a
+//! client that goes away, a body over `--max-body` or a failed write drops
+//! the [`Upload`], which unlinks its temporary file. Temporary files a killed
+//! server left behind are removed at startup ([`open_root`]).
+//!
+//! Paths follow the static-file rules: [`files::normalize`] refuses `..`
+//! above the folder, and the parent folder is opened with
+//! `openat2(RESOLVE_BENEATH)`, so nothing escapes. The final component is
+//! created with `O_EXCL|O_NOFOLLOW` and replaced with `renameat`, which
+//! replaces a symlink itself, never what it points to.
+//!
+//! File data is written synchronously in the worker: a write to a regular
+//! file does not wait on the network, only on the disk.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::files;
+use crate::sys::{self, FileStat};
+
+/// Names of temporary files start with this; requests may not name them.
+pub(crate) const TEMP_PREFIX: &str = ".h1serve-tmp-";
+
+/// How deep the startup sweep for stale temporary files looks.
+const SWEEP_DEPTH: usize = 32;
+
+/// Makes temporary names unique within this process (the pid makes them
+/// unique between processes).
+static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Opens the upload folder and removes temporary files a killed server left.
+pub(crate) fn open_root(dir: &Path) -> io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
+    let fd = sys::open_dir(&c)?;
+    sweep(dir, SWEEP_DEPTH);
+    Ok(fd)
+}
+
+/// Removes `TEMP_PREFIX*` files under `dir` (symlinks are not followed).
+fn sweep(dir: &Path, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        let name = e.file_name();
+        if ft.is_dir() && depth > 0 {
+            sweep(&e.path(), depth - 1);
+        } else if ft.is_file() && name.to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// A target resolved beneath the upload folder: its parent folder, open,
+/// and the final name in it.
+struct Place {
+    dir: OwnedFd,
+    name: CString,
+}
+
+/// Resolves `path` (the request-target's path, undecoded). `missing` is the
+/// status when the parent folder does not exist (409 for `PUT`: RFC 9110
+/// §9.3.4 leaves it to the server; WebDAV uses 409; 404 for `DELETE`).
+fn place(root: BorrowedFd<'_>, path: &[u8], fallback: bool, missing: u16) -> Result<Place, u16> {
+    let mut rel = Vec::with_capacity(path.len() + 1);
+    let norm = files::normalize(path, &mut rel).map_err(|_| 400u16)?;
+    rel.pop(); // the NUL
+    if rel.is_empty() || norm.trailing_slash {
+        // A folder: nothing to store or remove there.
+        return Err(405);
+    }
+    let (parent, name) = match rel.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => (&b""[..], &rel[..]),
+    };
+    if name.starts_with(TEMP_PREFIX.as_bytes()) {
+        return Err(403);
+    }
+    let name = CString::new(name).map_err(|_| 400u16)?;
+    let parent = CString::new(parent).map_err(|_| 400u16)?;
+    let dir = files::open_beneath(root, &parent, fallback).map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOENT | libc::ENOTDIR) => missing,
+        Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM) => 403,
+        Some(libc::ENAMETOOLONG) => 414,
+        _ => 500,
+    })?;
+    match sys::fstat(dir.as_fd()) {
+        Ok(st) if st.is_dir => Ok(Place { dir, name }),
+        Ok(_) => Err(missing),
+        Err(_) => Err(500),
+    }
+}
+
+/// A `PUT` in progress: the body goes into `tmp` beside the target.
+#[derive(Debug)]
+pub(crate) struct Upload {
+    dir: OwnedFd,
+    name: CString,
+    tmp: CString,
+    file: OwnedFd,
+    /// Renamed into place: the temporary name no longer exists.
+    committed: bool,
+}
+
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Place").field("name", &self.name).finish()
+    }
+}
+
+/// Checks a `PUT` target and creates its temporary file, before any body
+/// byte is read (so `Expect: 100-continue` gets a final status instead).
+pub(crate) fn begin_put(root: BorrowedFd<'_>, path: &[u8], fallback: bool) -> Result<Upload, u16> {
+    let Place { dir, name } = place(root, path, fallback, 409)?;
+    match sys::entry_kind(dir.as_fd(), &name) {
+        // RFC 9110 §15.5.10: a folder cannot be replaced by a file.
+        Ok(Some(true)) => return Err(409),
+        Ok(_) => {}
+        Err(_) => return Err(500),
+    }
+    for _ in 0..8 {
+        let seq = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
+        let tmp = CString::new(format!("{TEMP_PREFIX}{}-{seq}", std::process::id()))
+            .map_err(|_| 500u16)?;
+        match sys::create_excl(dir.as_fd(), &tmp) {
+            Ok(file) => {
+                return Ok(Upload {
+                    dir,
+                    name,
+                    tmp,
+                    file,
+                    committed: false,
+                })
+            }
+            // Left by an earlier process with the same pid: take the next name.
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(e) => {
+                return Err(match e.raw_os_error() {
+                    Some(libc::EACCES | libc::EPERM | libc::EROFS) => 403,
+                    _ => 500,
+                })
+            }
+        }
+    }
+    Err(500)
+}
+
+impl Upload {
+    /// Appends body bytes to the temporary file.
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), u16> {
+        sys::write_all(self.file.as_fd(), data).map_err(|e| match e.raw_os_error() {
+            // Out of space: the request is too large for what is left.
+            Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG) => 413,
+            _ => 500,
+        })
+    }
+
+    /// Makes the upload durable and visible: `fsync`, `rename`, `fsync` of
+    /// the folder. Returns 201 (created) or 204 (replaced).
+    pub(crate) fn commit(mut self) -> Result<u16, u16> {
+        sys::fsync(self.file.as_fd()).map_err(|_| 500u16)?;
+        let existed = match sys::entry_kind(self.dir.as_fd(), &self.name) {
+            Ok(Some(true)) => return Err(409),
+            Ok(e) => e.is_some(),
+            Err(_) => return Err(500),
+        };
+        sys::rename_in(self.dir.as_fd(), &self.tmp, &self.name).map_err(|_| 500u16)?;
+        self.committed = true;
+        // The rename itself is durable only once the folder is synced.
+        sys::fsync(self.dir.as_fd()).map_err(|_| 500u16)?;
+        Ok(if existed { 204 } else { 201 })
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = sys::unlink_in(self.dir.as_fd(), &self.tmp);
+        }
+    }
+}
+
+/// `DELETE`: 204 when removed, 404 when absent, 409 for a folder.
+pub(crate) fn delete(root: BorrowedFd<'_>, path: &[u8], fallback: bool) -> u16 {
+    let Place { dir, name } = match place(root, path, fallback, 404) {
+        Ok(p) => p,
+        Err(403) => return 404,
+        Err(s) => return s,
+    };
+    match sys::entry_kind(dir.as_fd(), &name) {
+        Ok(None) => return 404,
+        Ok(Some(true)) => return 409,
+        Ok(Some(false)) => {}
+        Err(_) => return 500,
+    }
+    match sys::unlink_in(dir.as_fd(), &name) {
+        Ok(()) => {
+            let _ = sys::fsync(dir.as_fd());
+            204
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => 404,
+        Err(_) => 500,
+    }
+}
+
+/// An uploaded file for `GET`/`HEAD`, opened fresh (no cache: a `PUT` must
+/// be visible to the very next request). `None` when there is no such
+/// regular file, so the request falls through to `--root`.
+pub(crate) fn open_for_get(
+    root: BorrowedFd<'_>,
+    path: &[u8],
+    fallback: bool,
+) -> Option<(OwnedFd, FileStat)> {
+    let mut rel = Vec::with_capacity(path.len() + 1);
+    let norm = files::normalize(path, &mut rel).ok()?;
+    if norm.trailing_slash || rel.len() <= 1 {
+        return None;
+    }
+    let name_at = rel.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    if rel[name_at..].starts_with(TEMP_PREFIX.as_bytes()) {
+        return None;
+    }
+    let c = CStr::from_bytes_with_nul(&rel).ok()?;
+    let fd = files::open_beneath(root, c, fallback).ok()?;
+    let st = sys::fstat(fd.as_fd()).ok()?;
+    st.is_file.then_some((fd, st))
+}

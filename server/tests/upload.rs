@@ -1,0 +1,317 @@
+//! Uploads under `--upload-dir`: PUT/GET round trips (Content-Length and
+//! chunked, up to 64 MiB), status codes, traversal, atomicity when the
+//! client goes away or the body is too large, the startup sweep of stale
+//! temporary files, and `Expect: 100-continue` both ways.
+
+mod common;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{config, get_path, Client, TempTree};
+use h1serve::{Server, ServerHandle};
+use pretty_assertions::assert_eq;
+
+/// A server with `--upload-dir base/uploads` (and `--root base/root`).
+fn serve_uploads(f: impl FnOnce(&mut h1serve::Config)) -> (ServerHandle, TempTree, PathBuf) {
+    let tree = TempTree::new();
+    let dir = tree.base.join("uploads");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let mut cfg = config(Some(&tree.root));
+    cfg.upload_dir = Some(dir.clone());
+    cfg.max_body = 128 * 1024 * 1024;
+    f(&mut cfg);
+    (Server::bind(cfg).expect("bind"), tree, dir)
+}
+
+/// Every file name under `dir`, recursively, relative to it.
+fn listing(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    listing(dir)
+        .into_iter()
+        .filter(|n| n.rsplit('/').next().unwrap().starts_with(".h1serve-tmp-"))
+        .collect()
+}
+
+fn body_of(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 253) as u8).collect()
+}
+
+/// PUT with Content-Length; returns the status.
+fn put(addr: SocketAddr, path: &str, body: &[u8]) -> u16 {
+    let mut c = Client::connect(addr);
+    c.send(
+        format!(
+            "PUT {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    c.send(body);
+    c.response().status
+}
+
+/// PUT with a chunked body (64 KiB chunks); returns the status.
+fn put_chunked(addr: SocketAddr, path: &str, body: &[u8]) -> u16 {
+    let mut c = Client::connect(addr);
+    let mut wire = format!("PUT {path} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .into_bytes();
+    for chunk in body.chunks(64 * 1024) {
+        wire.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        wire.extend_from_slice(chunk);
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b"0\r\n\r\n");
+    c.send(&wire);
+    c.response().status
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str) -> u16 {
+    let mut c = Client::connect(addr);
+    c.send(format!("{method} {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+    c.response_to(method == "HEAD").status
+}
+
+#[test]
+fn put_then_get_gives_back_identical_bytes() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    for (i, len) in [0, 1, 1024 * 1024, 64 * 1024 * 1024]
+        .into_iter()
+        .enumerate()
+    {
+        let body = body_of(len);
+        let length_path = format!("/len-{i}.bin");
+        assert_eq!(put(addr, &length_path, &body), 201, "{length_path}");
+        let got = get_path(addr, &length_path);
+        assert_eq!(got.status, 200);
+        assert!(
+            got.body == body,
+            "{length_path}: {} bytes back",
+            got.body.len()
+        );
+
+        let chunked_path = format!("/sub/chunked-{i}.bin");
+        assert_eq!(
+            put_chunked(addr, &chunked_path, &body),
+            201,
+            "{chunked_path}"
+        );
+        let got = get_path(addr, &chunked_path);
+        assert_eq!(got.status, 200);
+        assert!(
+            got.body == body,
+            "{chunked_path}: {} bytes back",
+            got.body.len()
+        );
+    }
+    assert_eq!(temp_files(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn status_codes_for_create_replace_delete() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    assert_eq!(put(addr, "/a.txt", b"one"), 201);
+    assert_eq!(put(addr, "/a.txt", b"two!"), 204);
+    let got = get_path(addr, "/a.txt");
+    assert_eq!((got.status, got.body.as_slice()), (200, &b"two!"[..]));
+    assert_eq!(
+        got.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    // HEAD gives the length without a body.
+    let mut c = Client::connect(addr);
+    c.send(b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    let head = c.response_to(true);
+    assert_eq!(head.header("content-length"), Some("4"));
+    assert_eq!(request(addr, "DELETE", "/a.txt"), 204);
+    assert_eq!(get_path(addr, "/a.txt").status, 404);
+    assert_eq!(request(addr, "DELETE", "/a.txt"), 404);
+    // Missing parent folder, a folder as target, the folder itself.
+    assert_eq!(put(addr, "/nope/x.txt", b"x"), 409);
+    assert_eq!(put(addr, "/sub", b"x"), 409);
+    assert_eq!(put(addr, "/sub/", b"x"), 405);
+    assert_eq!(request(addr, "DELETE", "/sub"), 409);
+    // Temporary names cannot be named by requests.
+    assert_eq!(put(addr, "/.h1serve-tmp-1-1", b"x"), 403);
+    assert_eq!(request(addr, "POST", "/a.txt"), 405);
+    assert_eq!(listing(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn keep_alive_across_uploads() {
+    let (server, _tree, _dir) = serve_uploads(|_| {});
+    let mut c = Client::connect(server.local_addr());
+    c.send(b"PUT /k.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /k.txt HTTP/1.1\r\nHost: t\r\n\r\nDELETE /k.txt HTTP/1.1\r\nHost: t\r\n\r\nGET /k.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(c.response().status, 201);
+    assert_eq!(c.response().body, b"abc");
+    assert_eq!(c.response().status, 204);
+    assert_eq!(c.response().status, 404);
+}
+
+#[test]
+fn traversal_is_refused() {
+    let (server, tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    std::os::unix::fs::symlink(&tree.base, dir.join("out")).unwrap();
+    assert_eq!(put(addr, "/../escaped.txt", b"x"), 400);
+    assert_eq!(put(addr, "/%2e%2e/escaped.txt", b"x"), 400);
+    assert_eq!(put(addr, "/sub/../../escaped.txt", b"x"), 400);
+    assert_eq!(put(addr, "/a%2f..%2f..%2fescaped.txt", b"x"), 400);
+    // A symlink inside the folder pointing out of it.
+    assert_eq!(put(addr, "/out/escaped.txt", b"x"), 403);
+    assert_eq!(request(addr, "DELETE", "/out/secret.txt"), 404);
+    assert!(!tree.base.join("escaped.txt").exists());
+    assert!(tree.base.join("secret.txt").exists());
+    // Replacing the symlink itself is fine: rename never follows it.
+    assert_eq!(put(addr, "/out", b"now a file"), 204);
+    assert!(tree.base.join("secret.txt").exists());
+    assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"now a file");
+}
+
+/// Polls until `check` holds (at most 2 s).
+fn eventually(check: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
+
+#[test]
+fn client_killed_mid_upload_leaves_nothing() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    for chunked in [false, true] {
+        let mut c = Client::connect(addr);
+        let head = if chunked {
+            "PUT /partial.bin HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n"
+        } else {
+            "PUT /partial.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n"
+        };
+        c.send(head.as_bytes());
+        c.send(&body_of(300 * 1024));
+        // The temporary file exists while the body arrives...
+        assert!(eventually(|| temp_files(&dir).len() == 1), "{chunked}");
+        drop(c);
+        // ...and is gone once the client is.
+        assert!(
+            eventually(|| listing(&dir).is_empty()),
+            "{:?}",
+            listing(&dir)
+        );
+    }
+    assert_eq!(get_path(addr, "/partial.bin").status, 404);
+}
+
+#[test]
+fn body_over_max_body_is_413_and_leaves_nothing() {
+    let (server, _tree, dir) = serve_uploads(|c| c.max_body = 64 * 1024);
+    let addr = server.local_addr();
+    // Chunked: found out while reading.
+    assert_eq!(put_chunked(addr, "/big.bin", &body_of(200 * 1024)), 413);
+    // Content-Length: refused from the head.
+    let mut c = Client::connect(addr);
+    c.send(b"PUT /big.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n");
+    assert_eq!(c.response().status, 413);
+    assert!(
+        eventually(|| listing(&dir).is_empty()),
+        "{:?}",
+        listing(&dir)
+    );
+}
+
+#[test]
+fn stale_temp_files_are_swept_at_startup() {
+    let tree = TempTree::new();
+    let dir = tree.base.join("uploads");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join(".h1serve-tmp-999-1"), b"half").unwrap();
+    std::fs::write(dir.join("sub/.h1serve-tmp-999-2"), b"half").unwrap();
+    std::fs::write(dir.join("kept.txt"), b"kept").unwrap();
+    let mut cfg = config(Some(&tree.root));
+    cfg.upload_dir = Some(dir.clone());
+    let server = Server::bind(cfg).unwrap();
+    assert_eq!(listing(&dir), vec!["kept.txt".to_string()]);
+    assert_eq!(get_path(server.local_addr(), "/kept.txt").body, b"kept");
+}
+
+#[test]
+fn expect_100_continue_when_the_body_is_wanted() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let mut c = Client::connect(server.local_addr());
+    c.send(b"PUT /e.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(c.response().status, 100);
+    c.send(b"hello");
+    assert_eq!(c.response().status, 201);
+    // Same connection, chunked, mixed-case expectation.
+    c.send(b"PUT /e.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nExpect: 100-Continue\r\n\r\n");
+    assert_eq!(c.response().status, 100);
+    c.send(b"3\r\nbye\r\n0\r\n\r\n");
+    assert_eq!(c.response().status, 204);
+    assert_eq!(std::fs::read(dir.join("e.txt")).unwrap(), b"bye");
+}
+
+#[test]
+fn expect_100_continue_refused_with_a_final_status() {
+    let (server, _tree, dir) = serve_uploads(|c| c.max_body = 1024);
+    let addr = server.local_addr();
+    for (req, status) in [
+        // Too large: 413 before the body.
+        (
+            "PUT /x.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n",
+            413,
+        ),
+        // Nowhere to put it.
+        (
+            "PUT /none/x.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+            409,
+        ),
+        // Not a method uploads take.
+        (
+            "POST /x.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+            405,
+        ),
+        // An expectation nobody can meet.
+        (
+            "PUT /x.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 200-ok\r\n\r\n",
+            417,
+        ),
+    ] {
+        let mut c = Client::connect(addr);
+        let sent = Instant::now();
+        c.send(req.as_bytes());
+        let r = c.response();
+        assert_eq!(r.status, status, "{req}");
+        assert!(sent.elapsed() < Duration::from_secs(1), "{req}");
+        assert_eq!(r.header("connection"), Some("close"), "{req}");
+        // A client that sends the body anyway: it is never parsed as a
+        // request, and the connection closes.
+        let _ = c.stream.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert!(c.closed_within(Duration::from_secs(2)), "{req}");
+        assert!(c.leftover().is_empty(), "{req}: {:?}", c.leftover());
+    }
+    assert_eq!(listing(&dir), Vec::<String>::new());
+}
