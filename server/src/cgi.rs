@@ -309,6 +309,9 @@ pub(crate) struct Cgi {
     /// Stdout until the end of the script's header section.
     head: Vec<u8>,
     parser: FieldsParser,
+    /// The parser's field slots: kept across calls, since a resumed parse
+    /// only adds the fields after the ones it already wrote.
+    fields: Box<[Header]>,
     /// `None` until the response head is queued.
     framing: Option<Framing>,
     status: u16,
@@ -377,6 +380,7 @@ impl Cgi {
             stderr: Some(err_r),
             head: Vec::new(),
             parser: FieldsParser::new().allow_bare_lf(true),
+            fields: vec![Header::EMPTY; MAX_SCRIPT_HEADERS].into_boxed_slice(),
             framing: None,
             status: 0,
             total: 0,
@@ -576,14 +580,14 @@ impl Cgi {
             return Ok(());
         }
         self.head.extend_from_slice(data);
-        let mut headers = [Header::EMPTY; MAX_SCRIPT_HEADERS];
-        let fields = match self.parser.parse(&self.head, &mut headers) {
+        let fields = match self.parser.parse(&self.head, &mut self.fields) {
             Ok(Status::Partial) => return Ok(()),
             Ok(Status::Complete(f)) => f,
             // RFC 3875 §6: a response the server cannot parse is a bad gateway.
             Err(_) => return Err(502),
         };
         let head = std::mem::take(&mut self.head);
+        let headers = std::mem::take(&mut self.fields);
         self.respond_head(&head, &headers[..fields.header_count], out)?;
         self.relay(&head[fields.len..], out);
         Ok(())

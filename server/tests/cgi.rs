@@ -1,0 +1,478 @@
+//! CGI/1.1 under `--cgi-dir`: meta-variables, body on stdin, response
+//! fields (Status, Location, Set-Cookie), chunked and close-delimited
+//! streaming, a slow script that does not hold up its worker, the timeout,
+//! the output cap, `Expect: 100-continue`, and no zombies left behind.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{config, get_path, TempTree};
+use h1parse::{BodyKind, ChunkedDecoder, Header, ResponseParser, Status};
+use h1serve::{Server, ServerHandle};
+use pretty_assertions::assert_eq;
+
+const ECHO: &str = r#"#!/bin/sh
+echo "Content-Type: text/plain"
+echo "Set-Cookie: session=abc123; Path=/; HttpOnly"
+echo "X-Script: echo"
+echo ""
+env | LC_ALL=C sort
+echo "BODY:"
+cat
+"#;
+
+/// Writes an executable script into `dir`.
+fn script(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A server with `--cgi-dir base/cgi` holding the test scripts.
+fn serve_cgi(f: impl FnOnce(&mut h1serve::Config)) -> (ServerHandle, TempTree, PathBuf) {
+    let tree = TempTree::new();
+    let dir = tree.base.join("cgi");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    script(&dir, "echo.sh", ECHO);
+    script(
+        &dir,
+        "status.sh",
+        "#!/bin/sh\nprintf 'Status: 404 Not Here\\nContent-Type: text/plain\\n\\nmissing\\n'\n",
+    );
+    script(
+        &dir,
+        "redirect.sh",
+        "#!/bin/sh\nprintf 'Location: http://example.com/\\n\\n'\n",
+    );
+    script(
+        &dir,
+        "length.sh",
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\nContent-Length: 5\\r\\n\\r\\nhello'\n",
+    );
+    script(&dir, "bad.sh", "#!/bin/sh\necho 'this is not a header'\n");
+    script(&dir, "silent.sh", "#!/bin/sh\nexit 3\n");
+    script(
+        &dir,
+        "slow.sh",
+        "#!/bin/sh\nsleep 5\nprintf 'Content-Type: text/plain\\n\\nslept\\n'\n",
+    );
+    script(
+        &dir,
+        "forever.sh",
+        "#!/bin/sh\nwhile :; do sleep 0.1; done\n",
+    );
+    script(
+        &dir,
+        "forever-after-head.sh",
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nstarted\\n'\nwhile :; do sleep 0.1; done\n",
+    );
+    script(
+        &dir,
+        "flood.sh",
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nwhile :; do echo 0123456789abcdef0123456789abcdef; done\n",
+    );
+    script(
+        &dir,
+        "sub/stderr.sh",
+        "#!/bin/sh\necho 'cgi test: a line on stderr' >&2\nprintf 'Content-Type: text/plain\\n\\nok\\n'\n",
+    );
+    std::fs::write(dir.join("not-executable.sh"), "#!/bin/sh\necho\n").unwrap();
+    let mut cfg = config(Some(&tree.root));
+    cfg.cgi_dir = Some(dir.clone());
+    f(&mut cfg);
+    (Server::bind(cfg).expect("bind"), tree, dir)
+}
+
+/// One response, with its body decoded (Content-Length, chunked or until close).
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// The body ended properly (not cut short by a close).
+    complete: bool,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn open(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, b: &[u8]) {
+        self.stream.write_all(b).unwrap();
+    }
+
+    /// Reads more; false at EOF (or a reset).
+    fn fill(&mut self) -> bool {
+        let mut tmp = [0u8; 65536];
+        match self.stream.read(&mut tmp) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                true
+            }
+        }
+    }
+
+    fn reply(&mut self, head_request: bool) -> Reply {
+        let mut headers = [Header::EMPTY; 64];
+        let mut parser = ResponseParser::new().for_head_request(head_request);
+        let resp = loop {
+            match parser.parse(&self.buf, &mut headers) {
+                Ok(Status::Complete(r)) => break r,
+                Ok(Status::Partial) => assert!(
+                    self.fill(),
+                    "closed before a response: {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
+                Err(e) => panic!("bad response {e}: {:?}", String::from_utf8_lossy(&self.buf)),
+            }
+        };
+        let hs = resp
+            .head(&self.buf, &headers)
+            .headers()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect();
+        self.buf.drain(..resp.head_len);
+        let mut body = Vec::new();
+        let complete = match resp.body {
+            BodyKind::None => true,
+            BodyKind::Length(n) => {
+                while (self.buf.len() as u64) < n {
+                    if !self.fill() {
+                        break;
+                    }
+                }
+                let n = (n as usize).min(self.buf.len());
+                body.extend(self.buf.drain(..n));
+                true
+            }
+            BodyKind::Chunked => {
+                let mut dec = ChunkedDecoder::new();
+                loop {
+                    let chunk = dec.decode(&self.buf).expect("valid chunked framing");
+                    body.extend_from_slice(&self.buf[chunk.data.clone()]);
+                    self.buf.drain(..chunk.consumed);
+                    if chunk.done {
+                        break true;
+                    }
+                    if chunk.consumed == 0 && !self.fill() {
+                        break false;
+                    }
+                }
+            }
+            BodyKind::UntilClose => {
+                while self.fill() {}
+                body = std::mem::take(&mut self.buf);
+                true
+            }
+        };
+        Reply {
+            status: resp.status,
+            headers: hs,
+            body,
+            complete,
+        }
+    }
+}
+
+fn fetch(addr: SocketAddr, req: &str) -> Reply {
+    let mut c = Conn::open(addr);
+    c.send(req.as_bytes());
+    c.reply(req.starts_with("HEAD "))
+}
+
+/// Children of this process (the server runs in it) that are zombies.
+fn zombies() -> Vec<String> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let mut rest = stat[close + 1..].split_whitespace();
+        let (state, ppid) = (rest.next(), rest.next());
+        if state == Some("Z") && ppid == Some(me.as_str()) {
+            found.push(stat[..close + 1].to_string());
+        }
+    }
+    found
+}
+
+/// No zombie child persists: an exited script is reaped promptly (tests in
+/// this file run in parallel, so one may be between exit and reaping).
+fn assert_no_zombies() {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let z = zombies();
+        if z.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "zombie children: {z:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn env_var<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+}
+
+#[test]
+fn script_sets_a_cookie_and_echoes_its_environment_and_body() {
+    let (server, _tree, _dir) = serve_cgi(|_| {});
+    let addr = server.local_addr();
+    let r = fetch(
+        addr,
+        "POST /cgi-bin/echo.sh/extra/path%20x?a=1&b=%20two HTTP/1.1\r\nHost: example.test:8080\r\n\
+         Content-Type: text/x-test\r\nContent-Length: 9\r\nX-Custom: yes\r\nX-Custom: again\r\n\
+         Authorization: Basic c2VjcmV0\r\nProxy: http://evil/\r\nCookie: c=1\r\n\r\nhello cgi",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.complete);
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(
+        r.header("set-cookie"),
+        Some("session=abc123; Path=/; HttpOnly")
+    );
+    assert_eq!(r.header("x-script"), Some("echo"));
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+    let text = r.text();
+    let port = addr.port().to_string();
+    let expected = [
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("REQUEST_METHOD", "POST"),
+        ("QUERY_STRING", "a=1&b=%20two"),
+        ("SCRIPT_NAME", "/cgi-bin/echo.sh"),
+        ("PATH_INFO", "/extra/path x"),
+        ("CONTENT_LENGTH", "9"),
+        ("CONTENT_TYPE", "text/x-test"),
+        ("SERVER_NAME", "example.test"),
+        ("SERVER_PORT", port.as_str()),
+        ("REMOTE_ADDR", "127.0.0.1"),
+        ("HTTP_X_CUSTOM", "yes, again"),
+        ("HTTP_COOKIE", "c=1"),
+        ("HTTP_HOST", "example.test:8080"),
+    ];
+    for (name, value) in expected {
+        assert_eq!(env_var(&text, name), Some(value), "{name} in\n{text}");
+    }
+    // RFC 3875 §4.1.18: credentials are not passed; nor is httpoxy's Proxy.
+    for absent in [
+        "HTTP_AUTHORIZATION",
+        "HTTP_PROXY",
+        "HTTP_CONTENT_LENGTH",
+        "HTTP_CONTENT_TYPE",
+    ] {
+        assert_eq!(env_var(&text, absent), None, "{absent} in\n{text}");
+    }
+    assert!(text.ends_with("BODY:\nhello cgi"), "{text}");
+    assert_no_zombies();
+}
+
+#[test]
+fn chunked_request_body_and_keep_alive() {
+    let (server, _tree, _dir) = serve_cgi(|_| {});
+    let mut c = Conn::open(server.local_addr());
+    c.send(b"POST /cgi-bin/echo.sh HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\nGET /cgi-bin/echo.sh?second HTTP/1.1\r\nHost: t\r\n\r\n");
+    let first = c.reply(false);
+    assert_eq!(first.status, 200);
+    assert_eq!(env_var(&first.text(), "CONTENT_LENGTH"), Some("7"));
+    assert!(first.text().ends_with("BODY:\nabcdefg"), "{}", first.text());
+    // The pipelined second request waited for the first script, on the same connection.
+    let second = c.reply(false);
+    assert_eq!(env_var(&second.text(), "QUERY_STRING"), Some("second"));
+    assert_eq!(env_var(&second.text(), "REQUEST_METHOD"), Some("GET"));
+    assert_eq!(env_var(&second.text(), "CONTENT_LENGTH"), None);
+    assert!(second.text().ends_with("BODY:\n"), "{}", second.text());
+    assert_no_zombies();
+}
+
+#[test]
+fn status_location_length_and_http10() {
+    let (server, _tree, _dir) = serve_cgi(|_| {});
+    let addr = server.local_addr();
+    let r = fetch(addr, "GET /cgi-bin/status.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!((r.status, r.text().as_str()), (404, "missing\n"));
+    let r = fetch(addr, "GET /cgi-bin/redirect.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("http://example.com/"));
+    let r = fetch(addr, "GET /cgi-bin/length.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.header("content-length"), Some("5"));
+    assert_eq!(r.header("transfer-encoding"), None);
+    assert_eq!(r.body, b"hello");
+    let r = fetch(addr, "HEAD /cgi-bin/length.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    // HTTP/1.0 has no chunked coding: the body ends with the connection.
+    let r = fetch(addr, "GET /cgi-bin/echo.sh HTTP/1.0\r\n\r\n");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("transfer-encoding"), None);
+    assert_eq!(r.header("connection"), Some("close"));
+    assert_eq!(env_var(&r.text(), "SERVER_PROTOCOL"), Some("HTTP/1.0"));
+    // stderr goes to the error log; the response is unaffected.
+    let r = fetch(
+        addr,
+        "GET /cgi-bin/sub/stderr.sh HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
+    assert_no_zombies();
+}
+
+#[test]
+fn broken_missing_and_forbidden_scripts() {
+    let (server, _tree, _dir) = serve_cgi(|_| {});
+    let addr = server.local_addr();
+    let status = |path: &str| {
+        fetch(
+            addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+        )
+        .status
+    };
+    assert_eq!(status("/cgi-bin/bad.sh"), 502);
+    assert_eq!(status("/cgi-bin/silent.sh"), 502);
+    assert_eq!(status("/cgi-bin/missing.sh"), 404);
+    assert_eq!(status("/cgi-bin/not-executable.sh"), 403);
+    assert_eq!(status("/cgi-bin/"), 403);
+    assert_eq!(status("/cgi-bin/sub/"), 403);
+    // Not a script path at all once normalized: a static file.
+    assert_eq!(get_path(addr, "/cgi-bin/../hello.txt").status, 200);
+    assert_no_zombies();
+}
+
+#[test]
+fn slow_script_does_not_hold_up_its_worker() {
+    let (server, _tree, _dir) = serve_cgi(|c| c.workers = 1);
+    let addr = server.local_addr();
+    let started = Instant::now();
+    let mut slow = Conn::open(addr);
+    slow.send(b"GET /cgi-bin/slow.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+    // Make sure the script is running before the others start.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut c = Conn::open(addr);
+    for i in 0..100 {
+        let req = if i % 2 == 0 {
+            "GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+        } else {
+            "GET /cgi-bin/length.sh HTTP/1.1\r\nHost: t\r\n\r\n"
+        };
+        c.send(req.as_bytes());
+        assert_eq!(c.reply(false).status, 200, "request {i}");
+    }
+    let others = started.elapsed();
+    assert!(
+        others < Duration::from_secs(3),
+        "100 requests took {others:?} beside a sleeping script"
+    );
+    let r = slow.reply(false);
+    assert_eq!(r.text(), "slept\n");
+    assert!(started.elapsed() >= Duration::from_millis(4900));
+    assert_no_zombies();
+}
+
+#[test]
+fn script_that_never_ends_is_killed_at_the_timeout() {
+    let (server, _tree, _dir) = serve_cgi(|c| c.cgi_timeout = Duration::from_millis(800));
+    let addr = server.local_addr();
+    let started = Instant::now();
+    let r = fetch(addr, "GET /cgi-bin/forever.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 504);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(700) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    // After the head was sent, a timeout can only cut the body short.
+    let r = fetch(
+        addr,
+        "GET /cgi-bin/forever-after-head.sh HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    assert!(!r.complete, "a killed script's body must not look complete");
+    assert_eq!(r.text(), "started\n");
+    assert_no_zombies();
+}
+
+#[test]
+fn output_over_the_cap_kills_the_script() {
+    let (server, _tree, _dir) = serve_cgi(|c| c.cgi_max_output = 256 * 1024);
+    let r = fetch(
+        server.local_addr(),
+        "GET /cgi-bin/flood.sh HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    // Either refused before the head went out, or cut short after it.
+    assert!(
+        r.status == 502 || !r.complete,
+        "{:?}",
+        (r.status, r.body.len())
+    );
+    assert!(r.body.len() <= 256 * 1024);
+    assert_no_zombies();
+}
+
+#[test]
+fn expect_100_continue_both_ways() {
+    let (server, _tree, _dir) = serve_cgi(|c| c.max_body = 1024);
+    let addr = server.local_addr();
+    // Wanted: 100, then the body, then the script's answer.
+    let mut c = Conn::open(addr);
+    c.send(b"POST /cgi-bin/echo.sh HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(c.reply(false).status, 100);
+    c.send(b"xyz");
+    let r = c.reply(false);
+    assert_eq!(r.status, 200);
+    assert!(r.text().ends_with("BODY:\nxyz"), "{}", r.text());
+    // Not wanted: the final status at once, then close.
+    for (req, status) in [
+        ("POST /cgi-bin/missing.sh HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n", 404),
+        ("POST /cgi-bin/echo.sh HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\nExpect: 100-continue\r\n\r\n", 413),
+    ] {
+        let mut c = Conn::open(addr);
+        c.send(req.as_bytes());
+        let r = c.reply(false);
+        assert_eq!(r.status, status, "{req}");
+        assert_eq!(r.header("connection"), Some("close"), "{req}");
+        let _ = c.stream.write_all(b"xyz");
+        assert!(!c.fill(), "{req}: the connection stays open");
+    }
+    assert_no_zombies();
+}
