@@ -73,6 +73,9 @@ pub(crate) struct Buffers {
     parser: RequestParser,
     chunked: ChunkedDecoder,
     pending: Option<Pending>,
+    /// An upload or CGI request in progress (`dynamic`); busy-time state, so
+    /// it lives here and an idle connection does not pay for it.
+    dynamic: Option<Box<Dynamic>>,
     /// Output is `wbuf[wpos..]`.
     wbuf: Vec<u8>,
     wpos: usize,
@@ -115,6 +118,7 @@ impl Pool {
                 parser: RequestParser::with_limits(self.limits),
                 chunked: ChunkedDecoder::new(),
                 pending: None,
+                dynamic: None,
                 wbuf: Vec::with_capacity(16 * 1024),
                 wpos: 0,
             })
@@ -129,6 +133,7 @@ impl Pool {
         b.end = 0;
         b.parser.reset();
         b.pending = None;
+        b.dynamic = None;
         b.wbuf.clear();
         b.wpos = 0;
         self.free.push(b);
@@ -181,10 +186,6 @@ pub(crate) struct Connection {
     pub(crate) queued: Option<Instant>,
     /// What the stub_status gauges count this connection as.
     pub(crate) gauge: Gauge,
-    /// An upload or CGI request in progress (`dynamic`).
-    dynamic: Option<Box<Dynamic>>,
-    /// This connection's epoll token, which its CGI pipes share.
-    pub(crate) token: u64,
 }
 
 /// A body step's outcome.
@@ -210,8 +211,6 @@ impl Connection {
             timer: None,
             queued: None,
             gauge: Gauge::None,
-            dynamic: None,
-            token: 0,
         }
     }
 
@@ -229,6 +228,13 @@ impl Connection {
         }
     }
 
+    /// A CGI script is producing this connection's next response.
+    fn cgi_running(&self) -> bool {
+        self.bufs
+            .as_ref()
+            .is_some_and(|b| b.dynamic.as_ref().is_some_and(|d| d.running().is_some()))
+    }
+
     fn has_output(&self) -> bool {
         self.file.is_some() || self.bufs.as_ref().is_some_and(|b| b.wpos < b.wbuf.len())
     }
@@ -237,10 +243,9 @@ impl Connection {
     fn idle(&self) -> bool {
         !self.has_output()
             && !self.close_after
-            && self
-                .bufs
-                .as_ref()
-                .map_or(true, |b| b.start == b.end && b.pending.is_none())
+            && self.bufs.as_ref().map_or(true, |b| {
+                b.start == b.end && b.pending.is_none() && b.dynamic.is_none()
+            })
     }
 
     /// Answers 503 at once (over `--max-connections`) and closes after.
@@ -296,8 +301,17 @@ impl Connection {
             if ctx.shutting_down && self.idle() {
                 return false;
             }
-            if self.dynamic.as_ref().is_some_and(|d| d.running().is_some()) {
-                // A script is answering: its pipes wake us; input waits.
+            if self.cgi_running()
+                && (self.peer_eof
+                    || !self.readable
+                    || self
+                        .bufs
+                        .as_ref()
+                        .is_some_and(|b| b.end == b.rbuf.len() && b.start == 0))
+            {
+                // A script is answering: its pipes wake us. Input is read
+                // while it fits (so a reset is noticed); a half-close still
+                // gets the response.
                 return true;
             }
             if self.peer_eof {
@@ -423,7 +437,7 @@ impl Connection {
         if self.close_after || self.file.is_some() || b.wbuf.len() >= OUTPUT_HIGH_WATER {
             return false;
         }
-        if let Some(d) = self.dynamic.as_deref_mut() {
+        if let Some(d) = b.dynamic.as_deref_mut() {
             match dynamic::pump(d, ctx, &mut b.wbuf, OUTPUT_HIGH_WATER) {
                 None => {}
                 Some(Pump::Wait) => return false,
@@ -433,7 +447,7 @@ impl Connection {
                     body_len,
                     close,
                 }) => {
-                    let Some(Dynamic::Cgi(cgi)) = self.dynamic.take().map(|d| *d) else {
+                    let Some(Dynamic::Cgi(cgi)) = b.dynamic.take().map(|d| *d) else {
                         return false;
                     };
                     let answer = Answer {
@@ -448,18 +462,18 @@ impl Connection {
             }
         }
         if let Some(p) = b.pending {
-            match body_step(b, ctx, self.dynamic.as_deref_mut()) {
+            match body_step(b, ctx) {
                 BodyStep::NeedMore => return false,
                 BodyStep::Fail(status) => {
                     // An unfinished upload's temporary file goes with it.
-                    self.dynamic = None;
+                    b.dynamic = None;
                     fail(b, ctx, self.peer, status);
                     self.close_after = true;
                     return false;
                 }
                 BodyStep::Done => {
                     b.pending = None;
-                    if self.dynamic.is_some() {
+                    if b.dynamic.is_some() {
                         self.finish_dynamic(ctx, p.req);
                     } else {
                         self.finish_request(ctx, p.req);
@@ -549,14 +563,14 @@ impl Connection {
                 true
             }
             Plan::Body(d) => {
-                self.dynamic = Some(d);
+                let Some(b) = self.bufs.as_deref_mut() else {
+                    return false;
+                };
+                b.dynamic = Some(d);
                 if !has_body {
                     self.finish_dynamic(ctx, req);
                     return true;
                 }
-                let Some(b) = self.bufs.as_deref_mut() else {
-                    return false;
-                };
                 if req.expect == Expect::Continue && req.version == Version::Http11 {
                     // RFC 9110 §10.1.1: the body is wanted, so say so.
                     b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -577,7 +591,10 @@ impl Connection {
 
     /// The body of a dynamic request is in: commit or start the script.
     fn finish_dynamic(&mut self, ctx: &mut Ctx, req: Request) {
-        let (Some(d), Some(b)) = (self.dynamic.take(), self.bufs.as_deref_mut()) else {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return;
+        };
+        let Some(d) = b.dynamic.take() else {
             return;
         };
         let conn = dynamic::Conn {
@@ -587,11 +604,11 @@ impl Connection {
             keep_alive: req.keep_alive && !ctx.shutting_down,
             peer: self.peer,
             sock: self.fd.as_fd(),
-            token: self.token,
+            token: ctx.token,
         };
         match dynamic::finish(*d, conn, ctx, &mut b.wbuf) {
             Finish::Answer(answer) => self.complete(ctx, req, answer),
-            Finish::Running(d) => self.dynamic = Some(d),
+            Finish::Running(d) => b.dynamic = Some(d),
         }
     }
 
@@ -674,15 +691,17 @@ impl Connection {
                     return false;
                 };
                 b.pending = None;
-                self.dynamic = None;
+                b.dynamic = None;
                 fail(b, ctx, self.peer, 408);
                 self.close_after = true;
                 self.timer = None;
                 self.drive(ctx)
             }
             TimerKind::Cgi => {
-                let (Some(d), Some(b)) = (self.dynamic.as_deref_mut(), self.bufs.as_deref_mut())
-                else {
+                let Some(b) = self.bufs.as_deref_mut() else {
+                    return false;
+                };
+                let Some(d) = b.dynamic.as_deref_mut() else {
                     return false;
                 };
                 let Some(Pump::Done {
@@ -693,7 +712,7 @@ impl Connection {
                 else {
                     return false;
                 };
-                let Some(Dynamic::Cgi(cgi)) = self.dynamic.take().map(|d| *d) else {
+                let Some(Dynamic::Cgi(cgi)) = b.dynamic.take().map(|d| *d) else {
                     return false;
                 };
                 let answer = Answer {
@@ -722,7 +741,11 @@ impl Connection {
                 (TimerKind::Linger, Gauge::Writing, cfg.linger_timeout)
             } else if self.has_output() {
                 (TimerKind::Write, Gauge::Writing, cfg.write_timeout)
-            } else if let Some(cgi) = self.dynamic.as_ref().and_then(|d| d.running()) {
+            } else if let Some(cgi) = self
+                .bufs
+                .as_ref()
+                .and_then(|b| b.dynamic.as_ref()?.running())
+            {
                 let left = cgi.deadline.saturating_duration_since(ctx.now);
                 (TimerKind::Cgi, Gauge::Writing, left)
             } else if self.bufs.as_ref().is_some_and(|b| b.pending.is_some()) {
@@ -755,7 +778,7 @@ impl Connection {
 
 /// Reads body bytes that follow the pending head: into `sink` (a dynamic
 /// route) when there is one, else they are discarded.
-fn body_step(b: &mut Buffers, ctx: &Ctx, mut sink: Option<&mut Dynamic>) -> BodyStep {
+fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
     let Some(mut p) = b.pending else {
         return BodyStep::Done;
     };
@@ -772,7 +795,7 @@ fn body_step(b: &mut Buffers, ctx: &Ctx, mut sink: Option<&mut Dynamic>) -> Body
             match b.chunked.decode(&b.rbuf[body_at..b.end]) {
                 Ok(chunk) => {
                     p.received += chunk.data.len() as u64;
-                    if let Some(s) = sink.as_deref_mut() {
+                    if let Some(s) = b.dynamic.as_deref_mut() {
                         let data = body_at + chunk.data.start..body_at + chunk.data.end;
                         if let Err(status) = s.feed(&b.rbuf[data]) {
                             break BodyStep::Fail(status);
@@ -794,7 +817,7 @@ fn body_step(b: &mut Buffers, ctx: &Ctx, mut sink: Option<&mut Dynamic>) -> Body
             }
         } else {
             let take = p.remaining.min(avail as u64) as usize;
-            if let Some(s) = sink.as_deref_mut() {
+            if let Some(s) = b.dynamic.as_deref_mut() {
                 if let Err(status) = s.feed(&b.rbuf[body_at..body_at + take]) {
                     break BodyStep::Fail(status);
                 }

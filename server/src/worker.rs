@@ -49,6 +49,8 @@ pub(crate) struct Ctx {
     pub(crate) shutting_down: bool,
     /// The worker's epoll (a second descriptor for it), where CGI pipes go.
     pub(crate) epoll: Epoll,
+    /// The epoll token of the connection being driven (its CGI pipes share it).
+    pub(crate) token: u64,
 }
 
 #[derive(Debug)]
@@ -104,6 +106,7 @@ impl Worker {
             now: Instant::now(),
             shutting_down: false,
             epoll: epoll.try_clone()?,
+            token: 0,
             stats,
             shared,
         };
@@ -251,7 +254,7 @@ impl Worker {
             return;
         }
         let mut conn = Connection::new(fd, peer);
-        conn.token = token(slot, gen);
+        self.ctx.token = token(slot, gen);
         self.open += 1;
         if over {
             conn.refuse(&mut self.ctx);
@@ -279,6 +282,7 @@ impl Worker {
         if flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0 {
             conn.set_readable(flags & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0);
         }
+        self.ctx.token = tok;
         if guarded(|| conn.drive(&mut self.ctx)) {
             self.schedule(slot);
         } else {
@@ -325,6 +329,7 @@ impl Worker {
             match conn.timer {
                 Some((deadline, kind)) if deadline <= now => {
                     conn.timer = None;
+                    self.ctx.token = token(slot, gen);
                     if guarded(|| conn.expire(&mut self.ctx, kind)) {
                         self.schedule(slot);
                     } else {
@@ -362,6 +367,7 @@ impl Worker {
         }
         let _ = self.epoll.delete(self.ctx.shared.bell.as_fd());
         for slot in 0..self.slots.len() as u32 {
+            self.ctx.token = token(slot, self.slots[slot as usize].gen);
             let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
                 continue;
             };

@@ -63,6 +63,11 @@ fn serve_cgi(f: impl FnOnce(&mut h1serve::Config)) -> (ServerHandle, TempTree, P
     );
     script(
         &dir,
+        "abandoned.sh",
+        "#!/bin/sh\nsleep 5\nprintf 'Content-Type: text/plain\\n\\nlate\\n'\n",
+    );
+    script(
+        &dir,
         "forever.sh",
         "#!/bin/sh\nwhile :; do sleep 0.1; done\n",
     );
@@ -218,6 +223,11 @@ fn fetch(addr: SocketAddr, req: &str) -> Reply {
 
 /// Children of this process (the server runs in it) that are zombies.
 fn zombies() -> Vec<String> {
+    children(|state, _| state == "Z")
+}
+
+/// Children of this process whose `(state, comm)` pass `keep`.
+fn children(keep: impl Fn(&str, &str) -> bool) -> Vec<String> {
     let me = std::process::id().to_string();
     let mut found = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -228,9 +238,10 @@ fn zombies() -> Vec<String> {
         let Some(close) = stat.rfind(')') else {
             continue;
         };
+        let comm = stat[..close].split_once('(').map_or("", |(_, c)| c);
         let mut rest = stat[close + 1..].split_whitespace();
-        let (state, ppid) = (rest.next(), rest.next());
-        if state == Some("Z") && ppid == Some(me.as_str()) {
+        let (state, ppid) = (rest.next().unwrap_or(""), rest.next());
+        if ppid == Some(me.as_str()) && keep(state, comm) {
             found.push(stat[..close + 1].to_string());
         }
     }
@@ -474,5 +485,35 @@ fn expect_100_continue_both_ways() {
         let _ = c.stream.write_all(b"xyz");
         assert!(!c.fill(), "{req}: the connection stays open");
     }
+    assert_no_zombies();
+}
+
+/// Polls until `check` holds (at most 2 s).
+fn eventually(check: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
+
+#[test]
+fn client_reset_kills_and_reaps_its_script() {
+    let (server, _tree, _dir) = serve_cgi(|_| {});
+    let mut c = Conn::open(server.local_addr());
+    c.send(b"POST /cgi-bin/abandoned.sh HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n");
+    let running = || !children(|_, comm| comm == "abandoned.sh").is_empty();
+    // The 100 arrives and stays unread, so closing below sends a reset.
+    std::thread::sleep(Duration::from_millis(100));
+    c.send(b"x");
+    assert!(eventually(running), "the script never started");
+    drop(c);
+    assert!(
+        eventually(|| !running()),
+        "script still running after its client reset"
+    );
     assert_no_zombies();
 }
