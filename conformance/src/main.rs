@@ -183,10 +183,11 @@ impl Selection {
 
     fn options(&self, profile: &TargetProfile) -> Options {
         let step = profile.timeout_ms.unwrap_or(self.timeout);
+        let wait = profile.wait_ms.unwrap_or(self.wait);
         Options {
             profile: self.profile,
             step: Duration::from_millis(step),
-            idle: Duration::from_millis(self.wait),
+            idle: Duration::from_millis(wait),
             jobs: self.jobs.max(1),
         }
     }

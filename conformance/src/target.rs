@@ -21,7 +21,8 @@ use crate::observe;
 /// nocontent = "/empty"      # answers 204
 /// capabilities = ["post"]   # taken as given, no probing
 /// lacks = ["expect"]        # capabilities to treat as absent
-/// timeout_ms = 1000
+/// timeout_ms = 2000         # connect and each write
+/// wait_ms = 1000            # after the last step, for more bytes or a close
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,8 +43,11 @@ pub struct TargetProfile {
     /// Capabilities to deny.
     #[serde(default)]
     pub lacks: Vec<String>,
-    /// Per-step timeout in ms.
+    /// Per-step timeout in ms (connect, each write).
     pub timeout_ms: Option<u64>,
+    /// How long to wait after a case's last step for more bytes or a close,
+    /// in ms: raise it for a slow target.
+    pub wait_ms: Option<u64>,
 }
 
 impl TargetProfile {
