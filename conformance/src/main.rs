@@ -114,12 +114,14 @@ struct Selection {
     /// Cases run at once.
     #[arg(long, short = 'j', default_value_t = 8)]
     jobs: usize,
-    /// Per-step timeout (connect, each write) in ms.
-    #[arg(long, default_value_t = 2000, value_name = "MS")]
-    timeout: u64,
-    /// Wait after the last step for more bytes or a close, in ms.
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
-    wait: u64,
+    /// Per-step timeout (connect, each write) in ms [default: the target
+    /// profile's timeout_ms, else 2000].
+    #[arg(long, value_name = "MS")]
+    timeout: Option<u64>,
+    /// Wait after the last step for more bytes or a close, in ms [default:
+    /// the target profile's wait_ms, else 1000].
+    #[arg(long, value_name = "MS")]
+    wait: Option<u64>,
     /// Target profile file (paths, capabilities, timeouts): see the README.
     #[arg(long, value_name = "FILE")]
     target_profile: Option<PathBuf>,
@@ -182,8 +184,8 @@ impl Selection {
     }
 
     fn options(&self, profile: &TargetProfile) -> Options {
-        let step = profile.timeout_ms.unwrap_or(self.timeout);
-        let wait = profile.wait_ms.unwrap_or(self.wait);
+        let step = self.timeout.or(profile.timeout_ms).unwrap_or(2000);
+        let wait = self.wait.or(profile.wait_ms).unwrap_or(1000);
         Options {
             profile: self.profile,
             step: Duration::from_millis(step),
