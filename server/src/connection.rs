@@ -528,10 +528,15 @@ impl Connection {
             self.close_after = true;
             return false;
         }
-        if req.expect == Expect::Continue && req.version == Version::Http11 {
+        if req.expect == Expect::Continue
+            && req.version == Version::Http11
+            && b.end == b.start + req.head_len
+        {
             // RFC 9110 §10.1.1: no static route wants a body, so the final
             // status is known now; send it and close instead of reading a
-            // body the client has not sent yet.
+            // body the client has not sent yet. (When body bytes came with
+            // the head, the client did not wait: 100 may be omitted, and
+            // the body is read and discarded below as usual.)
             let mut req = req;
             req.keep_alive = false;
             self.finish_request(ctx, req);

@@ -367,6 +367,19 @@ fn expect_100_continue_on_static_route_gets_final_status() {
     assert!(c.closed_within(Duration::from_secs(2)));
 }
 
+/// A client that sent the body with the head did not wait for 100: the body
+/// is read and discarded, and the connection goes on (RFC 9110 §10.1.1).
+#[test]
+fn expect_100_continue_with_the_body_already_sent_keeps_the_connection() {
+    let (server, _tree) = serve();
+    let mut c = Client::connect(server.local_addr());
+    c.send(
+        b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\nabcdGET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    assert_eq!(c.response().status, 405);
+    assert_eq!(c.response().body, HELLO);
+}
+
 #[test]
 fn unknown_expectation_is_417() {
     expect_error_and_close(
