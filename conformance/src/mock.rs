@@ -515,18 +515,6 @@ impl<'a> Connection<'a> {
                 if self.bug(Bug::RejectAbsoluteForm) && !target.starts_with('/') && target != "*" {
                     return Parsed::Error(400);
                 }
-                // Two checks h1parse does not make (yet): a Host port must be
-                // digits (RFC 9110 §7.2, port = *DIGIT), and origin-form has
-                // no fragment (RFC 9112 §3.2.1).
-                let bad_port = head.header("host").is_some_and(|h| {
-                    !h.starts_with(b"[")
-                        && h.iter()
-                            .position(|b| *b == b':')
-                            .is_some_and(|i| !h[i + 1..].iter().all(u8::is_ascii_digit))
-                });
-                if (bad_port || target.contains('#')) && !self.bug(Bug::AcceptMalformed) {
-                    return Parsed::Error(400);
-                }
                 if self.bug(Bug::RejectHigherMinor) && r.minor > 1 {
                     return Parsed::Error(505);
                 }
