@@ -284,6 +284,10 @@ fn help_documents_every_flag() {
         "--file-cache",
         "--file-cache-valid",
         "--resolve-fallback",
+        "--upload-dir",
+        "--cgi-dir",
+        "--cgi-timeout",
+        "--cgi-max-output",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }

@@ -315,3 +315,61 @@ fn expect_100_continue_refused_with_a_final_status() {
     }
     assert_eq!(listing(&dir), Vec::<String>::new());
 }
+
+/// A spawned server, killed (SIGKILL) and waited for when dropped, so a
+/// failing assertion never leaves it running.
+struct Spawned(std::process::Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the `h1serve` binary and returns it with the address it printed.
+fn spawn_binary(args: &[&str]) -> (Spawned, SocketAddr) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h1serve"))
+        .args(["--listen", "127.0.0.1:0", "--workers", "1"])
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .parse()
+        .unwrap();
+    (Spawned(child), addr)
+}
+
+#[test]
+fn server_killed_mid_upload_leaves_no_visible_file_and_restart_sweeps() {
+    let tree = TempTree::new();
+    let dir = tree.base.join("uploads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = ["--upload-dir", dir.to_str().unwrap()];
+    let (server, addr) = spawn_binary(&args);
+    let mut c = Client::connect(addr);
+    c.send(b"PUT /partial.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n");
+    c.send(&body_of(300 * 1024));
+    assert!(eventually(|| temp_files(&dir).len() == 1));
+    // SIGKILL: no chance to clean up.
+    drop(server);
+    drop(c);
+    assert!(!dir.join("partial.bin").exists());
+    assert_eq!(
+        temp_files(&dir).len(),
+        1,
+        "the killed server left its temp file"
+    );
+    let (_server, addr) = spawn_binary(&args);
+    assert_eq!(listing(&dir), Vec::<String>::new());
+    assert_eq!(get_path(addr, "/partial.bin").status, 404);
+}
