@@ -626,7 +626,8 @@ pub(crate) struct Spawn<'a> {
     pub(crate) stderr: BorrowedFd<'a>,
 }
 
-/// `fork` + `execve`. In the child: an empty signal mask and default
+/// `fork` + `execve`. In the child: its own process group (so a timeout
+/// kills whatever the script started too), an empty signal mask and default
 /// `SIGPIPE` (the server blocks SIGTERM/SIGINT and ignores SIGPIPE, and
 /// both would survive `execve`), the three pipes on 0/1/2, `chdir`,
 /// `execve`, and `_exit(127)` if anything fails. Returns the child's pid.
@@ -654,13 +655,15 @@ pub(crate) fn spawn(s: &Spawn<'_>) -> io::Result<libc::pid_t> {
     let mut dfl: libc::sigaction = unsafe { std::mem::zeroed() };
     dfl.sa_sigaction = libc::SIG_DFL;
     // SAFETY: fork has no preconditions; the child below calls only
-    // async-signal-safe functions (sigprocmask, sigaction, dup2, chdir,
-    // execve, _exit) on memory prepared before the fork, and never returns.
+    // async-signal-safe functions (setpgid, sigprocmask, sigaction, dup2,
+    // chdir, execve, _exit) on memory prepared before the fork, and never
+    // returns.
     let pid = syscall!(fork())?;
     if pid == 0 {
         // SAFETY: see above; every pointer refers to memory the parent
         // prepared and keeps alive across the fork (the child has a copy).
         unsafe {
+            libc::setpgid(0, 0);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
             libc::sigaction(libc::SIGPIPE, &dfl, std::ptr::null_mut());
             if libc::dup2(fds[0], 0) == -1
@@ -696,10 +699,13 @@ pub(crate) fn try_reap(pid: libc::pid_t) -> io::Result<Option<i32>> {
     }
 }
 
-/// `kill(pid, SIGKILL)` then a blocking `waitpid`: used only for a child we
-/// are giving up on (timeout, client gone), which dies at once.
+/// `SIGKILL` to the child's process group (what the script started) and to
+/// the child, then a blocking `waitpid`: used only for a child we are giving
+/// up on (timeout, client gone), which dies at once.
 pub(crate) fn kill_and_reap(pid: libc::pid_t) {
-    // Killing our own unreaped child: the pid cannot have been reused.
+    // Our own unreaped child: its pid (and so its group id, set by
+    // [`spawn`]) cannot have been reused.
+    let _ = syscall!(kill(-pid, libc::SIGKILL));
     let _ = syscall!(kill(pid, libc::SIGKILL));
     let mut status = 0;
     loop {

@@ -515,5 +515,17 @@ fn client_reset_kills_and_reaps_its_script() {
         eventually(|| !running()),
         "script still running after its client reset"
     );
+    // What the script started (its `sleep 5`) is killed with it.
+    let group_left = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            cmd.starts_with(b"sleep\0")
+                && env
+                    .split(|&b| b == 0)
+                    .any(|v| v == b"SCRIPT_NAME=/cgi-bin/abandoned.sh")
+        })
+    };
+    assert!(eventually(|| !group_left()), "the script's sleep survived");
     assert_no_zombies();
 }
