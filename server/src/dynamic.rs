@@ -269,7 +269,13 @@ pub(crate) fn pump(
     let Dynamic::Cgi(cgi) = d else {
         return None;
     };
-    let p = cgi.pump(out, high_water);
+    // The connection's timer stands for the write timeout while output
+    // waits, so the script's own deadline is also checked here.
+    let p = if ctx.now >= cgi.deadline {
+        cgi.timeout(out)
+    } else {
+        cgi.pump(out, high_water)
+    };
     if let Pump::Done { .. } = p {
         cgi.deregister(&ctx.epoll);
     }
