@@ -28,8 +28,8 @@ if cargo build --release -q -p h1serve 2>"$out/h1serve-build.log" && [ -x target
   printf '<!doctype html><title>h1spec</title><p>h1spec conformance target\n' > "$root/index.html"
   echo "conformance: h1spec against h1serve (gate: zero MUST failures)"
   set +e
-  "$h1spec" --spawn "target/release/h1serve --listen 127.0.0.1:{port} --root $root" \
-    --should --gate MUST --color never --write-baseline "$out/h1serve.json" --junit "$out/h1serve.junit.xml"
+  "$h1spec" --spawn "target/release/h1serve --listen 127.0.0.1:{port} --root $root --max-uri 8192 --max-head 16384 --max-body 1048576" \
+    --target-profile conformance/targets/h1serve.toml --should --gate MUST --color never --write-baseline "$out/h1serve.json" --junit "$out/h1serve.junit.xml"
   rc=$?
   set -e
   case $rc in

@@ -46,7 +46,11 @@
 //! repeated N times), `{get}` (a plain `GET {path}` request), `{canary}` (a
 //! `GET {missing}` request: the hidden request of desync checks, answered
 //! 404 only if the server sees it as a request), `{canary_len}`,
-//! `{canary_len+N}` and `{canary_len_hex}` (its length, plus N, in hex).
+//! `{canary_len+N}` and `{canary_len_hex}` (its length, plus N, in hex);
+//! from limits the target profile declares: `{uri_at}` and `{uri_over}`
+//! (query text making `{path}?TEXT` exactly the longest target, or one
+//! byte longer), `{head_over}` (a field value longer than the largest head)
+//! and `{body_over}` (one more than the largest body).
 //! `{{` is a literal `{`.
 
 use std::fmt;
@@ -516,10 +520,27 @@ pub struct Vars {
     pub nocontent: String,
     /// `{etag}`.
     pub etag: String,
+    /// The target's declared longest request-target (`{uri_at}`, `{uri_over}`).
+    pub max_uri: Option<usize>,
+    /// The target's declared largest head (`{head_over}`).
+    pub max_head: Option<usize>,
+    /// The target's declared largest body (`{body_over}`).
+    pub max_body: Option<u64>,
+}
+
+impl Vars {
+    /// Query text that makes `{path}?TEXT` exactly `len` bytes long.
+    fn query_for(&self, len: usize) -> String {
+        "a".repeat(len.saturating_sub(self.path.len() + 1))
+    }
 }
 
 fn check_template(t: &str) -> Result<(), String> {
     expand(t, &Vars::default()).map(|_| ())
+}
+
+fn self_or_empty(limit: Option<usize>, f: impl Fn(usize) -> String) -> String {
+    limit.map(f).unwrap_or_default()
 }
 
 /// The index of the `}` matching the `{` at `open` (placeholders nest in `{rep:..}`).
@@ -602,6 +623,23 @@ pub fn expand(t: &str, vars: &Vars) -> Result<Vec<u8>, String> {
                 }
                 if name == "canary" {
                     out.extend_from_slice(canary().as_bytes());
+                    continue;
+                }
+                // Declared limits: empty when the profile declares none (such
+                // cases need the max-* capability, so they are n/a then).
+                let limit = match name {
+                    "uri_at" => Some(self_or_empty(vars.max_uri, |n| vars.query_for(n))),
+                    "uri_over" => Some(self_or_empty(vars.max_uri, |n| vars.query_for(n + 1))),
+                    "head_over" => Some(self_or_empty(vars.max_head, |n| "a".repeat(n))),
+                    "body_over" => Some(
+                        vars.max_body
+                            .map(|n| (u128::from(n) + 1).to_string())
+                            .unwrap_or_default(),
+                    ),
+                    _ => None,
+                };
+                if let Some(text) = limit {
+                    out.extend_from_slice(text.as_bytes());
                     continue;
                 }
                 if name == "get" {

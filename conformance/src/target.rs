@@ -23,6 +23,9 @@ use crate::observe;
 /// lacks = ["expect"]        # capabilities to treat as absent
 /// timeout_ms = 2000         # connect and each write
 /// wait_ms = 1000            # after the last step, for more bytes or a close
+/// max_uri = 8192            # declared limits: the max-* cases test them
+/// max_head = 16384
+/// max_body = 1048576
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +51,13 @@ pub struct TargetProfile {
     /// How long to wait after a case's last step for more bytes or a close,
     /// in ms: raise it for a slow target.
     pub wait_ms: Option<u64>,
+    /// The longest request-target the target accepts, in bytes (enables the
+    /// `max-uri` cases: one byte more must get 414).
+    pub max_uri: Option<usize>,
+    /// The largest request head the target accepts, in bytes (`max-head`).
+    pub max_head: Option<usize>,
+    /// The largest request body the target accepts, in bytes (`max-body`).
+    pub max_body: Option<u64>,
 }
 
 impl TargetProfile {
@@ -236,6 +246,15 @@ pub async fn probe(
             }
         }
     }
+    for (declared, cap) in [
+        (profile.max_uri.is_some(), "max-uri"),
+        (profile.max_head.is_some(), "max-head"),
+        (profile.max_body.is_some(), "max-body"),
+    ] {
+        if declared {
+            caps.insert(cap.into());
+        }
+    }
     for l in &profile.lacks {
         caps.remove(l);
     }
@@ -248,6 +267,9 @@ pub async fn probe(
             missing,
             nocontent: profile.nocontent.clone().unwrap_or_default(),
             etag: etag.unwrap_or_default(),
+            max_uri: profile.max_uri,
+            max_head: profile.max_head,
+            max_body: profile.max_body,
         },
         capabilities: caps,
     })

@@ -24,11 +24,24 @@ fn target(mock: &Mock) -> Target {
             missing: "/h1spec-canary-404".into(),
             nocontent: "/empty".into(),
             etag: "\"h1spec-mock-1\"".into(),
+            // The mock's limits: h1parse's defaults and its 1 MiB body cap.
+            max_uri: Some(8 * 1024),
+            max_head: Some(16 * 1024),
+            max_body: Some(1 << 20),
         },
-        capabilities: ["post", "body", "etag", "nocontent", "keepalive"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        capabilities: [
+            "post",
+            "body",
+            "etag",
+            "nocontent",
+            "keepalive",
+            "max-uri",
+            "max-head",
+            "max-body",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
     }
 }
 
