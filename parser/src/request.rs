@@ -132,8 +132,9 @@ impl<'b> RequestHead<'b> {
 ///
 /// Feed it the same growing buffer after every read; it resumes where it
 /// stopped and never examines a byte twice. The buffer must keep the bytes it
-/// had (appending is fine, and so is moving it), and `headers` must keep the
-/// entries written by earlier calls.
+/// had (appending is fine, and so is moving it), and `headers` must be the
+/// same slice (or one holding the same entries) on every call: entries written
+/// by earlier calls are not written again.
 #[derive(Debug, Clone)]
 pub struct RequestParser {
     limits: Limits,

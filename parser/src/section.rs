@@ -22,8 +22,10 @@ impl Fields {
 }
 
 /// Incremental parser for a field section on its own, with the same resume
-/// rules as [`RequestParser`](crate::RequestParser). Framing fields are not
-/// interpreted; syntax is checked as strictly as in a request.
+/// rules as [`RequestParser`](crate::RequestParser): pass the same growing
+/// buffer *and the same header slice* on every call (entries written by
+/// earlier calls are not written again). Framing fields are not interpreted;
+/// syntax is checked as strictly as in a request.
 ///
 /// ```
 /// use h1parse::{FieldsParser, Header, Status};
