@@ -466,6 +466,30 @@ mod tests {
     }
 
     #[test]
+    fn table_outcomes_check_fields_and_body() {
+        let got = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 3\r\nConnection: Keep-Alive, close\r\n\r\nabc";
+        let o = observed(got, End::Closed);
+        let file = r#"
+            area = "t"
+            [[case]]
+            id = "x"
+            title = "t"
+            section = "s"
+            rfc = "r"
+            level = "MUST"
+            send = "GET / HTTP/1.1\r\n\r\n"
+            accept = [
+                { responses = [{ status = "200", has = ["connection: close", "date"], lacks = ["transfer-encoding"], body = 3 }], then = "close" },
+                { responses = [{ status = "200", body = 4 }] },
+                { responses = [{ status = "200", lacks = ["date"] }] },
+            ]
+        "#;
+        let case = &crate::case::parse_file(file, "t").unwrap()[0];
+        let verdicts: Vec<bool> = case.accept.iter().map(|oc| matches(&o, oc)).collect();
+        assert_eq!(verdicts, vec![true, false, false]);
+    }
+
+    #[test]
     fn reproducer_line() {
         let acts = vec![
             Action::Write(b"GET / HTTP/1.1\r\nHost: a'b\r\n\r\n".to_vec()),
