@@ -41,72 +41,65 @@ const fn is_target_char(b: u8) -> bool {
     matches!(b, 0x21..=0x7e) && b != b'#'
 }
 
-/// Characters of a Host value (RFC 9110 §7.2, RFC 3986 §3.2.2):
 /// ```text
-/// reg-name   = *( unreserved / pct-encoded / sub-delims )
+/// reg-name   = *( unreserved / pct-encoded / sub-delims )     ; RFC 3986 §3.2.2
 /// unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
 /// sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
 /// ```
-/// plus `%` (of pct-encoded) and the `:` `[` `]` of ports and IP-literals;
-/// [`valid_host`] checks where those may stand.
-const fn is_host_char(b: u8) -> bool {
+/// (`%` of pct-encoded is handled apart.)
+const fn is_reg_name_char(b: u8) -> bool {
     matches!(b,
-        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'%' |
-        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' |
-        b':' | b'[' | b']')
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' |
+        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=')
 }
 
 /// Checks `Host = uri-host [ ":" port ]` (RFC 9110 §7.2; RFC 3986 §3.2.2,
-/// §3.2.3: `port = *DIGIT`, IP-literal = `[` … `]`). Returns the offset of the
-/// first byte that breaks it.
+/// §3.2.3: `port = *DIGIT`, IP-literal = `[` … `]`) in one pass. Returns the
+/// offset of the first byte that breaks it.
 pub(crate) fn valid_host(v: &[u8]) -> Result<(), usize> {
-    if let Some(i) = v.iter().position(|&b| !host_char(b)) {
-        return Err(i);
-    }
-    let port_at = if v.first() == Some(&b'[') {
-        // IP-literal: IPv6address / IPvFuture, inside brackets; no nested brackets.
-        let close = v.iter().position(|&b| b == b']').ok_or(v.len())?;
-        if let Some(i) = v[1..close].iter().position(|&b| b == b'[') {
-            return Err(1 + i);
+    let mut i = 0;
+    if v.first() == Some(&b'[') {
+        // IP-literal = "[" ( IPv6address / IPvFuture ) "]": hex digits, ":",
+        // "." and, for IPvFuture, unreserved / sub-delims.
+        i = 1;
+        while i < v.len() && (REG_NAME[v[i] as usize] || v[i] == b':') {
+            i += 1;
         }
-        if close == 1 {
-            return Err(1);
-        }
-        close + 1
-    } else {
-        let end = v.iter().position(|&b| b == b':').unwrap_or(v.len());
-        if let Some(i) = v[..end].iter().position(|&b| b == b'[' || b == b']') {
+        if i == 1 || v.get(i) != Some(&b']') {
             return Err(i);
         }
-        // pct-encoded = "%" HEXDIG HEXDIG
-        let mut i = 0;
-        while i < end {
-            if v[i] == b'%' {
-                let hex = |j: usize| j < end && v[j].is_ascii_hexdigit();
+        i += 1;
+    } else {
+        while i < v.len() {
+            let b = v[i];
+            if REG_NAME[b as usize] {
+                i += 1;
+            } else if b == b'%' {
+                // pct-encoded = "%" HEXDIG HEXDIG
+                let hex = |j: usize| v.get(j).is_some_and(u8::is_ascii_hexdigit);
                 if !(hex(i + 1) && hex(i + 2)) {
                     return Err(i);
                 }
                 i += 3;
             } else {
-                i += 1;
+                break;
             }
         }
-        end
-    };
-    match v.get(port_at) {
+    }
+    match v.get(i) {
         None => Ok(()),
-        Some(b':') => match v[port_at + 1..].iter().position(|b| !b.is_ascii_digit()) {
+        Some(b':') => match v[i + 1..].iter().position(|b| !b.is_ascii_digit()) {
             None => Ok(()),
-            Some(i) => Err(port_at + 1 + i),
+            Some(j) => Err(i + 1 + j),
         },
-        Some(_) => Err(port_at),
+        Some(_) => Err(i),
     }
 }
 
 pub(crate) static TCHAR: [bool; 256] = table!(is_tchar);
 pub(crate) static FIELD_VCHAR: [bool; 256] = table!(is_field_vchar);
 pub(crate) static TARGET: [bool; 256] = table!(is_target_char);
-pub(crate) static HOST: [bool; 256] = table!(is_host_char);
+static REG_NAME: [bool; 256] = table!(is_reg_name_char);
 
 #[inline(always)]
 pub(crate) fn tchar(b: u8) -> bool {
@@ -121,11 +114,6 @@ pub(crate) fn field_vchar(b: u8) -> bool {
 #[inline(always)]
 pub(crate) fn target_char(b: u8) -> bool {
     TARGET[b as usize]
-}
-
-#[inline(always)]
-pub(crate) fn host_char(b: u8) -> bool {
-    HOST[b as usize]
 }
 
 #[cfg(test)]
@@ -207,50 +195,69 @@ const fn haszero(x: u64) -> u64 {
 /// or is not allowed in one: a CTL (HTAB, CR and LF included) or DEL.
 /// SP and obs-text pass. Returns `limit` when there is none.
 #[inline(always)]
-pub(crate) fn skip_field_content(buf: &[u8], mut p: usize, limit: usize) -> usize {
-    let limit = limit.min(buf.len());
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "sse2",
-        not(feature = "no-simd")
-    ))]
-    if p + 16 <= limit {
-        p = crate::simd::skip_field_content(buf, p, limit);
-        if p + 16 <= limit {
-            return p;
-        }
-    }
-    while p + 8 <= limit {
-        let Some(chunk) = buf.get(p..p + 8) else {
-            break;
-        };
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let m = hasless(x, 0x20) | haszero(x ^ (LO * 0x7f));
-        if m != 0 {
-            return p + (m.trailing_zeros() / 8) as usize;
-        }
-        p += 8;
-    }
-    while p < limit && !matches!(buf[p], 0..=0x1f | 0x7f) {
-        p += 1;
-    }
-    p
+pub(crate) fn skip_field_content(buf: &[u8], p: usize, limit: usize) -> usize {
+    let simd = simd::skip_field_content;
+    skip_while(
+        buf,
+        p,
+        limit,
+        simd,
+        |x| hasless(x, 0x20) | haszero(x ^ (LO * 0x7f)),
+        |b| !matches!(b, 0..=0x1f | 0x7f),
+    )
 }
 
 /// Offset of the first byte in `buf[p..limit]` that is not allowed in a
 /// request-target (anything outside 0x21..=0x7E, and `#`), or `limit`.
 #[inline(always)]
-pub(crate) fn skip_target(buf: &[u8], mut p: usize, limit: usize) -> usize {
+pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
+    let simd = simd::skip_target;
+    skip_while(
+        buf,
+        p,
+        limit,
+        simd,
+        |x| hasless(x, 0x21) | haszero(x ^ (LO * 0x7f)) | haszero(x ^ (LO * 0x23)) | (x & HI),
+        target_char,
+    )
+}
+
+/// The SIMD scanners where there are some; elsewhere stand-ins that scan nothing.
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(feature = "no-simd")
+))]
+use crate::simd;
+#[cfg(not(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(feature = "no-simd")
+)))]
+mod simd {
+    pub(crate) fn skip_field_content(_: &[u8], p: usize, _: usize) -> usize {
+        p
+    }
+    pub(crate) fn skip_target(_: &[u8], p: usize, _: usize) -> usize {
+        p
+    }
+}
+
+/// The shared scanning loop: SIMD sixteen bytes at a time where there is a
+/// SIMD scanner (`simd` returns `p` unchanged where there is none), then SWAR eight at a time (`stop` flags the top bit of each
+/// byte that ends the run), then byte by byte (`keep` says which bytes pass).
+#[inline(always)]
+fn skip_while(
+    buf: &[u8],
+    mut p: usize,
+    limit: usize,
+    simd: impl Fn(&[u8], usize, usize) -> usize,
+    stop: impl Fn(u64) -> u64,
+    keep: impl Fn(u8) -> bool,
+) -> usize {
     let limit = limit.min(buf.len());
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "sse2",
-        not(feature = "no-simd")
-    ))]
     if p + 16 <= limit {
-        p = crate::simd::skip_target(buf, p, limit);
+        p = simd(buf, p, limit);
         if p + 16 <= limit {
             return p;
         }
@@ -261,14 +268,13 @@ pub(crate) fn skip_target(buf: &[u8], mut p: usize, limit: usize) -> usize {
         };
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let m = hasless(x, 0x21) | haszero(x ^ (LO * 0x7f)) | haszero(x ^ (LO * 0x23)) | (x & HI);
+        let m = stop(u64::from_le_bytes(word));
         if m != 0 {
             return p + (m.trailing_zeros() / 8) as usize;
         }
         p += 8;
     }
-    while p < limit && target_char(buf[p]) {
+    while p < limit && keep(buf[p]) {
         p += 1;
     }
     p

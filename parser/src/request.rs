@@ -478,7 +478,7 @@ fn classify_target(method: &[u8], target: &[u8]) -> Option<TargetForm> {
         // authority-form = uri-host ":" port
         let colon = target.iter().rposition(|&b| b == b':')?;
         let (host, port) = (&target[..colon], &target[colon + 1..]);
-        let host_ok = !host.is_empty() && host.iter().all(|&b| crate::chars::host_char(b));
+        let host_ok = !host.is_empty() && crate::chars::valid_host(host).is_ok();
         let port_ok = !port.is_empty() && port.iter().all(u8::is_ascii_digit);
         return (host_ok && port_ok).then_some(TargetForm::Authority);
     }
