@@ -222,13 +222,26 @@ pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
     )
 }
 
-/// The SIMD scanners where there are some; elsewhere stand-ins that scan nothing.
+/// The SIMD scanners where there are some; elsewhere stand-ins that are never
+/// called (`HAS_SIMD` is false).
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "sse2",
     not(feature = "no-simd")
 ))]
 use crate::simd;
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(feature = "no-simd")
+))]
+const HAS_SIMD: bool = true;
+#[cfg(not(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(feature = "no-simd")
+)))]
+const HAS_SIMD: bool = false;
 #[cfg(not(all(
     target_arch = "x86_64",
     target_feature = "sse2",
@@ -244,7 +257,7 @@ mod simd {
 }
 
 /// The shared scanning loop: SIMD sixteen bytes at a time where there is a
-/// SIMD scanner (`simd` returns `p` unchanged where there is none), then SWAR eight at a time (`stop` flags the top bit of each
+/// SIMD scanner (`HAS_SIMD`), then SWAR eight at a time (`stop` flags the top bit of each
 /// byte that ends the run), then byte by byte (`keep` says which bytes pass).
 #[inline(always)]
 fn skip_while(
@@ -256,7 +269,7 @@ fn skip_while(
     keep: impl Fn(u8) -> bool,
 ) -> usize {
     let limit = limit.min(buf.len());
-    if p + 16 <= limit {
+    if HAS_SIMD && p + 16 <= limit {
         p = simd(buf, p, limit);
         if p + 16 <= limit {
             return p;
