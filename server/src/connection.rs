@@ -617,8 +617,8 @@ impl Connection {
         }
     }
 
-    /// Counts, logs and consumes a request answered outside
-    /// [`respond::answer`] (the dynamic routes).
+    /// Counts, logs and consumes an answered request (static routes through
+    /// [`respond::answer`], dynamic ones directly).
     fn complete(&mut self, ctx: &mut Ctx, req: Request, answer: Answer) {
         let Some(b) = self.bufs.as_deref_mut() else {
             return;
@@ -658,30 +658,7 @@ impl Connection {
         let keep_alive = req.keep_alive && !ctx.shutting_down;
         let head = &b.rbuf[b.start..b.start + req.head_len];
         let answer: Answer = respond::answer(&req, head, &b.headers, ctx, &mut b.wbuf, keep_alive);
-        ctx.stats.response(answer.status, true);
-        if ctx.log.enabled() {
-            let fields = respond::Fields::scan(head, &b.headers[..req.header_count]);
-            ctx.log.record(&Entry {
-                peer: self.peer,
-                time: ctx.date.log(),
-                request: Some((req.method.get(head), req.target.get(head), req.minor)),
-                status: answer.status,
-                bytes: answer.body_len,
-                referer: fields.referer,
-                user_agent: fields.user_agent,
-            });
-        }
-        b.start += req.head_len;
-        b.parser.reset();
-        if b.start == b.end {
-            b.start = 0;
-            b.end = 0;
-        }
-        self.file = answer.file;
-        self.served += 1;
-        if answer.close {
-            self.close_after = true;
-        }
+        self.complete(ctx, req, answer);
     }
 
     /// A timer fired. Returns false when the connection should be closed.
