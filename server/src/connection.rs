@@ -446,19 +446,7 @@ impl Connection {
                     status,
                     body_len,
                     close,
-                }) => {
-                    let Some(Dynamic::Cgi(cgi)) = b.dynamic.take().map(|d| *d) else {
-                        return false;
-                    };
-                    let answer = Answer {
-                        status,
-                        body_len,
-                        file: None,
-                        close,
-                    };
-                    self.complete(ctx, cgi.req, answer);
-                    return true;
-                }
+                }) => return self.cgi_done(ctx, status, body_len, close),
             }
         }
         if let Some(p) = b.pending {
@@ -617,6 +605,25 @@ impl Connection {
         }
     }
 
+    /// A CGI script's response is complete: count, log and consume its
+    /// request. Returns false when there was no script running.
+    fn cgi_done(&mut self, ctx: &mut Ctx, status: u16, body_len: u64, close: bool) -> bool {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
+        };
+        let Some(Dynamic::Cgi(cgi)) = b.dynamic.take().map(|d| *d) else {
+            return false;
+        };
+        let answer = Answer {
+            status,
+            body_len,
+            file: None,
+            close,
+        };
+        self.complete(ctx, cgi.req, answer);
+        true
+    }
+
     /// Counts, logs and consumes an answered request (static routes through
     /// [`respond::answer`], dynamic ones directly).
     fn complete(&mut self, ctx: &mut Ctx, req: Request, answer: Answer) {
@@ -694,16 +701,9 @@ impl Connection {
                 else {
                     return false;
                 };
-                let Some(Dynamic::Cgi(cgi)) = b.dynamic.take().map(|d| *d) else {
+                if !self.cgi_done(ctx, status, body_len, close) {
                     return false;
-                };
-                let answer = Answer {
-                    status,
-                    body_len,
-                    file: None,
-                    close,
-                };
-                self.complete(ctx, cgi.req, answer);
+                }
                 self.timer = None;
                 self.drive(ctx)
             }
