@@ -68,10 +68,10 @@ impl FieldSection {
     /// Scans `buf[*pos..end]`. Returns `Ok(true)` once the blank line that ends
     /// the section has been consumed (`*pos` is then just past it).
     ///
-    /// The phases are tested in the order a line goes through them, on a
-    /// local copy of the state, so a line that is all there runs straight
-    /// through without a dispatch per phase; the state is written back only
-    /// when the input runs out mid-line.
+    /// The phases are tested in the order a line goes through them, on local
+    /// copies of the state, so a line that is all there runs straight through
+    /// without a dispatch per phase; the state is written back once, when the
+    /// input runs out or the section ends.
     #[inline(always)]
     pub(crate) fn scan(
         &mut self,
@@ -85,6 +85,9 @@ impl FieldSection {
         let max_line = cfg.max_line as usize;
         let mut phase = self.phase;
         let mut line_start = self.line_start as usize;
+        let mut name_end = self.name_end as usize;
+        let mut value_start = self.value_start as usize;
+        let mut count = self.count as usize;
         let result = loop {
             if p >= end {
                 break Ok(false);
@@ -101,122 +104,99 @@ impl FieldSection {
                     if p >= end {
                         break Ok(false);
                     }
-                } else if b == b'\n' {
-                    if !cfg.allow_bare_lf {
-                        break Err(Error::new(ErrorKind::BareLf, p));
-                    }
-                    p += 1;
-                    break Ok(true);
-                } else if b == b' ' || b == b'\t' {
-                    // RFC 9112 §5.2: obs-fold; §2.2: whitespace before the
-                    // first field. Both are rejected (the permitted choice).
-                    break Err(Error::new(ErrorKind::ObsFold, p));
                 } else {
-                    break Err(Error::new(ErrorKind::InvalidHeaderName, p));
+                    match line_start_error(buf, p, cfg) {
+                        Ok(()) => {
+                            // A bare LF ending the section, where allowed.
+                            p += 1;
+                            break Ok(true);
+                        }
+                        Err(e) => break Err(e),
+                    }
                 }
             }
             if phase == Phase::Name {
                 let limit = end.min(line_start + max_line);
-                // Four bytes per step: names are short, so the loop overhead matters.
-                while let Some(&[a, b, c, d]) = buf.get(p..p + 4).filter(|_| p + 4 <= limit) {
-                    if !tchar(a) {
-                        break;
-                    }
-                    if !tchar(b) {
-                        p += 1;
-                        break;
-                    }
-                    if !tchar(c) {
-                        p += 2;
-                        break;
-                    }
-                    if !tchar(d) {
-                        p += 3;
-                        break;
-                    }
-                    p += 4;
-                }
-                while p < limit && tchar(buf[p]) {
-                    p += 1;
-                }
-                if p == limit {
+                p = skip_name(buf, p, limit);
+                if p >= limit {
                     if limit < end {
                         break Err(Error::new(ErrorKind::HeaderLineTooLong, p));
                     }
                     break Ok(false);
                 }
-                match buf[p] {
-                    b':' => {
-                        self.name_end = p as u32;
-                        phase = Phase::Ows;
-                        p += 1;
-                    }
-                    b' ' | b'\t' => break Err(Error::new(ErrorKind::WhitespaceBeforeColon, p)),
-                    _ => break Err(Error::new(ErrorKind::InvalidHeaderName, p)),
+                if buf[p] != b':' {
+                    break Err(name_error(buf, p));
                 }
+                name_end = p;
+                phase = Phase::Ows;
+                p += 1;
             }
             if phase == Phase::Ows {
                 // Usually exactly one SP.
                 if p < end && buf[p] == b' ' {
                     p += 1;
                 }
-                if p < end && buf[p] <= b' ' {
-                    while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
-                        p += 1;
-                    }
+                while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
+                    p += 1;
                 }
-                if p == end {
+                if p >= end {
                     break Ok(false);
                 }
-                self.value_start = p as u32;
+                value_start = p;
                 phase = Phase::Value;
             }
             if phase == Phase::Value {
                 let limit = end.min(line_start + max_line);
-                loop {
-                    p = skip_field_content(buf, p, limit);
-                    // HTAB is the one control byte allowed inside a value.
-                    if p < limit && buf[p] == b'\t' {
-                        p += 1;
-                        continue;
-                    }
-                    break;
+                p = skip_field_content(buf, p, limit);
+                // HTAB is the one control byte allowed inside a value.
+                while p < limit && buf[p] == b'\t' {
+                    p = skip_field_content(buf, p + 1, limit);
                 }
-                if p == limit {
-                    if limit == end {
+                if p >= limit {
+                    if limit >= end {
                         break Ok(false);
                     }
                     if !matches!(buf[p], b'\r' | b'\n') {
                         break Err(Error::new(ErrorKind::HeaderLineTooLong, p));
                     }
                 }
-                match buf[p] {
-                    b'\r' => {
-                        phase = Phase::ValueCr;
-                        p += 1;
-                        if p >= end {
-                            break Ok(false);
-                        }
+                let b = buf[p];
+                if b == b'\r' {
+                    phase = Phase::ValueCr;
+                    p += 1;
+                    if p >= end {
+                        break Ok(false);
                     }
-                    b'\n' if cfg.allow_bare_lf => {
-                        self.line_start = line_start as u32;
-                        if let Err(e) = self.finish_line(buf, p, headers, cfg) {
-                            break Err(e);
-                        }
-                        phase = Phase::LineStart;
-                        p += 1;
-                        continue;
+                } else if b == b'\n' && cfg.allow_bare_lf {
+                    let line = Line {
+                        start: line_start,
+                        name_end,
+                        value_start,
+                        end: p,
+                    };
+                    if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
+                        break Err(e);
                     }
-                    b'\n' => break Err(Error::new(ErrorKind::BareLf, p)),
-                    _ => break Err(Error::new(ErrorKind::InvalidHeaderValue, p)),
+                    phase = Phase::LineStart;
+                    p += 1;
+                    continue;
+                } else if b == b'\n' {
+                    break Err(Error::new(ErrorKind::BareLf, p));
+                } else {
+                    break Err(Error::new(ErrorKind::InvalidHeaderValue, p));
                 }
             }
             if phase == Phase::ValueCr {
                 if buf[p] != b'\n' {
                     break Err(Error::new(ErrorKind::BareCr, p - 1));
                 }
-                self.line_start = line_start as u32;
-                if let Err(e) = self.finish_line(buf, p - 1, headers, cfg) {
+                let line = Line {
+                    start: line_start,
+                    name_end,
+                    value_start,
+                    end: p - 1,
+                };
+                if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
                     break Err(e);
                 }
                 phase = Phase::LineStart;
@@ -233,41 +213,114 @@ impl FieldSection {
         };
         self.phase = phase;
         self.line_start = line_start as u32;
+        self.name_end = name_end as u32;
+        self.value_start = value_start as u32;
+        self.count = count as u32;
         *pos = p;
         result
     }
 
-    /// A field line ending at `line_end` (its CR, or bare LF) is complete:
-    /// store it and learn from it.
+    /// A complete field line: store it and learn from it.
     #[inline(always)]
     fn finish_line(
         &mut self,
         buf: &[u8],
-        line_end: usize,
+        line: Line,
         headers: &mut [Header],
+        count: &mut usize,
         cfg: FieldConfig,
     ) -> Result<(), Error> {
         // Trailing whitespace is not part of the value (RFC 9112 §5.1).
-        let start = self.value_start as usize;
-        let mut value_end = line_end;
-        while value_end > start && matches!(buf[value_end - 1], b' ' | b'\t') {
-            value_end -= 1;
+        let start = line.value_start;
+        let mut value_end = line.end;
+        if value_end > start && matches!(buf[value_end - 1], b' ' | b'\t') {
+            value_end = trim_end(buf, start, value_end);
         }
-        let line_start = self.line_start as usize;
-        let name = Span::new(line_start, self.name_end as usize);
-        let value = Span::new(start, value_end);
-        let Some(slot) = headers.get_mut(self.count as usize) else {
-            return Err(Error::new(ErrorKind::TooManyHeaders, line_start));
+        let Some(slot) = headers.get_mut(*count) else {
+            return Err(Error::new(ErrorKind::TooManyHeaders, line.start));
         };
-        *slot = Header { name, value };
-        self.count += 1;
-        let name = &buf[line_start..self.name_end as usize];
+        *slot = Header {
+            name: Span::new(line.start, line.name_end),
+            value: Span::new(start, value_end),
+        };
+        *count += 1;
+        let name = &buf[line.start..line.name_end];
         if Facts::may_matter(name) {
             self.facts
-                .learn(name, &buf[start..value_end], line_start, start, cfg.request)?;
+                .learn(name, &buf[start..value_end], line.start, start, cfg.request)?;
         }
         Ok(())
     }
+}
+
+/// Where a field line's parts are.
+#[derive(Clone, Copy)]
+struct Line {
+    start: usize,
+    name_end: usize,
+    value_start: usize,
+    /// The CR (or bare LF) ending the line.
+    end: usize,
+}
+
+/// The end of the value once trailing SP / HTAB are dropped.
+#[cold]
+#[inline(never)]
+fn trim_end(buf: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start && matches!(buf[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    end
+}
+
+/// A line starts with neither a name nor CR: a bare LF ending the section
+/// (`Ok` where allowed), or the error for it.
+#[cold]
+#[inline(never)]
+fn line_start_error(buf: &[u8], p: usize, cfg: FieldConfig) -> Result<(), Error> {
+    match buf[p] {
+        b'\n' if cfg.allow_bare_lf => Ok(()),
+        b'\n' => Err(Error::new(ErrorKind::BareLf, p)),
+        // RFC 9112 §5.2: obs-fold; §2.2: whitespace before the first field.
+        // Both are rejected (the permitted choice).
+        b' ' | b'\t' => Err(Error::new(ErrorKind::ObsFold, p)),
+        _ => Err(Error::new(ErrorKind::InvalidHeaderName, p)),
+    }
+}
+
+/// The error for a field name that stopped at `p`, not at a colon.
+#[cold]
+#[inline(never)]
+fn name_error(buf: &[u8], p: usize) -> Error {
+    match buf[p] {
+        b' ' | b'\t' => Error::new(ErrorKind::WhitespaceBeforeColon, p),
+        _ => Error::new(ErrorKind::InvalidHeaderName, p),
+    }
+}
+
+/// Offset of the first non-`tchar` byte in `buf[p..limit]`, or `limit`.
+/// Four bytes per step: names are short, so the loop overhead matters.
+#[inline(always)]
+fn skip_name(buf: &[u8], mut p: usize, limit: usize) -> usize {
+    while let Some(&[a, b, c, d]) = buf.get(p..p + 4).filter(|_| p + 4 <= limit) {
+        if !tchar(a) {
+            return p;
+        }
+        if !tchar(b) {
+            return p + 1;
+        }
+        if !tchar(c) {
+            return p + 2;
+        }
+        if !tchar(d) {
+            return p + 3;
+        }
+        p += 4;
+    }
+    while p < limit && tchar(buf[p]) {
+        p += 1;
+    }
+    p
 }
 
 /// Transfer-Encoding as understood so far (RFC 9112 §6.1).

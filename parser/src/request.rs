@@ -7,8 +7,8 @@ use crate::{
     BodyKind, Error, ErrorKind, Expect, Header, HeaderIter, Limits, Span, Status, Version,
 };
 
-/// Where the parser stands in the request head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where the parser stands in the request head (in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     /// Before the request-line; empty lines are skipped (RFC 9112 §2.2).
     Leading,
@@ -140,13 +140,17 @@ pub struct RequestParser {
     limits: Limits,
     allow_bare_lf: bool,
     phase: Phase,
+    /// The minor version digit, once the request-line is complete.
+    minor: u8,
+    target_form: TargetForm,
     pos: u32,
+    /// Start of the element being scanned (method, target or version).
     start: u32,
     method: Span,
     target: Span,
-    target_form: TargetForm,
+    /// The error, once `phase` is `Failed`.
+    error: Error,
     fields: FieldSection,
-    outcome: Result<Option<Request>, Error>,
     scanned: u64,
 }
 
@@ -168,13 +172,14 @@ impl RequestParser {
             limits,
             allow_bare_lf: false,
             phase: Phase::Leading,
+            minor: 0,
+            target_form: TargetForm::Origin,
             pos: 0,
             start: 0,
             method: Span::EMPTY,
             target: Span::EMPTY,
-            target_form: TargetForm::Origin,
+            error: Error::new(ErrorKind::InvalidMethod, 0),
             fields: FieldSection::new(),
-            outcome: Ok(None),
             scanned: 0,
         }
     }
@@ -189,7 +194,12 @@ impl RequestParser {
 
     /// Forgets the current message; limits and options stay.
     pub fn reset(&mut self) {
-        *self = Self::with_limits(self.limits).allow_bare_lf(self.allow_bare_lf);
+        // Only what a new message reads before writing: the rest is written
+        // by the time it is read again.
+        self.phase = Phase::Leading;
+        self.pos = 0;
+        self.scanned = 0;
+        self.fields = FieldSection::new();
     }
 
     /// Offset up to which the buffer has been examined.
@@ -210,220 +220,282 @@ impl RequestParser {
     /// `Ok(Status::Complete(request))` once the head is complete (again on
     /// later calls), or the error (again on later calls).
     pub fn parse(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Status<Request>, Error> {
-        if matches!(self.phase, Phase::Done | Phase::Failed) {
-            return match self.outcome {
-                Ok(Some(req)) => Ok(Status::Complete(req)),
-                Ok(None) => Ok(Status::Partial),
-                Err(e) => Err(e),
-            };
-        }
         let before = self.pos;
-        let result = self.run(buf, headers);
-        self.scanned += u64::from(self.pos.saturating_sub(before));
-        match result {
-            Ok(Some(req)) => {
-                self.phase = Phase::Done;
-                self.outcome = Ok(Some(req));
-                Ok(Status::Complete(req))
+        let end = buf.len().min(self.limits.max_head as usize);
+        let mut p = self.pos as usize;
+        if self.phase < Phase::Fields {
+            match self.request_line(buf, p, end) {
+                Ok(at) => p = at,
+                Err(e) => return self.fail(e, before),
             }
-            Ok(None) => {
-                if buf.len() >= self.limits.max_head as usize {
-                    let e = Error::new(
-                        ErrorKind::HeaderSectionTooLarge,
-                        self.limits.max_head as usize,
-                    );
-                    self.fail(e)
-                } else {
-                    Ok(Status::Partial)
+        }
+        if self.phase == Phase::Fields {
+            let cfg = FieldConfig {
+                max_line: self.limits.max_header_line,
+                allow_bare_lf: self.allow_bare_lf,
+                request: true,
+            };
+            match self.fields.scan(buf, &mut p, end, headers, cfg) {
+                Ok(true) => {
+                    self.pos = p as u32;
+                    self.scanned += u64::from(self.pos - before);
+                    if let Err(e) = self.check() {
+                        return self.fail(e, self.pos);
+                    }
+                    self.phase = Phase::Done;
+                    return Ok(Status::Complete(self.request()));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.pos = p as u32;
+                    return self.fail(e, before);
                 }
             }
-            Err(e) => {
-                self.pos = self.pos.max(e.offset as u32);
-                self.fail(e)
-            }
+        } else if self.phase == Phase::Done {
+            return Ok(Status::Complete(self.request()));
+        } else if self.phase == Phase::Failed {
+            return Err(self.error);
         }
+        // Out of input.
+        self.pos = p as u32;
+        self.scanned += u64::from(self.pos - before);
+        if buf.len() >= self.limits.max_head as usize {
+            let at = self.limits.max_head as usize;
+            return self.fail(Error::new(ErrorKind::HeaderSectionTooLarge, at), self.pos);
+        }
+        Ok(Status::Partial)
     }
 
-    fn fail(&mut self, e: Error) -> Result<Status<Request>, Error> {
+    /// Records `e` (returned again on later calls); `before` is where this
+    /// call started, for the scan statistic.
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, e: Error, before: u32) -> Result<Status<Request>, Error> {
+        self.pos = self.pos.max(e.offset as u32);
+        self.scanned += u64::from(self.pos.saturating_sub(before));
         self.phase = Phase::Failed;
-        self.outcome = Err(e);
+        self.error = e;
         Err(e)
     }
 
+    /// The request-line, from wherever the last call stopped. The parts are
+    /// tested in the order a line goes through them, on local copies of the
+    /// state, so a line that is all there runs straight through; the state is
+    /// written back when the input runs out (or the line ends).
     #[inline(always)]
-    fn run(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Option<Request>, Error> {
-        let end = buf.len().min(self.limits.max_head as usize);
-        let mut p = self.pos as usize;
-        while p < end {
-            match self.phase {
-                Phase::Leading => match buf[p] {
-                    b'\r' => {
-                        self.phase = Phase::LeadingCr;
-                        p += 1;
+    fn request_line(&mut self, buf: &[u8], mut p: usize, end: usize) -> Result<usize, Error> {
+        let mut phase = self.phase;
+        let mut start = self.start as usize;
+        let result = 'line: {
+            if phase <= Phase::LeadingCr {
+                // Nearly every request starts right away, most with "GET ".
+                if phase == Phase::Leading && buf.get(p..p + 4) == Some(&b"GET "[..]) && p + 4 <= end {
+                    self.method = Span::new(p, p + 3);
+                    p += 4;
+                    start = p;
+                    phase = Phase::Target;
+                } else {
+                    if let Err(e) = self.leading(buf, &mut p, end, &mut phase) {
+                        break 'line Err(e);
                     }
-                    b'\n' if self.allow_bare_lf => p += 1,
-                    b'\n' => return Err(Error::new(ErrorKind::BareLf, p)),
-                    b if tchar(b) => {
-                        self.start = p as u32;
-                        self.phase = Phase::Method;
-                        p += 1;
+                    if phase != Phase::Method {
+                        break 'line Ok(());
                     }
-                    _ => return Err(Error::new(ErrorKind::InvalidMethod, p)),
-                },
-                Phase::LeadingCr => {
-                    if buf[p] != b'\n' {
-                        return Err(Error::new(ErrorKind::BareCr, p - 1));
-                    }
-                    self.phase = Phase::Leading;
-                    p += 1;
+                    start = p;
                 }
-                Phase::Method => {
-                    while p < end && tchar(buf[p]) {
-                        p += 1;
-                    }
-                    if p == end {
-                        break;
-                    }
-                    if buf[p] != b' ' {
-                        return Err(Error::new(ErrorKind::InvalidMethod, p));
-                    }
-                    self.method = Span::new(self.start as usize, p);
-                    p += 1;
-                    self.start = p as u32;
-                    self.phase = Phase::Target;
-                }
-                Phase::Target => {
-                    let limit = end.min(self.start as usize + self.limits.max_uri as usize);
-                    p = skip_target(buf, p, limit);
-                    if p == end {
-                        break;
-                    }
-                    let b = buf[p];
-                    if p == limit && target_char(b) {
-                        return Err(Error::new(ErrorKind::UriTooLong, p));
-                    }
-                    match b {
-                        b' ' if p > self.start as usize => {}
-                        b'\r' | b'\n' if p > self.start as usize => {
-                            return Err(Error::new(ErrorKind::MissingVersion, p))
-                        }
-                        _ => return Err(Error::new(ErrorKind::InvalidTarget, p)),
-                    }
-                    self.target = Span::new(self.start as usize, p);
-                    p += 1;
-                    self.start = p as u32;
-                    self.phase = Phase::Version;
-                }
-                Phase::Version => {
-                    // HTTP-version = "HTTP" "/" DIGIT "." DIGIT   (RFC 9112 §2.3)
-                    if p == self.start as usize {
-                        // The usual case, all there: one comparison.
-                        if let Some(v) = buf.get(p..p + 8).filter(|_| p + 8 <= end) {
-                            if v == b"HTTP/1.1" || v == b"HTTP/1.0" {
-                                p += 8;
-                            }
-                        }
-                    }
-                    while p < end {
-                        let b = buf[p];
-                        let ok = match p - self.start as usize {
-                            i @ 0..=4 => b == b"HTTP/"[i],
-                            5 | 7 => b.is_ascii_digit(),
-                            6 => b == b'.',
-                            _ => break,
-                        };
-                        if !ok {
-                            return Err(Error::new(ErrorKind::InvalidVersion, p));
-                        }
-                        p += 1;
-                    }
-                    if p == end {
-                        break;
-                    }
-                    match buf[p] {
-                        b'\r' => {
-                            self.phase = Phase::VersionCr;
-                            p += 1;
-                        }
-                        b'\n' if self.allow_bare_lf => {
-                            p += 1;
-                            self.request_line_done(buf, p)?;
-                        }
-                        b'\n' => return Err(Error::new(ErrorKind::BareLf, p)),
-                        _ => return Err(Error::new(ErrorKind::InvalidVersion, p)),
-                    }
-                }
-                Phase::VersionCr => {
-                    if buf[p] != b'\n' {
-                        return Err(Error::new(ErrorKind::BareCr, p - 1));
-                    }
-                    p += 1;
-                    self.request_line_done(buf, p)?;
-                }
-                Phase::Fields => {
-                    let cfg = FieldConfig {
-                        max_line: self.limits.max_header_line,
-                        allow_bare_lf: self.allow_bare_lf,
-                        request: true,
-                    };
-                    let done = self.fields.scan(buf, &mut p, end, headers, cfg);
-                    self.pos = p as u32;
-                    if done? {
-                        return self.finish(buf, p).map(Some);
-                    }
-                    break;
-                }
-                Phase::Done | Phase::Failed => break,
             }
-        }
+            if phase == Phase::Method {
+                while p < end && tchar(buf[p]) {
+                    p += 1;
+                }
+                if p >= end {
+                    break 'line Ok(());
+                }
+                if buf[p] != b' ' {
+                    break 'line Err(Error::new(ErrorKind::InvalidMethod, p));
+                }
+                self.method = Span::new(start, p);
+                p += 1;
+                start = p;
+                phase = Phase::Target;
+            }
+            if phase == Phase::Target {
+                let limit = end.min(start + self.limits.max_uri as usize);
+                p = skip_target(buf, p, limit);
+                if p >= end {
+                    break 'line Ok(());
+                }
+                if buf[p] != b' ' || p == start {
+                    break 'line Err(target_error(buf, p, start, limit));
+                }
+                self.target = Span::new(start, p);
+                p += 1;
+                start = p;
+                phase = Phase::Version;
+            }
+            // HTTP-version = "HTTP" "/" DIGIT "." DIGIT   (RFC 9112 §2.3)
+            if phase == Phase::Version
+                && p == start
+                && p + 10 <= end
+                && matches!(buf.get(p..p + 10), Some(b"HTTP/1.1\r\n" | b"HTTP/1.0\r\n"))
+            {
+                // The usual case, all there.
+                self.minor = buf[p + 7] - b'0';
+                p += 10;
+            } else if let Err(e) = self.version(buf, &mut p, end, start, &mut phase) {
+                break 'line Err(e);
+            } else if phase != Phase::Fields {
+                break 'line Ok(());
+            }
+            self.target_form = match classify_target(self.method.get(buf), self.target.get(buf)) {
+                Some(form) => form,
+                None => {
+                    break 'line Err(Error::new(
+                        ErrorKind::InvalidTarget,
+                        self.target.start as usize,
+                    ))
+                }
+            };
+            self.fields.start_at(p);
+            phase = Phase::Fields;
+            Ok(())
+        };
+        self.phase = phase;
+        self.start = start as u32;
         self.pos = p as u32;
-        Ok(None)
+        result.map(|()| p)
     }
 
-    /// The request-line ended just before `p`: check the version and the
-    /// target's form (RFC 9112 §3.2), then start on the fields.
-    fn request_line_done(&mut self, buf: &[u8], p: usize) -> Result<(), Error> {
-        let v = self.start as usize;
-        let major = buf[v + 5] - b'0';
-        if major == 0 {
-            return Err(Error::new(ErrorKind::InvalidVersion, v + 5));
+    /// Empty lines before the request-line (RFC 9112 §2.2: a server SHOULD
+    /// ignore at least one), up to the method's first byte.
+    #[cold]
+    #[inline(never)]
+    fn leading(
+        &self,
+        buf: &[u8],
+        p: &mut usize,
+        end: usize,
+        phase: &mut Phase,
+    ) -> Result<(), Error> {
+        while *p < end {
+            let b = buf[*p];
+            if *phase == Phase::LeadingCr {
+                if b != b'\n' {
+                    return Err(Error::new(ErrorKind::BareCr, *p - 1));
+                }
+                *phase = Phase::Leading;
+                *p += 1;
+                continue;
+            }
+            match b {
+                b'\r' => *phase = Phase::LeadingCr,
+                b'\n' if self.allow_bare_lf => {}
+                b'\n' => return Err(Error::new(ErrorKind::BareLf, *p)),
+                b if tchar(b) => {
+                    *phase = Phase::Method;
+                    return Ok(());
+                }
+                _ => return Err(Error::new(ErrorKind::InvalidMethod, *p)),
+            }
+            *p += 1;
         }
-        if major > 1 {
-            return Err(Error::new(ErrorKind::UnsupportedVersion, v + 5));
-        }
-        self.target_form = classify_target(self.method.get(buf), self.target.get(buf)).ok_or(
-            Error::new(ErrorKind::InvalidTarget, self.target.start as usize),
-        )?;
-        self.fields.start_at(p);
-        self.phase = Phase::Fields;
         Ok(())
     }
 
-    /// The head is complete at `p`: give the verdict on framing and persistence.
+    /// `HTTP-version CRLF` byte by byte, for a version that arrives in pieces
+    /// or is not `HTTP/1.1` / `HTTP/1.0` with CRLF. Sets `phase` to `Fields`
+    /// once the line is over.
+    #[cold]
     #[inline(never)]
-    fn finish(&mut self, buf: &[u8], p: usize) -> Result<Request, Error> {
-        let v = self.start as usize;
-        let minor = buf[v + 7] - b'0';
-        let version = if minor == 0 {
-            Version::Http10
-        } else {
-            Version::Http11
-        };
+    fn version(
+        &mut self,
+        buf: &[u8],
+        p: &mut usize,
+        end: usize,
+        start: usize,
+        phase: &mut Phase,
+    ) -> Result<(), Error> {
+        if *phase == Phase::Version {
+            while *p < end {
+                let b = buf[*p];
+                let ok = match *p - start {
+                    i @ 0..=4 => b == b"HTTP/"[i],
+                    5 | 7 => b.is_ascii_digit(),
+                    6 => b == b'.',
+                    _ => break,
+                };
+                if !ok {
+                    return Err(Error::new(ErrorKind::InvalidVersion, *p));
+                }
+                *p += 1;
+            }
+            if *p >= end {
+                return Ok(());
+            }
+            match buf[*p] {
+                b'\r' => {
+                    *phase = Phase::VersionCr;
+                    *p += 1;
+                    if *p >= end {
+                        return Ok(());
+                    }
+                }
+                b'\n' if self.allow_bare_lf => {}
+                b'\n' => return Err(Error::new(ErrorKind::BareLf, *p)),
+                _ => return Err(Error::new(ErrorKind::InvalidVersion, *p)),
+            }
+        }
+        if *phase == Phase::VersionCr {
+            if *p >= end {
+                return Ok(());
+            }
+            if buf[*p] != b'\n' {
+                return Err(Error::new(ErrorKind::BareCr, *p - 1));
+            }
+        }
+        *p += 1;
+        let major = buf[start + 5] - b'0';
+        if major == 0 {
+            return Err(Error::new(ErrorKind::InvalidVersion, start + 5));
+        }
+        if major > 1 {
+            return Err(Error::new(ErrorKind::UnsupportedVersion, start + 5));
+        }
+        self.minor = buf[start + 7] - b'0';
+        *phase = Phase::Fields;
+        Ok(())
+    }
+
+    /// The head is complete: the rules that need all of it (RFC 9112 §6.1,
+    /// §6.3, §3.2).
+    #[inline(always)]
+    fn check(&self) -> Result<(), Error> {
         let facts = &self.fields.facts;
-        let end_of_fields = self.fields_end();
         if let Some(te) = facts.transfer_encoding {
-            if version == Version::Http10 {
+            if self.minor == 0 {
                 // RFC 9112 §6.1: a server MUST treat it as faulty framing.
                 return Err(Error::new(
                     ErrorKind::TransferEncodingInHttp10,
                     te.offset as usize,
                 ));
             }
+            facts.check_request_transfer_encoding()?;
         }
-        facts.check_request_transfer_encoding()?;
-        if version == Version::Http11 && facts.hosts == 0 {
-            return Err(Error::new(ErrorKind::MissingHost, end_of_fields));
+        if self.minor != 0 && facts.hosts == 0 {
+            return Err(Error::new(ErrorKind::MissingHost, self.fields.line_start()));
         }
+        Ok(())
+    }
+
+    /// The verdict on framing and persistence, from the state of a complete head.
+    #[inline(always)]
+    fn request(&self) -> Request {
+        let facts = &self.fields.facts;
+        let version = if self.minor == 0 {
+            Version::Http10
+        } else {
+            Version::Http11
+        };
         let body = if facts.transfer_encoding.is_some() {
             BodyKind::Chunked
         } else {
@@ -445,28 +517,36 @@ impl RequestParser {
         } else {
             Expect::None
         };
-        Ok(Request {
+        Request {
             method: self.method,
             target: self.target,
             target_form: self.target_form,
             version,
-            minor,
+            minor: self.minor,
             header_count: self.fields.count as usize,
-            head_len: p,
+            head_len: self.pos as usize,
             body,
             keep_alive,
             upgrade: facts.upgrade_token && facts.upgrade_field,
             expect,
             host: facts.host,
-        })
-    }
-
-    /// Offset of the blank line that ended the field section.
-    fn fields_end(&self) -> usize {
-        self.fields.line_start()
+        }
     }
 }
 
+/// The error for a request-target that stopped at `p` (not at a single SP).
+#[cold]
+#[inline(never)]
+fn target_error(buf: &[u8], p: usize, start: usize, limit: usize) -> Error {
+    let b = buf[p];
+    if p == limit && target_char(b) {
+        return Error::new(ErrorKind::UriTooLong, p);
+    }
+    match b {
+        b'\r' | b'\n' if p > start => Error::new(ErrorKind::MissingVersion, p),
+        _ => Error::new(ErrorKind::InvalidTarget, p),
+    }
+}
 /// The target's form, if it fits the method (RFC 9112 §3.2).
 #[inline]
 fn classify_target(method: &[u8], target: &[u8]) -> Option<TargetForm> {
