@@ -70,6 +70,16 @@ pub(crate) fn valid_host(v: &[u8]) -> Result<(), usize> {
         }
         i += 1;
     } else {
+        // Eight bytes per step while they are all plain reg-name bytes (the
+        // usual host name), then byte by byte for `%`, `:` and the tail.
+        while let Some(w) = v.get(i..i + 8) {
+            let t = |b: u8| REG_NAME_U8[b as usize];
+            let all = t(w[0]) & t(w[1]) & t(w[2]) & t(w[3]) & t(w[4]) & t(w[5]) & t(w[6]) & t(w[7]);
+            if all == 0 {
+                break;
+            }
+            i += 8;
+        }
         while i < v.len() {
             let b = v[i];
             if REG_NAME[b as usize] {
@@ -100,6 +110,16 @@ pub(crate) static TCHAR: [bool; 256] = table!(is_tchar);
 pub(crate) static FIELD_VCHAR: [bool; 256] = table!(is_field_vchar);
 pub(crate) static TARGET: [bool; 256] = table!(is_target_char);
 static REG_NAME: [bool; 256] = table!(is_reg_name_char);
+/// `REG_NAME` as bytes, so that several lookups combine with `&`.
+static REG_NAME_U8: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = is_reg_name_char(i as u8) as u8;
+        i += 1;
+    }
+    t
+};
 
 #[inline(always)]
 pub(crate) fn tchar(b: u8) -> bool {

@@ -334,11 +334,7 @@ impl RequestParser {
                 phase = Phase::Version;
             }
             // HTTP-version = "HTTP" "/" DIGIT "." DIGIT   (RFC 9112 §2.3)
-            if phase == Phase::Version
-                && p == start
-                && p + 10 <= end
-                && matches!(buf.get(p..p + 10), Some(b"HTTP/1.1\r\n" | b"HTTP/1.0\r\n"))
-            {
+            if phase == Phase::Version && p == start && p + 10 <= end && http1_crlf(buf, p) {
                 // The usual case, all there.
                 self.minor = buf[p + 7] - b'0';
                 p += 10;
@@ -532,6 +528,20 @@ impl RequestParser {
             host: facts.host,
         }
     }
+}
+
+/// Whether `buf[p..]` starts with `HTTP/1.1\r\n` or `HTTP/1.0\r\n`: two
+/// word compares.
+#[inline(always)]
+fn http1_crlf(buf: &[u8], p: usize) -> bool {
+    let Some(head) = buf.get(p..p + 10) else {
+        return false;
+    };
+    let (version, crlf) = head.split_at(8);
+    let version = u64::from_le_bytes(version.try_into().unwrap_or([0; 8]));
+    let crlf = u16::from_le_bytes(crlf.try_into().unwrap_or([0; 2]));
+    // The minor digit (byte 7) loses bit 0: "0" (0x30) and "1" (0x31) differ only there.
+    version & !(1 << 56) == u64::from_le_bytes(*b"HTTP/1.0") && crlf == u16::from_le_bytes(*b"\r\n")
 }
 
 /// The error for a request-target that stopped at `p` (not at a single SP).
