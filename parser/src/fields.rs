@@ -81,6 +81,10 @@ impl FieldSection {
         headers: &mut [Header],
         cfg: FieldConfig,
     ) -> Result<bool, Error> {
+        // From here on `end == buf.len()`, which lets the compiler drop most
+        // bounds checks.
+        let buf = buf.get(..end).unwrap_or(buf);
+        let end = buf.len();
         let mut p = *pos;
         let max_line = cfg.max_line as usize;
         let mut phase = self.phase;
@@ -89,11 +93,10 @@ impl FieldSection {
         let mut value_start = self.value_start as usize;
         let mut count = self.count as usize;
         let result = loop {
-            if p >= end {
-                break Ok(false);
-            }
             if phase == Phase::LineStart {
-                let b = buf[p];
+                let Some(&b) = buf.get(p) else {
+                    break Ok(false);
+                };
                 line_start = p;
                 if tchar(b) {
                     phase = Phase::Name;
@@ -101,9 +104,6 @@ impl FieldSection {
                 } else if b == b'\r' {
                     phase = Phase::FinalCr;
                     p += 1;
-                    if p >= end {
-                        break Ok(false);
-                    }
                 } else {
                     match line_start_error(buf, p, cfg) {
                         Ok(()) => {
@@ -115,17 +115,18 @@ impl FieldSection {
                     }
                 }
             }
+            // Where this line must end by (the line-length limit).
+            let limit = end.min(line_start + max_line);
             if phase == Phase::Name {
-                let limit = end.min(line_start + max_line);
                 p = skip_name(buf, p, limit);
-                if p >= limit {
-                    if limit < end {
+                let Some(&b) = buf.get(p) else {
+                    break Ok(false);
+                };
+                if b != b':' || p >= limit {
+                    if p >= limit {
                         break Err(Error::new(ErrorKind::HeaderLineTooLong, p));
                     }
-                    break Ok(false);
-                }
-                if buf[p] != b':' {
-                    break Err(name_error(buf, p));
+                    break Err(name_error(b, p));
                 }
                 name_end = p;
                 phase = Phase::Ows;
@@ -133,10 +134,10 @@ impl FieldSection {
             }
             if phase == Phase::Ows {
                 // Usually exactly one SP.
-                if p < end && buf[p] == b' ' {
+                if buf.get(p) == Some(&b' ') {
                     p += 1;
                 }
-                while p < end && (buf[p] == b' ' || buf[p] == b'\t') {
+                while let Some(b' ' | b'\t') = buf.get(p) {
                     p += 1;
                 }
                 if p >= end {
@@ -146,48 +147,44 @@ impl FieldSection {
                 phase = Phase::Value;
             }
             if phase == Phase::Value {
-                let limit = end.min(line_start + max_line);
                 p = skip_field_content(buf, p, limit);
-                // HTAB is the one control byte allowed inside a value.
-                while p < limit && buf[p] == b'\t' {
-                    p = skip_field_content(buf, p + 1, limit);
-                }
-                if p >= limit {
-                    if limit >= end {
-                        break Ok(false);
-                    }
-                    if !matches!(buf[p], b'\r' | b'\n') {
-                        break Err(Error::new(ErrorKind::HeaderLineTooLong, p));
-                    }
-                }
-                let b = buf[p];
-                if b == b'\r' {
-                    phase = Phase::ValueCr;
-                    p += 1;
-                    if p >= end {
-                        break Ok(false);
-                    }
-                } else if b == b'\n' && cfg.allow_bare_lf {
-                    let line = Line {
-                        start: line_start,
-                        name_end,
-                        value_start,
-                        end: p,
-                    };
-                    if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
-                        break Err(e);
-                    }
-                    phase = Phase::LineStart;
-                    p += 1;
-                    continue;
-                } else if b == b'\n' {
-                    break Err(Error::new(ErrorKind::BareLf, p));
+                let line_end = if buf.get(p..p + 2) == Some(b"\r\n") {
+                    // The usual end of a line.
+                    p += 2;
+                    p - 2
                 } else {
-                    break Err(Error::new(ErrorKind::InvalidHeaderValue, p));
+                    // HTAB inside the value, the input ending at CR, bare LF,
+                    // a line too long or a bad byte.
+                    match value_end(buf, p, limit, cfg) {
+                        Ok(ValueEnd::More(at, next)) => {
+                            p = at;
+                            phase = next;
+                            break Ok(false);
+                        }
+                        Ok(ValueEnd::Line(at, next)) => {
+                            p = next;
+                            at
+                        }
+                        Err(e) => break Err(e),
+                    }
+                };
+                let line = Line {
+                    start: line_start,
+                    name_end,
+                    value_start,
+                    end: line_end,
+                };
+                if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
+                    break Err(e);
                 }
+                phase = Phase::LineStart;
+                continue;
             }
             if phase == Phase::ValueCr {
-                if buf[p] != b'\n' {
+                let Some(&b) = buf.get(p) else {
+                    break Ok(false);
+                };
+                if b != b'\n' {
                     break Err(Error::new(ErrorKind::BareCr, p - 1));
                 }
                 let line = Line {
@@ -203,13 +200,15 @@ impl FieldSection {
                 p += 1;
                 continue;
             }
-            if phase == Phase::FinalCr {
-                if buf[p] != b'\n' {
-                    break Err(Error::new(ErrorKind::BareCr, p - 1));
-                }
-                p += 1;
-                break Ok(true);
+            // Phase::FinalCr
+            let Some(&b) = buf.get(p) else {
+                break Ok(false);
+            };
+            if b != b'\n' {
+                break Err(Error::new(ErrorKind::BareCr, p - 1));
             }
+            p += 1;
+            break Ok(true);
         };
         self.phase = phase;
         self.line_start = line_start as u32;
@@ -288,11 +287,54 @@ fn line_start_error(buf: &[u8], p: usize, cfg: FieldConfig) -> Result<(), Error>
     }
 }
 
-/// The error for a field name that stopped at `p`, not at a colon.
+/// How a value that did not end in CRLF right away goes on.
+enum ValueEnd {
+    /// The input ran out: resume at this offset in this phase.
+    More(usize, Phase),
+    /// The line ended: the CR (or bare LF) is at the first offset, the next
+    /// line starts at the second.
+    Line(usize, usize),
+}
+
+/// The end of a value after the fast scan stopped at `p` on something other
+/// than CRLF: HTAB (allowed; scan on), CR at the end of the input, bare LF,
+/// the line limit, or a byte not allowed in a value.
 #[cold]
 #[inline(never)]
-fn name_error(buf: &[u8], p: usize) -> Error {
-    match buf[p] {
+fn value_end(buf: &[u8], mut p: usize, limit: usize, cfg: FieldConfig) -> Result<ValueEnd, Error> {
+    let end = buf.len();
+    loop {
+        // HTAB is the one control byte allowed inside a value.
+        while p < limit && buf[p] == b'\t' {
+            p = skip_field_content(buf, p + 1, limit);
+        }
+        if p >= limit {
+            if limit >= end {
+                return Ok(ValueEnd::More(p, Phase::Value));
+            }
+            if !matches!(buf[p], b'\r' | b'\n') {
+                return Err(Error::new(ErrorKind::HeaderLineTooLong, p));
+            }
+        }
+        return match buf[p] {
+            b'\r' => match buf.get(p + 1) {
+                None => Ok(ValueEnd::More(p + 1, Phase::ValueCr)),
+                Some(b'\n') => Ok(ValueEnd::Line(p, p + 2)),
+                Some(_) => Err(Error::new(ErrorKind::BareCr, p)),
+            },
+            b'\n' if cfg.allow_bare_lf => Ok(ValueEnd::Line(p, p + 1)),
+            b'\n' => Err(Error::new(ErrorKind::BareLf, p)),
+            b'\t' => continue,
+            _ => Err(Error::new(ErrorKind::InvalidHeaderValue, p)),
+        };
+    }
+}
+
+/// The error for a field name that stopped at byte `b` (offset `p`), not at a colon.
+#[cold]
+#[inline(never)]
+fn name_error(b: u8, p: usize) -> Error {
+    match b {
         b' ' | b'\t' => Error::new(ErrorKind::WhitespaceBeforeColon, p),
         _ => Error::new(ErrorKind::InvalidHeaderName, p),
     }
