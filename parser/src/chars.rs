@@ -249,25 +249,28 @@ pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
     target_feature = "sse2",
     not(feature = "no-simd")
 ))]
-use crate::simd;
+pub(crate) use crate::simd;
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "sse2",
     not(feature = "no-simd")
 ))]
-const HAS_SIMD: bool = true;
+pub(crate) const HAS_SIMD: bool = true;
 #[cfg(not(all(
     target_arch = "x86_64",
     target_feature = "sse2",
     not(feature = "no-simd")
 )))]
-const HAS_SIMD: bool = false;
+pub(crate) const HAS_SIMD: bool = false;
 #[cfg(not(all(
     target_arch = "x86_64",
     target_feature = "sse2",
     not(feature = "no-simd")
 )))]
-mod simd {
+pub(crate) mod simd {
+    pub(crate) fn skip_name(_: &[u8], p: usize, _: usize) -> usize {
+        p
+    }
     pub(crate) fn skip_field_content(_: &[u8], p: usize, _: usize) -> usize {
         p
     }

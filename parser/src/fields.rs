@@ -344,6 +344,11 @@ fn name_error(b: u8, p: usize) -> Error {
 /// Four bytes per step: names are short, so the loop overhead matters.
 #[inline(always)]
 fn skip_name(buf: &[u8], mut p: usize, limit: usize) -> usize {
+    // Letters, digits and `-` sixteen at a time (but not for "Host"); the
+    // table loop takes the other tchars and the tail.
+    if crate::chars::HAS_SIMD && p + 16 <= limit && buf.get(p + 3) != Some(&b':') {
+        p = crate::chars::simd::skip_name(buf, p, limit);
+    }
     while let Some(&[a, b, c, d]) = buf.get(p..p + 4).filter(|_| p + 4 <= limit) {
         if !tchar(a) {
             return p;

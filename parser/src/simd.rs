@@ -14,7 +14,7 @@
 
 use core::arch::x86_64::{
     __m128i, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
-    _mm_or_si128, _mm_set1_epi8,
+    _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
 };
 
 /// Offset of the first CTL (HTAB, CR, LF included) or DEL in `buf[p..limit]`,
@@ -31,6 +31,47 @@ pub(crate) fn skip_field_content(buf: &[u8], p: usize, limit: usize) -> usize {
 pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
     // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
     unsafe { target_sse2(buf, p, limit.min(buf.len())) }
+}
+
+/// Offset of the first byte in `buf[p..limit]` that is not an ASCII letter,
+/// digit or `-` (the bytes nearly every field name is made of), or of the
+/// first byte of the tail shorter than 16 bytes.
+#[inline(always)]
+pub(crate) fn skip_name(buf: &[u8], p: usize, limit: usize) -> usize {
+    // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
+    unsafe { name_sse2(buf, p, limit.min(buf.len())) }
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn name_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
+    let case = _mm_set1_epi8(0x20);
+    let a = _mm_set1_epi8(b'a' as i8);
+    let z = _mm_set1_epi8(25);
+    let zero = _mm_set1_epi8(b'0' as i8);
+    let nine = _mm_set1_epi8(9);
+    let dash = _mm_set1_epi8(b'-' as i8);
+    while p + 16 <= limit {
+        let Some(chunk) = buf
+            .get(p..p + 16)
+            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
+        else {
+            break;
+        };
+        let x = load(chunk);
+        // (x | 0x20) - 'a' <= 25, x - '0' <= 9 (unsigned), or x == '-'
+        let l = _mm_sub_epi8(_mm_or_si128(x, case), a);
+        let letter = _mm_cmpeq_epi8(_mm_min_epu8(l, z), l);
+        let d = _mm_sub_epi8(x, zero);
+        let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);
+        let ok = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(x, dash));
+        let ok = _mm_movemask_epi8(ok) as u32;
+        if ok != 0xffff {
+            return p + (!ok).trailing_zeros() as usize;
+        }
+        p += 16;
+    }
+    p
 }
 
 #[inline]
@@ -117,6 +158,9 @@ mod tests {
                         "{special:#x} at {at}"
                     );
                     assert!(t <= at || crate::chars::target_char(special));
+                    let n = skip_name(&buf, start, buf.len());
+                    let alnum_dash = special.is_ascii_alphanumeric() || special == b'-';
+                    assert_eq!(n, if alnum_dash { start + (buf.len() - start) / 16 * 16 } else { at.min(start + (buf.len() - start) / 16 * 16) }, "{special:#x} at {at}");
                 }
             }
         }
