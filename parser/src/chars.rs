@@ -56,6 +56,7 @@ const fn is_reg_name_char(b: u8) -> bool {
 /// Checks `Host = uri-host [ ":" port ]` (RFC 9110 §7.2; RFC 3986 §3.2.2,
 /// §3.2.3: `port = *DIGIT`, IP-literal = `[` … `]`) in one pass. Returns the
 /// offset of the first byte that breaks it.
+#[inline(always)]
 pub(crate) fn valid_host(v: &[u8]) -> Result<(), usize> {
     let mut i = 0;
     if v.first() == Some(&b'[') {
@@ -292,11 +293,9 @@ fn skip_while(
     keep: impl Fn(u8) -> bool,
 ) -> usize {
     let limit = limit.min(buf.len());
-    if HAS_SIMD && p + 16 <= limit {
-        p = simd(buf, p, limit);
-        if p + 16 <= limit {
-            return p;
-        }
+    if HAS_SIMD && limit >= 16 {
+        // The SIMD scanner does the tail too (with a load ending at `limit`).
+        return simd(buf, p, limit);
     }
     while p + 8 <= limit {
         let Some(chunk) = buf.get(p..p + 8) else {

@@ -18,15 +18,17 @@ use core::arch::x86_64::{
 };
 
 /// Offset of the first CTL (HTAB, CR, LF included) or DEL in `buf[p..limit]`,
-/// or of the first byte of the tail shorter than 16 bytes.
+/// or `limit`; when `limit` < 16, of the first byte of the tail left to the
+/// caller.
 #[inline(always)]
 pub(crate) fn skip_field_content(buf: &[u8], p: usize, limit: usize) -> usize {
     // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
     unsafe { field_sse2(buf, p, limit.min(buf.len())) }
 }
 
-/// Offset of the first byte outside 0x21..=0x7E, or `#`, in `buf[p..limit]`, or of
-/// the first byte of the tail shorter than 16 bytes.
+/// Offset of the first byte outside 0x21..=0x7E, or `#`, in `buf[p..limit]`,
+/// or `limit`; when `limit` < 16, of the first byte of the tail left to the
+/// caller.
 #[inline(always)]
 pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
     // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
@@ -86,23 +88,42 @@ fn load(chunk: &[u8; 16]) -> __m128i {
 fn field_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
     let ctl_max = _mm_set1_epi8(0x1f);
     let del = _mm_set1_epi8(0x7f);
+    // x <= 0x1f (unsigned) or x == 0x7f
+    let stops = |x: __m128i| {
+        let ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, ctl_max), x);
+        _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, del))) as u32
+    };
     while p + 16 <= limit {
-        let Some(chunk) = buf
-            .get(p..p + 16)
-            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
-        else {
+        let Some(chunk) = chunk16(buf, p) else {
             break;
         };
-        let x = load(chunk);
-        // x <= 0x1f (unsigned) or x == 0x7f
-        let ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, ctl_max), x);
-        let m = _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, del))) as u32;
+        let m = stops(load(chunk));
         if m != 0 {
             return p + m.trailing_zeros() as usize;
         }
         p += 16;
     }
+    // Fewer than 16 bytes left: one load ending at `limit`, overlapping
+    // bytes already passed, whose bits are shifted out.
+    if p < limit && limit >= 16 {
+        let q = limit - 16;
+        if let Some(chunk) = chunk16(buf, q) {
+            let m = stops(load(chunk)) >> (p - q);
+            return if m != 0 {
+                p + m.trailing_zeros() as usize
+            } else {
+                limit
+            };
+        }
+    }
     p
+}
+
+/// The 16 bytes at `at`, if there are as many.
+#[inline(always)]
+fn chunk16(buf: &[u8], at: usize) -> Option<&[u8; 16]> {
+    buf.get(at..at + 16)
+        .and_then(|c| <&[u8; 16]>::try_from(c).ok())
 }
 
 #[inline]
@@ -111,23 +132,34 @@ fn target_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
     let space = _mm_set1_epi8(0x20);
     let tilde = _mm_set1_epi8(0x7e);
     let hash = _mm_set1_epi8(0x23);
-    while p + 16 <= limit {
-        let Some(chunk) = buf
-            .get(p..p + 16)
-            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
-        else {
-            break;
-        };
-        let x = load(chunk);
-        // As signed bytes, the allowed range 0x21..=0x7e is exactly
-        // x > 0x20 and not x > 0x7e (0x80.. are negative and fail the first).
+    // As signed bytes, the allowed range 0x21..=0x7e is exactly x > 0x20 and
+    // not x > 0x7e (0x80.. are negative and fail the first); `#` is out too.
+    let stops = |x: __m128i| {
         let low = _mm_cmpgt_epi8(x, space);
         let high = _mm_or_si128(_mm_cmpgt_epi8(x, tilde), _mm_cmpeq_epi8(x, hash));
-        let ok = _mm_movemask_epi8(low) as u32 & !(_mm_movemask_epi8(high) as u32) & 0xffff;
-        if ok != 0xffff {
-            return p + (!ok).trailing_zeros() as usize;
+        !(_mm_movemask_epi8(low) as u32 & !(_mm_movemask_epi8(high) as u32)) & 0xffff
+    };
+    while p + 16 <= limit {
+        let Some(chunk) = chunk16(buf, p) else {
+            break;
+        };
+        let m = stops(load(chunk));
+        if m != 0 {
+            return p + m.trailing_zeros() as usize;
         }
         p += 16;
+    }
+    // The tail, as in `field_sse2`.
+    if p < limit && limit >= 16 {
+        let q = limit - 16;
+        if let Some(chunk) = chunk16(buf, q) {
+            let m = stops(load(chunk)) >> (p - q);
+            return if m != 0 {
+                p + m.trailing_zeros() as usize
+            } else {
+                limit
+            };
+        }
     }
     p
 }
