@@ -108,7 +108,6 @@ pub struct ResponseParser {
     pos: u32,
     status: u16,
     minor: u8,
-    reason_start: u32,
     reason: Span,
     fields: FieldSection,
     outcome: Result<Option<Response>, Error>,
@@ -136,7 +135,6 @@ impl ResponseParser {
             pos: 0,
             status: 0,
             minor: 0,
-            reason_start: 0,
             reason: Span::EMPTY,
             fields: FieldSection::new(),
             outcome: Ok(None),
@@ -165,10 +163,12 @@ impl ResponseParser {
 
     /// Parses as much of `buf` as has arrived; see [`RequestParser::parse`](crate::RequestParser::parse).
     pub fn parse(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Status<Response>, Error> {
-        match self.outcome {
-            Ok(Some(r)) => return Ok(Status::Complete(r)),
-            Err(e) => return Err(e),
-            Ok(None) => {}
+        if self.phase == Phase::Over {
+            return match self.outcome {
+                Ok(Some(r)) => Ok(Status::Complete(r)),
+                Err(e) => Err(e),
+                Ok(None) => Ok(Status::Partial),
+            };
         }
         let result = match self.run(buf, headers) {
             Ok(None) if buf.len() >= self.limits.max_head as usize => Err(Error::new(
@@ -192,101 +192,143 @@ impl ResponseParser {
         }
     }
 
+    #[inline(always)]
     fn run(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Option<Response>, Error> {
         let end = buf.len().min(self.limits.max_head as usize);
         let mut p = self.pos as usize;
-        while p < end {
-            match self.phase {
-                Phase::StatusLine => {
-                    // status-line = HTTP-version SP status-code SP [ reason-phrase ]
-                    while p < end && p < 13 {
-                        let b = buf[p];
-                        let ok = match p {
-                            0..=4 => b == b"HTTP/"[p],
-                            5 | 7 => b.is_ascii_digit(),
-                            6 => b == b'.',
-                            9..=11 => b.is_ascii_digit(),
-                            _ => b == b' ', // 8 and 12
-                        };
-                        if !ok {
-                            let kind = if p < 8 {
-                                ErrorKind::InvalidVersion
-                            } else {
-                                ErrorKind::InvalidStatusLine
-                            };
-                            return Err(Error::new(kind, p));
-                        }
-                        if p == 8 {
-                            match buf[5] {
-                                b'1' => {}
-                                b'0' => return Err(Error::new(ErrorKind::InvalidVersion, 5)),
-                                _ => return Err(Error::new(ErrorKind::UnsupportedVersion, 5)),
-                            }
-                        }
-                        p += 1;
-                    }
-                    if p == 13 {
-                        let d = |i: usize| u16::from(buf[i] - b'0');
-                        self.status = d(9) * 100 + d(10) * 10 + d(11);
-                        if !(100..=599).contains(&self.status) {
-                            return Err(Error::new(ErrorKind::InvalidStatusLine, 9));
-                        }
-                        self.minor = buf[7] - b'0';
-                        self.reason_start = 13;
-                        self.phase = Phase::Reason;
-                    }
+        if self.phase == Phase::StatusLine {
+            // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+            if p == 0 && end >= 13 && self.status_prefix(buf) {
+                // The usual case, all there: a few word compares.
+                p = 13;
+            } else {
+                p = self.status_prefix_slow(buf, p, end)?;
+                if p < 13 {
+                    self.pos = p as u32;
+                    return Ok(None);
                 }
-                Phase::Reason => {
-                    // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
-                    while p < end
-                        && (crate::chars::field_vchar(buf[p]) || buf[p] == b' ' || buf[p] == b'\t')
-                    {
-                        p += 1;
-                    }
-                    if p == end {
-                        break;
-                    }
-                    self.reason = Span::new(self.reason_start as usize, p);
-                    match buf[p] {
-                        b'\r' => {
-                            self.phase = Phase::ReasonCr;
-                            p += 1;
-                        }
-                        b'\n' if self.allow_bare_lf => {
-                            p += 1;
-                            self.fields.start_at(p);
-                            self.phase = Phase::Fields;
-                        }
-                        b'\n' => return Err(Error::new(ErrorKind::BareLf, p)),
-                        _ => return Err(Error::new(ErrorKind::InvalidReasonPhrase, p)),
-                    }
+            }
+            self.phase = Phase::Reason;
+        }
+        if self.phase == Phase::Reason {
+            // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
+            p = crate::chars::skip_field_content(buf, p, end);
+            while p < end && buf[p] == b'\t' {
+                p = crate::chars::skip_field_content(buf, p + 1, end);
+            }
+            if p >= end {
+                self.pos = p as u32;
+                return Ok(None);
+            }
+            self.reason = Span::new(13, p);
+            match buf[p] {
+                b'\r' => {
+                    self.phase = Phase::ReasonCr;
+                    p += 1;
                 }
-                Phase::ReasonCr => {
-                    if buf[p] != b'\n' {
-                        return Err(Error::new(ErrorKind::BareCr, p - 1));
-                    }
+                b'\n' if self.allow_bare_lf => {
                     p += 1;
                     self.fields.start_at(p);
                     self.phase = Phase::Fields;
                 }
-                Phase::Fields => {
-                    let cfg = FieldConfig {
-                        max_line: self.limits.max_header_line,
-                        allow_bare_lf: self.allow_bare_lf,
-                        request: false,
-                    };
-                    let done = self.fields.scan(buf, &mut p, end, headers, cfg);
-                    self.pos = p as u32;
-                    if done? {
-                        return self.finish(p).map(Some);
-                    }
-                    break;
-                }
-                Phase::Over => break,
+                b'\n' => return Err(Error::new(ErrorKind::BareLf, p)),
+                _ => return Err(Error::new(ErrorKind::InvalidReasonPhrase, p)),
             }
         }
+        if self.phase == Phase::ReasonCr {
+            if p >= end {
+                self.pos = p as u32;
+                return Ok(None);
+            }
+            if buf[p] != b'\n' {
+                return Err(Error::new(ErrorKind::BareCr, p - 1));
+            }
+            p += 1;
+            self.fields.start_at(p);
+            self.phase = Phase::Fields;
+        }
+        let cfg = FieldConfig {
+            max_line: self.limits.max_header_line,
+            allow_bare_lf: self.allow_bare_lf,
+            request: false,
+        };
+        let done = self.fields.scan(buf, &mut p, end, headers, cfg);
         self.pos = p as u32;
+        if done? {
+            return self.finish(p).map(Some);
+        }
         Ok(None)
+    }
+
+    /// Whether `buf` starts with `HTTP/1.0 ` or `HTTP/1.1 `, three digits
+    /// and SP; sets status and minor version if so.
+    #[inline(always)]
+    fn status_prefix(&mut self, buf: &[u8]) -> bool {
+        let Some(head) = buf.get(..13) else {
+            return false;
+        };
+        let (version, rest) = head.split_at(8);
+        let version = u64::from_le_bytes(version.try_into().unwrap_or([0; 8]));
+        // The minor digit (byte 7) loses bit 0: "0" and "1" differ only there.
+        if version & !(1 << 56) != u64::from_le_bytes(*b"HTTP/1.0") {
+            return false;
+        }
+        let &[b' ', a, b, c, b' '] = rest else {
+            return false;
+        };
+        if !(a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit()) {
+            return false;
+        }
+        let status = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+        if !(100..=599).contains(&status) {
+            return false;
+        }
+        self.status = status;
+        self.minor = head[7] - b'0';
+        true
+    }
+
+    /// The first 13 bytes of the status-line byte by byte, from `p`: for a
+    /// line that arrives in pieces or is not the usual one. Returns where it
+    /// stopped (13 once they are all there).
+    #[cold]
+    #[inline(never)]
+    fn status_prefix_slow(&mut self, buf: &[u8], mut p: usize, end: usize) -> Result<usize, Error> {
+        while p < end && p < 13 {
+            let b = buf[p];
+            let ok = match p {
+                0..=4 => b == b"HTTP/"[p],
+                5 | 7 => b.is_ascii_digit(),
+                6 => b == b'.',
+                9..=11 => b.is_ascii_digit(),
+                _ => b == b' ', // 8 and 12
+            };
+            if !ok {
+                let kind = if p < 8 {
+                    ErrorKind::InvalidVersion
+                } else {
+                    ErrorKind::InvalidStatusLine
+                };
+                return Err(Error::new(kind, p));
+            }
+            if p == 8 {
+                match buf[5] {
+                    b'1' => {}
+                    b'0' => return Err(Error::new(ErrorKind::InvalidVersion, 5)),
+                    _ => return Err(Error::new(ErrorKind::UnsupportedVersion, 5)),
+                }
+            }
+            p += 1;
+        }
+        if p == 13 {
+            let d = |i: usize| u16::from(buf[i] - b'0');
+            self.status = d(9) * 100 + d(10) * 10 + d(11);
+            if !(100..=599).contains(&self.status) {
+                return Err(Error::new(ErrorKind::InvalidStatusLine, 9));
+            }
+            self.minor = buf[7] - b'0';
+        }
+        Ok(p)
     }
 
     /// Response framing, RFC 9112 §6.3 rules 1–7 in order.
