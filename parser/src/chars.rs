@@ -269,6 +269,9 @@ pub(crate) const HAS_SIMD: bool = false;
     not(feature = "no-simd")
 )))]
 pub(crate) mod simd {
+    pub(crate) fn scan_line(_: &[u8], _: usize, _: usize) -> Option<(usize, usize, usize)> {
+        None
+    }
     pub(crate) fn skip_name(_: &[u8], p: usize, _: usize) -> usize {
         p
     }

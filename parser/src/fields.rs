@@ -99,6 +99,14 @@ impl FieldSection {
                 };
                 line_start = p;
                 if tchar(b) {
+                    // A whole, ordinary line: one pass finds the colon and the CR.
+                    if let Some(line) = whole_line(buf, p, end.min(p + max_line)) {
+                        if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
+                            break Err(e);
+                        }
+                        p = line.end + 2;
+                        continue;
+                    }
                     phase = Phase::Name;
                     p += 1;
                 } else if b == b'\r' {
@@ -250,6 +258,40 @@ impl FieldSection {
         }
         Ok(())
     }
+}
+
+/// A field line that is all in `buf` and ordinary: name, colon, SP
+/// (optional), a value with no HTAB, CRLF. Found in one SIMD pass; `None`
+/// sends the line through the phases above, which look at it again (only
+/// this line, and only once) and know every rule and error. That happens for
+/// a line the input ends inside, a value holding HTAB, a line over the
+/// limit, or any error.
+#[inline(always)]
+fn whole_line(buf: &[u8], p: usize, limit: usize) -> Option<Line> {
+    if !crate::chars::HAS_SIMD {
+        return None;
+    }
+    let (colon, cr, odd) = crate::chars::simd::scan_line(buf, p, limit)?;
+    // The first control byte must be the CR of CRLF (HTAB takes the long way).
+    if buf.get(cr + 1) != Some(&b'\n') || buf[cr] != b'\r' {
+        return None;
+    }
+    // Name bytes: letters, digits and '-' were checked in the pass; any
+    // other byte before the colon must be a tchar.
+    if odd < colon && !buf[odd..colon].iter().all(|&b| tchar(b)) {
+        return None;
+    }
+    // OWS: only SP can be there (HTAB would have been the first control byte).
+    let mut value_start = colon + 1;
+    while value_start < cr && buf[value_start] == b' ' {
+        value_start += 1;
+    }
+    Some(Line {
+        start: p,
+        name_end: colon,
+        value_start,
+        end: cr,
+    })
 }
 
 /// Where a field line's parts are.

@@ -6,8 +6,11 @@
 //!
 //! * **Incremental without re-scanning.** A parser value keeps its phase and
 //!   offset. Keep one growing buffer per message and call `parse` again after
-//!   every read: it resumes where it stopped, so a head fed one byte at a time
-//!   costs about what it costs whole.
+//!   every read: it resumes where it stopped and never goes back over a
+//!   line it has finished, so a head fed one byte at a time costs about what
+//!   it costs whole. (A field line that is all there is read in one SIMD
+//!   pass; a line the input ends inside is read again once, byte by byte,
+//!   by the resumable phases: at most twice per byte, never quadratic.)
 //! * **Offsets, not borrows.** Parsed pieces are [`Span`]s (`u32` offsets)
 //!   into your buffer, so the buffer may grow or move between calls. Headers go
 //!   into a slice you provide; its length is the header-count limit.

@@ -131,7 +131,8 @@ impl<'b> RequestHead<'b> {
 /// An incremental, strict HTTP/1.1 request head parser.
 ///
 /// Feed it the same growing buffer after every read; it resumes where it
-/// stopped and never examines a byte twice. The buffer must keep the bytes it
+/// stopped and never goes back over a finished line (the bytes of a line the
+/// input ends inside may be looked at twice: see the crate docs). The buffer must keep the bytes it
 /// had (appending is fine, and so is moving it), and `headers` must be the
 /// same slice (or one holding the same entries) on every call: entries written
 /// by earlier calls are not written again.
@@ -1269,7 +1270,7 @@ mod tests {
         assert_eq!(p.parse(b"GET / HTTP/1.1", &mut h), e);
     }
 
-    // No re-scanning: 4 KiB fed one byte at a time examines each byte once.
+    // No going back: 4 KiB fed one byte at a time advances over each byte once.
     #[test]
     fn byte_at_a_time_scans_linearly() {
         let mut input = [0u8; 4096];
@@ -1296,5 +1297,37 @@ mod tests {
             p.bytes_scanned()
         );
         assert_eq!(p.bytes_scanned(), n as u64);
+    }
+
+    // The one-pass line scanner (whole lines) and the resumable phases (a
+    // line fed byte by byte) agree on every byte value at every position of
+    // a field line: same request, or same error kind and offset.
+    #[test]
+    fn line_scanner_agrees_with_phases() {
+        let base = b"GET / HTTP/1.1\r\nHost: a\r\nX-Some-Name: some value\r\nAccept: */*\r\n\r\n";
+        let from = 25; // the X-Some-Name line
+        let to = 51;
+        let mut input = base.to_vec();
+        for at in from..to {
+            for b in 0..=255u8 {
+                input.copy_from_slice(base);
+                input[at] = b;
+                let mut h1 = [Header::EMPTY; 8];
+                let whole = RequestParser::new().parse(&input, &mut h1);
+                let mut p = RequestParser::new();
+                let mut h2 = [Header::EMPTY; 8];
+                let mut fed = Ok(Status::Partial);
+                for end in 1..=input.len() {
+                    fed = p.parse(&input[..end], &mut h2);
+                    if !matches!(fed, Ok(Status::Partial)) {
+                        break;
+                    }
+                }
+                assert_eq!(whole, fed, "byte {b:#x} at {at}");
+                if let Ok(Status::Complete(r)) = whole {
+                    assert_eq!(h1[..r.header_count], h2[..r.header_count], "byte {b:#x} at {at}");
+                }
+            }
+        }
     }
 }

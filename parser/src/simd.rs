@@ -35,6 +35,89 @@ pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
     unsafe { target_sse2(buf, p, limit.min(buf.len())) }
 }
 
+/// One pass over a field line starting at `p`: the offsets of its first
+/// colon, of its first control byte (CTL or DEL; for a good line, the CR)
+/// and of the first byte that is not a letter, digit or `-` (for a usual
+/// name, the colon). `None` if there is no control byte before `limit`, the
+/// colon does not come before it, or fewer than 16 bytes are in `buf`.
+#[inline(always)]
+pub(crate) fn scan_line(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+    // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
+    unsafe { line_sse2(buf, p, limit.min(buf.len())) }
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn line_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+    let ctl_max = _mm_set1_epi8(0x1f);
+    let del = _mm_set1_epi8(0x7f);
+    let colon_v = _mm_set1_epi8(b':' as i8);
+    let case = _mm_set1_epi8(0x20);
+    let a = _mm_set1_epi8(b'a' as i8);
+    let z = _mm_set1_epi8(25);
+    let zero = _mm_set1_epi8(b'0' as i8);
+    let nine = _mm_set1_epi8(9);
+    let dash = _mm_set1_epi8(b'-' as i8);
+    // The name and colon are in the first sixteen bytes of most lines
+    // (longer names go to `long_name_sse2`).
+    if p + 16 > limit {
+        return None;
+    }
+    let x = load(chunk16(buf, p)?);
+    let ctl = _mm_or_si128(
+        _mm_cmpeq_epi8(_mm_min_epu8(x, ctl_max), x),
+        _mm_cmpeq_epi8(x, del),
+    );
+    let ctl = _mm_movemask_epi8(ctl) as u32;
+    let colon = _mm_movemask_epi8(_mm_cmpeq_epi8(x, colon_v)) as u32;
+    if colon == 0 {
+        if ctl != 0 {
+            return None;
+        }
+        return long_name_sse2(buf, p, limit);
+    }
+    let colon = p + colon.trailing_zeros() as usize;
+    let l = _mm_sub_epi8(_mm_or_si128(x, case), a);
+    let letter = _mm_cmpeq_epi8(_mm_min_epu8(l, z), l);
+    let d = _mm_sub_epi8(x, zero);
+    let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);
+    let plain = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(x, dash));
+    let odd = p + (!(_mm_movemask_epi8(plain) as u32)).trailing_zeros() as usize;
+    let end = if ctl != 0 {
+        p + ctl.trailing_zeros() as usize
+    } else {
+        let end = field_sse2(buf, p + 16, limit);
+        if end >= limit {
+            return None;
+        }
+        end
+    };
+    (colon < end).then_some((colon, end, odd))
+}
+
+/// [`line_sse2`] for a line whose first sixteen bytes hold no colon and no
+/// control byte: the colon is looked for in the next sixteen, and the name
+/// checked with [`name_sse2`].
+#[inline(never)]
+#[target_feature(enable = "sse2")]
+fn long_name_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+    if p + 32 > limit {
+        return None;
+    }
+    let x = load(chunk16(buf, p + 16)?);
+    let colon = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b':' as i8))) as u32;
+    if colon == 0 {
+        return None;
+    }
+    let colon = p + 16 + colon.trailing_zeros() as usize;
+    let odd = name_sse2(buf, p, p + 32);
+    let end = field_sse2(buf, p + 16, limit);
+    if end >= limit {
+        return None;
+    }
+    (colon < end).then_some((colon, end, odd))
+}
+
 /// Offset of the first byte in `buf[p..limit]` that is not an ASCII letter,
 /// digit or `-` (the bytes nearly every field name is made of), or of the
 /// first byte of the tail shorter than 16 bytes.
