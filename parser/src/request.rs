@@ -344,13 +344,21 @@ impl RequestParser {
             } else if phase != Phase::Fields {
                 break 'line Ok(());
             }
-            self.target_form = match classify_target(self.method.get(buf), self.target.get(buf)) {
-                Some(form) => form,
-                None => {
-                    break 'line Err(Error::new(
-                        ErrorKind::InvalidTarget,
-                        self.target.start as usize,
-                    ))
+            // Origin-form ("/...") with any method but CONNECT: the usual case.
+            let (method, target) = (self.method, self.target);
+            let origin = buf.get(target.start as usize) == Some(&b'/')
+                && !(method.len() == 7 && method.get(buf) == b"CONNECT");
+            self.target_form = if origin {
+                TargetForm::Origin
+            } else {
+                match classify_target(method.get(buf), target.get(buf)) {
+                    Some(form) => form,
+                    None => {
+                        break 'line Err(Error::new(
+                            ErrorKind::InvalidTarget,
+                            target.start as usize,
+                        ))
+                    }
                 }
             };
             self.fields.start_at(p);
