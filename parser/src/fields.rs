@@ -646,17 +646,23 @@ impl Facts {
 /// are `tchar`, values have no CTL but HTAB), so the test is exact.
 #[inline(always)]
 fn eq_lower<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
-    // With N known the loop unrolls into straight compares.
-    match <&[u8; N]>::try_from(name) {
-        Ok(name) => {
-            let mut diff = 0;
-            for i in 0..N {
-                diff |= (name[i] | 0x20) ^ lower[i];
-            }
-            diff == 0
-        }
-        Err(_) => false,
+    // With N known this unrolls into a few word compares.
+    let Ok(name) = <&[u8; N]>::try_from(name) else {
+        return false;
+    };
+    let word = |s: &[u8], i: usize, n: usize| {
+        let mut w = [0u8; 8];
+        w[..n].copy_from_slice(&s[i..i + n]);
+        u64::from_le_bytes(w)
+    };
+    let mut diff = 0;
+    let mut i = 0;
+    while i < N {
+        let n = if N - i >= 8 { 8 } else { N - i };
+        diff |= (word(name, i, n) | (0x2020_2020_2020_2020 >> (64 - 8 * n))) ^ word(lower, i, n);
+        i += n;
     }
+    diff == 0
 }
 
 /// Strips optional whitespace (SP / HTAB) at both ends.
