@@ -31,9 +31,9 @@ fn main() -> ExitCode {
         eprintln!("unknown input {}\n{usage}", args[2]);
         return ExitCode::from(2);
     };
-    // `half`: two pieces, split in the middle.
+    // `half`: two pieces, split in the middle (the first one the longer if the length is odd).
     let step = if args[3] == "half" {
-        Ok(buf.len() / 2)
+        Ok(buf.len().div_ceil(2))
     } else {
         args[3].parse::<usize>()
     };

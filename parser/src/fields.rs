@@ -55,6 +55,30 @@ impl FieldSection {
         }
     }
 
+    /// Steps over the bytes of `buf[p..]` that only extend the field name or
+    /// value being read, as the full scan would (but byte by byte and without
+    /// its set-up: for input that arrives a few bytes at a time). Returns
+    /// where it stopped.
+    #[inline(always)]
+    pub(crate) fn trickle(&self, buf: &[u8], mut p: usize, max_line: usize) -> usize {
+        let limit = buf.len().min(self.line_start as usize + max_line);
+        match self.phase {
+            Phase::Name => {
+                while p < limit && tchar(buf[p]) {
+                    p += 1;
+                }
+            }
+            Phase::Value => {
+                // Field content but HTAB (left to the full scan).
+                while p < limit && !matches!(buf[p], 0..=0x1f | 0x7f) {
+                    p += 1;
+                }
+            }
+            _ => {}
+        }
+        p
+    }
+
     /// Offset of the current (or last) line's first byte.
     pub(crate) fn line_start(&self) -> usize {
         self.line_start as usize

@@ -221,6 +221,50 @@ impl RequestParser {
     /// `Ok(Status::Complete(request))` once the head is complete (again on
     /// later calls), or the error (again on later calls).
     pub fn parse(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Status<Request>, Error> {
+        if self.trickle(buf) {
+            return Ok(Status::Partial);
+        }
+        self.parse_full(buf, headers)
+    }
+
+    /// A few new bytes that only extend the method, target, field name or
+    /// field value being read (a client sending in small pieces): step over
+    /// them here, without entering the full scanner. Returns whether that
+    /// was all there was to do.
+    #[inline(always)]
+    fn trickle(&mut self, buf: &[u8]) -> bool {
+        let end = buf.len();
+        let p0 = self.pos as usize;
+        if end >= self.limits.max_head as usize || end <= p0 || end - p0 > 8 {
+            return false;
+        }
+        let mut p = p0;
+        match self.phase {
+            Phase::Fields => {
+                p = self
+                    .fields
+                    .trickle(buf, p, self.limits.max_header_line as usize)
+            }
+            Phase::Target => {
+                let limit = end.min(self.start as usize + self.limits.max_uri as usize);
+                while p < limit && target_char(buf[p]) {
+                    p += 1;
+                }
+            }
+            Phase::Method => {
+                while p < end && tchar(buf[p]) {
+                    p += 1;
+                }
+            }
+            _ => {}
+        }
+        self.pos = p as u32;
+        self.scanned += (p - p0) as u64;
+        p == end
+    }
+
+    #[inline(never)]
+    fn parse_full(&mut self, buf: &[u8], headers: &mut [Header]) -> Result<Status<Request>, Error> {
         let before = self.pos;
         let end = buf.len().min(self.limits.max_head as usize);
         let mut p = self.pos as usize;
