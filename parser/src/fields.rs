@@ -276,10 +276,8 @@ impl FieldSection {
         };
         *count += 1;
         let name = &buf[line.start..line.name_end];
-        if Facts::may_matter(name) {
-            self.facts
-                .learn(name, &buf[start..value_end], line.start, start, cfg.request)?;
-        }
+        self.facts
+            .learn(name, &buf[start..value_end], line.start, start, cfg.request)?;
         Ok(())
     }
 }
@@ -482,17 +480,6 @@ impl Facts {
             expect_other: false,
             date: false,
         }
-    }
-
-    /// A cheap first look: could this field name be one `learn` acts on?
-    /// (length and first letter, RFC 9110 field names are case-insensitive).
-    #[inline(always)]
-    fn may_matter(name: &[u8]) -> bool {
-        let first = name.first().map_or(0, |b| b | 0x20);
-        matches!(
-            (name.len(), first),
-            (4, b'h' | b'd') | (6, b'e') | (7, b'u') | (10, b'c') | (14, b'c') | (17, b't')
-        )
     }
 
     /// Learns from one field line; `at` is the line's offset and `value_at` the
