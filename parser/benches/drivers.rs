@@ -6,13 +6,19 @@
 use h1parse::{Header, RequestParser, ResponseParser, Status};
 
 /// h1parse: every head in `buf`, fed `step` bytes per call (0 = whole).
-/// Returns the number of heads parsed.
+/// Returns the number of heads parsed. `p` is the connection's parser, kept
+/// from request to request and reset before each, as a server does.
 #[inline(never)]
-pub fn h1parse_requests(buf: &[u8], step: usize, headers: &mut [Header]) -> usize {
+pub fn h1parse_requests(
+    p: &mut RequestParser,
+    buf: &[u8],
+    step: usize,
+    headers: &mut [Header],
+) -> usize {
     let mut at = 0;
     let mut n = 0;
-    let mut p = RequestParser::new();
     while at < buf.len() {
+        p.reset();
         let msg = &buf[at..];
         let mut end = if step == 0 {
             msg.len()
@@ -28,7 +34,6 @@ pub fn h1parse_requests(buf: &[u8], step: usize, headers: &mut [Header]) -> usiz
         };
         at += req.head_len;
         n += 1;
-        p.reset();
     }
     n
 }
@@ -67,8 +72,9 @@ pub fn httparse_requests<'b>(
 }
 
 #[inline(never)]
-pub fn h1parse_response(buf: &[u8], headers: &mut [Header]) -> usize {
-    match ResponseParser::new().parse(buf, headers) {
+pub fn h1parse_response(p: &mut ResponseParser, buf: &[u8], headers: &mut [Header]) -> usize {
+    p.reset();
+    match p.parse(buf, headers) {
         Ok(Status::Complete(r)) => r.head_len,
         other => panic!("h1parse: {other:?}"),
     }

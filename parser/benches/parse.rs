@@ -26,7 +26,8 @@ fn requests(c: &mut Criterion) {
             };
             g.bench_with_input(BenchmarkId::new("h1parse", &label), &buf, |b, buf| {
                 let mut headers = [h1parse::Header::EMPTY; 128];
-                b.iter(|| drivers::h1parse_requests(black_box(buf), step, &mut headers))
+                let mut parser = h1parse::RequestParser::new();
+                b.iter(|| drivers::h1parse_requests(&mut parser, black_box(buf), step, &mut headers))
             });
             // httparse fed byte by byte re-parses quadratically: keep it to the small inputs.
             if step == 1 && buf.len() > 2048 {
@@ -47,7 +48,8 @@ fn responses(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(buf.len() as u64));
         g.bench_with_input(BenchmarkId::new("h1parse", "whole"), &buf, |b, buf| {
             let mut headers = [h1parse::Header::EMPTY; 32];
-            b.iter(|| drivers::h1parse_response(black_box(buf), &mut headers))
+            let mut parser = h1parse::ResponseParser::new();
+            b.iter(|| drivers::h1parse_response(&mut parser, black_box(buf), &mut headers))
         });
         g.bench_with_input(BenchmarkId::new("httparse", "whole"), &buf, |b, buf| {
             let mut headers = [httparse::EMPTY_HEADER; 32];

@@ -43,15 +43,17 @@ fn main() -> ExitCode {
     };
     let response = name.starts_with("resp");
     let mut h1_headers = [h1parse::Header::EMPTY; 128];
+    let mut req_parser = h1parse::RequestParser::new();
+    let mut resp_parser = h1parse::ResponseParser::new();
     let mut hp_headers = [httparse::EMPTY_HEADER; 128];
     let mut total = 0;
     for _ in 0..iters {
         total += match (args[1].as_str(), response) {
-            ("h1parse", false) => drivers::h1parse_requests(black_box(&buf), step, &mut h1_headers),
+            ("h1parse", false) => drivers::h1parse_requests(&mut req_parser, black_box(&buf), step, &mut h1_headers),
             ("httparse", false) => {
                 drivers::httparse_requests(black_box(&buf), step, &mut hp_headers)
             }
-            ("h1parse", true) => drivers::h1parse_response(black_box(&buf), &mut h1_headers),
+            ("h1parse", true) => drivers::h1parse_response(&mut resp_parser, black_box(&buf), &mut h1_headers),
             ("httparse", true) => drivers::httparse_response(black_box(&buf), &mut hp_headers),
             _ => {
                 eprintln!("unknown parser {}\n{usage}", args[1]);

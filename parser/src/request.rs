@@ -1382,4 +1382,31 @@ mod tests {
             }
         }
     }
+
+    // reset() forgets everything a message left behind: a parser reused
+    // after complete, failed and cut-off messages answers as a new one.
+    #[test]
+    fn reset_parser_answers_as_new() {
+        let inputs: [&[u8]; 8] = [
+            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
+            b"POST /x HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            b"G(T / HTTP/1.1\r\n\r\n",
+            b"\r\nCONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nExpect: 100-continue\r\n\r\n",
+            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            b"OPTIONS * HTTP/1.1\r\nHost: a\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+            b"GET /cut HTTP/1.1\r\nHos",
+        ];
+        let mut reused = RequestParser::new();
+        for round in 0..2 {
+            for input in inputs {
+                let mut h1 = [Header::EMPTY; 8];
+                let mut h2 = [Header::EMPTY; 8];
+                let fresh = RequestParser::new().parse(input, &mut h1);
+                reused.reset();
+                assert_eq!(reused.parse(input, &mut h2), fresh, "round {round}: {input:?}");
+                assert_eq!(h1, h2);
+            }
+        }
+    }
 }

@@ -156,9 +156,11 @@ impl ResponseParser {
 
     /// Forgets the current message; limits and options stay.
     pub fn reset(&mut self) {
-        *self = Self::with_limits(self.limits)
-            .allow_bare_lf(self.allow_bare_lf)
-            .for_head_request(self.head_request);
+        // Only what a new message reads before writing.
+        self.phase = Phase::StatusLine;
+        self.pos = 0;
+        self.fields = FieldSection::new();
+        self.outcome = Ok(None);
     }
 
     /// Parses as much of `buf` as has arrived; see [`RequestParser::parse`](crate::RequestParser::parse).
@@ -532,5 +534,28 @@ mod tests {
     #[test]
     fn host_not_checked_in_responses() {
         complete(b"HTTP/1.1 200 OK\r\nHost: a b\r\nHost: c\r\nContent-Length: 0\r\n\r\n");
+    }
+
+    // reset() forgets everything a message left behind.
+    #[test]
+    fn reset_parser_answers_as_new() {
+        let inputs: [&[u8]; 5] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            b"HTTP/1.1 2x0 OK\r\n\r\n",
+            b"HTTP/1.0 304 Not Modified\r\nDate: x\r\n\r\n",
+            b"HTTP/1.1 200 O",
+        ];
+        let mut reused = ResponseParser::new();
+        for round in 0..2 {
+            for input in inputs {
+                let mut h1 = [Header::EMPTY; 8];
+                let mut h2 = [Header::EMPTY; 8];
+                let fresh = ResponseParser::new().parse(input, &mut h1);
+                reused.reset();
+                assert_eq!(reused.parse(input, &mut h2), fresh, "round {round}: {input:?}");
+                assert_eq!(h1, h2);
+            }
+        }
     }
 }
