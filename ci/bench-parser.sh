@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Parser benchmark: instruction counts per parse under callgrind (repeatable on
 # a noisy machine) for h1parse and httparse on the same inputs, whole and fed
-# 1, 7 and 64 bytes per call; then, unless BENCH_QUICK=1, criterion wall-clock
-# figures. Prints tables; never fails on figures (it is a smoke in CI).
+# 1, 7 and 64 bytes per call, two-piece splits; wall clock of both in
+# alternating rounds (examples/wallclock.rs); then, unless BENCH_QUICK=1,
+# criterion wall-clock figures. Prints tables; never fails on figures (it is a
+# smoke in CI).
 #
 #   bash ci/bench-parser.sh               # callgrind table + criterion (a few minutes)
 #   BENCH_QUICK=1 bash ci/bench-parser.sh # callgrind table only
@@ -14,7 +16,7 @@ cargo build -q -p h1parse --release --example instructions --features no-simd
 swar=$(mktemp)
 cp target/release/examples/instructions "$swar"
 chmod +x "$swar"
-cargo build -q -p h1parse --release --example instructions
+cargo build -q -p h1parse --release --example instructions --example wallclock
 bin=target/release/examples/instructions
 python3 - "$bin" "$swar" <<'PY'
 import re, subprocess, sys
@@ -51,11 +53,20 @@ for name in ["resp", "resp_short"]:
     h1 = (ir("h1parse", name, 0, 20) - base) / 20
     hp = (ir("httparse", name, 0, 20) - base) / 20
     print(f"{name:<12} {'whole':<8} {h1:>10,.0f} {hp:>11,.0f} {h1 / hp:>7.2f}")
-print("\ntwo pieces, split in the middle, against whole:")
+print("\ntwo pieces against whole (instructions): split in the middle, mean of every split, worst of sampled splits")
 for name in ["req", "req_short", "browser", "headers100"]:
     base = ir("h1parse", name, 0, 0)
     half = (ir("h1parse", name, "half", 20) - base) / 20
-    print(f"{name:<12} {half:>8,.0f}  {half / whole[name]:.3f}x")
+    # `splits` parses the head split at every offset (len-1 heads) per iteration.
+    L = int(subprocess.run([bin, "h1parse", name, "len", "0"], capture_output=True, text=True, check=True).stdout)
+    mean = (ir("h1parse", name, "splits", 1) - base) / (L - 1)
+    worst, worst_at = 0, 0
+    for at in range(1, L, max(1, L // 24)):
+        c = ir("h1parse", name, f"at:{at}", 5) - base
+        c /= 5
+        if c > worst:
+            worst, worst_at = c, at
+    print(f"{name:<12} middle {half / whole[name]:.3f}x   mean {mean / whole[name]:.3f}x   worst {worst / whole[name]:.3f}x (split at byte {worst_at} of {L})")
 print("\nSSE2 against the portable SWAR scanners (feature no-simd), whole:")
 for name in ["req", "browser", "headers100"]:
     base = ir("h1parse", name, 0, 0, exe=swar)
@@ -70,6 +81,10 @@ for name in ["head1k", "head8k"]:
 print(f"head grown 1 KiB -> 8 KiB, fed byte by byte: {f1['head8k'] / f1['head1k']:.1f}x instructions (linear is 8x)")
 PY
 rm -f "$swar"
+echo
+# Wall clock, the two parsers in alternating rounds (best round of each): the
+# ratio holds up on a shared machine where criterion's runs minutes apart do not.
+target/release/examples/wallclock "${BENCH_ROUNDS_WALL:-40}"
 if [ "${BENCH_QUICK:-0}" != "1" ]; then
   cargo bench -q -p h1parse --bench parse -- --warm-up-time "${BENCH_WARMUP:-1}" --measurement-time "${BENCH_SECONDS:-3}" >/dev/null 2>&1
   python3 - <<'PY'

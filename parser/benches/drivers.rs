@@ -38,6 +38,21 @@ pub fn h1parse_requests(
     n
 }
 
+/// h1parse: the single head in `buf` in two pieces, split at `at` (a
+/// partial call, then the whole). Returns its length.
+#[inline(never)]
+pub fn h1parse_two(p: &mut RequestParser, buf: &[u8], at: usize, headers: &mut [Header]) -> usize {
+    p.reset();
+    match p.parse(&buf[..at], headers) {
+        Ok(Status::Partial) => {}
+        other => panic!("h1parse, first piece: {other:?}"),
+    }
+    match p.parse(buf, headers) {
+        Ok(Status::Complete(r)) if r.head_len == buf.len() => r.head_len,
+        other => panic!("h1parse, second piece: {other:?}"),
+    }
+}
+
 /// httparse: the same; fed in pieces it must re-parse from the start each
 /// call, as its callers do (it keeps no state between calls).
 #[inline(never)]
