@@ -47,13 +47,14 @@ for name in inputs:
         mode = "whole" if step == 0 else f"fed-{step}"
         ratio = f"{h1 / hp:.2f}" if hp else "-"
         hp_s = f"{hp:,.0f}" if hp else "skipped"
-        print(f"{name:<12} {mode:<8} {h1:>10,.0f} {hp_s:>11} {ratio:>7} {h1 / whole[name]:>11.2f}x {(hp / whole[name] if hp else 0):>14.1f}x")
+        hp_whole = f"{hp / whole[name]:>14.1f}x" if hp else f"{'-':>15}"
+        print(f"{name:<12} {mode:<8} {h1:>10,.0f} {hp_s:>11} {ratio:>7} {h1 / whole[name]:>11.2f}x {hp_whole}")
 for name in ["resp", "resp_short"]:
     base = ir("h1parse", name, 0, 0)
     h1 = (ir("h1parse", name, 0, 20) - base) / 20
     hp = (ir("httparse", name, 0, 20) - base) / 20
     print(f"{name:<12} {'whole':<8} {h1:>10,.0f} {hp:>11,.0f} {h1 / hp:>7.2f}")
-print("\ntwo pieces against whole (instructions): split in the middle, mean of every split, worst of sampled splits")
+print("\ntwo pieces against whole (instructions): split in the middle, mean over every split, worst of ~24 sampled splits")
 for name in ["req", "req_short", "browser", "headers100"]:
     base = ir("h1parse", name, 0, 0)
     half = (ir("h1parse", name, "half", 20) - base) / 20

@@ -27,7 +27,9 @@ fn requests(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new("h1parse", &label), &buf, |b, buf| {
                 let mut headers = [h1parse::Header::EMPTY; 128];
                 let mut parser = h1parse::RequestParser::new();
-                b.iter(|| drivers::h1parse_requests(&mut parser, black_box(buf), step, &mut headers))
+                b.iter(|| {
+                    drivers::h1parse_requests(&mut parser, black_box(buf), step, &mut headers)
+                })
             });
             // httparse fed byte by byte re-parses quadratically: keep it to the small inputs.
             if step == 1 && buf.len() > 2048 {

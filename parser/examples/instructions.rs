@@ -48,7 +48,11 @@ fn main() -> ExitCode {
         "half" => Some(Mode::Step(buf.len().div_ceil(2))),
         "splits" => Some(Mode::Splits),
         s => match s.strip_prefix("at:") {
-            Some(n) => n.parse().ok().filter(|&n| n > 0 && n < buf.len()).map(Mode::At),
+            Some(n) => n
+                .parse()
+                .ok()
+                .filter(|&n| n > 0 && n < buf.len())
+                .map(Mode::At),
             None => s.parse().ok().map(Mode::Step),
         },
     };
@@ -57,7 +61,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let response = name.starts_with("resp");
-    if !matches!(mode, Mode::Step(_)) && (args[1] != "h1parse" || response || name == "pipelined16") {
+    if !matches!(mode, Mode::Step(_)) && (args[1] != "h1parse" || response || name == "pipelined16")
+    {
         eprintln!("at:N and splits are for h1parse on an input of one request head\n{usage}");
         return ExitCode::from(2);
     }
@@ -69,7 +74,9 @@ fn main() -> ExitCode {
     for _ in 0..iters {
         let buf = black_box(&buf[..]);
         total += match (&mode, args[1].as_str(), response) {
-            (Mode::At(at), _, _) => drivers::h1parse_two(&mut req_parser, buf, *at, &mut h1_headers),
+            (Mode::At(at), _, _) => {
+                drivers::h1parse_two(&mut req_parser, buf, *at, &mut h1_headers)
+            }
             (Mode::Splits, _, _) => (1..buf.len())
                 .map(|at| drivers::h1parse_two(&mut req_parser, buf, at, &mut h1_headers))
                 .sum(),

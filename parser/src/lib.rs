@@ -29,10 +29,10 @@
 //! * `fields` — the field-section scanner shared by all three.
 //! * `chars` — the byte classes of the grammar, as tables, and the SWAR
 //!   (eight bytes at a time) scanners for field values and targets.
-//! * `simd` — SSE2 versions of those scanners (x86_64); the crate's only
-//!   `unsafe`, allowed there alone (the crate is `deny(unsafe_code)`), and
-//!   kept because it measurably pays (see README). Feature `no-simd` turns
-//!   it off.
+//! * `simd` — SSE2 versions of those scanners and the one-pass field-line
+//!   scanner (x86_64); the crate's only `unsafe`, allowed there alone (the
+//!   crate is `deny(unsafe_code)`), and kept because it measurably pays (see
+//!   README). Feature `no-simd` turns it off; tests compare both paths.
 //! * `error` — [`Error`] and [`ErrorKind`].
 //!
 //! # Example: the resume loop

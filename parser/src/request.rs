@@ -334,7 +334,10 @@ impl RequestParser {
         let result = 'line: {
             if phase <= Phase::LeadingCr {
                 // Nearly every request starts right away, most with "GET ".
-                if phase == Phase::Leading && buf.get(p..p + 4) == Some(&b"GET "[..]) && p + 4 <= end {
+                if phase == Phase::Leading
+                    && buf.get(p..p + 4) == Some(&b"GET "[..])
+                    && p + 4 <= end
+                {
                     self.method = Span::new(p, p + 3);
                     p += 4;
                     start = p;
@@ -1377,7 +1380,11 @@ mod tests {
                 }
                 assert_eq!(whole, fed, "byte {b:#x} at {at}");
                 if let Ok(Status::Complete(r)) = whole {
-                    assert_eq!(h1[..r.header_count], h2[..r.header_count], "byte {b:#x} at {at}");
+                    assert_eq!(
+                        h1[..r.header_count],
+                        h2[..r.header_count],
+                        "byte {b:#x} at {at}"
+                    );
                 }
             }
         }
@@ -1404,7 +1411,11 @@ mod tests {
                 let mut h2 = [Header::EMPTY; 8];
                 let fresh = RequestParser::new().parse(input, &mut h1);
                 reused.reset();
-                assert_eq!(reused.parse(input, &mut h2), fresh, "round {round}: {input:?}");
+                assert_eq!(
+                    reused.parse(input, &mut h2),
+                    fresh,
+                    "round {round}: {input:?}"
+                );
                 assert_eq!(h1, h2);
             }
         }

@@ -553,7 +553,11 @@ mod tests {
                 let mut h2 = [Header::EMPTY; 8];
                 let fresh = ResponseParser::new().parse(input, &mut h1);
                 reused.reset();
-                assert_eq!(reused.parse(input, &mut h2), fresh, "round {round}: {input:?}");
+                assert_eq!(
+                    reused.parse(input, &mut h2),
+                    fresh,
+                    "round {round}: {input:?}"
+                );
                 assert_eq!(h1, h2);
             }
         }

@@ -275,7 +275,15 @@ mod tests {
                     assert!(t <= at || crate::chars::target_char(special));
                     let n = skip_name(&buf, start, buf.len());
                     let alnum_dash = special.is_ascii_alphanumeric() || special == b'-';
-                    assert_eq!(n, if alnum_dash { start + (buf.len() - start) / 16 * 16 } else { at.min(start + (buf.len() - start) / 16 * 16) }, "{special:#x} at {at}");
+                    assert_eq!(
+                        n,
+                        if alnum_dash {
+                            start + (buf.len() - start) / 16 * 16
+                        } else {
+                            at.min(start + (buf.len() - start) / 16 * 16)
+                        },
+                        "{special:#x} at {at}"
+                    );
                 }
             }
         }
