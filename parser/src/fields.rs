@@ -449,37 +449,117 @@ pub(crate) struct TransferEncoding {
     pub unknown: bool,
 }
 
-/// What the field section says about framing and connection handling.
+/// What the field section says about framing and connection handling,
+/// packed small: it is cleared for every message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Facts {
-    pub content_length: Option<u64>,
-    pub transfer_encoding: Option<TransferEncoding>,
-    pub close: bool,
-    pub keep_alive: bool,
-    pub upgrade_token: bool,
-    pub upgrade_field: bool,
-    pub host: Option<Span>,
+    /// The Content-Length value, when `flags` has `CONTENT_LENGTH`.
+    length: u64,
+    /// The (first) Host value, when `hosts` > 0.
+    host: Span,
+    /// Offset of the (last) Transfer-Encoding line, when `flags` has `TE`.
+    te_offset: u32,
+    flags: u16,
+    /// Number of `chunked` codings seen.
+    te_chunked: u8,
+    /// Number of Host fields seen (saturating).
     pub hosts: u8,
-    pub expect_continue: bool,
-    pub expect_other: bool,
-    pub date: bool,
 }
+
+const CONTENT_LENGTH: u16 = 1 << 0;
+const TE: u16 = 1 << 1;
+const TE_LAST_CHUNKED: u16 = 1 << 2;
+const TE_OTHER: u16 = 1 << 3;
+const TE_UNKNOWN: u16 = 1 << 4;
+const CLOSE: u16 = 1 << 5;
+const KEEP_ALIVE: u16 = 1 << 6;
+const UPGRADE_TOKEN: u16 = 1 << 7;
+const UPGRADE_FIELD: u16 = 1 << 8;
+const EXPECT_CONTINUE: u16 = 1 << 9;
+const EXPECT_OTHER: u16 = 1 << 10;
+const DATE: u16 = 1 << 11;
 
 impl Facts {
     pub(crate) const fn new() -> Self {
         Facts {
-            content_length: None,
-            transfer_encoding: None,
-            close: false,
-            keep_alive: false,
-            upgrade_token: false,
-            upgrade_field: false,
-            host: None,
+            length: 0,
+            host: Span::EMPTY,
+            te_offset: 0,
+            flags: 0,
+            te_chunked: 0,
             hosts: 0,
-            expect_continue: false,
-            expect_other: false,
-            date: false,
         }
+    }
+
+    #[inline(always)]
+    fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Content-Length, if the section had one.
+    #[inline(always)]
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        self.has(CONTENT_LENGTH).then_some(self.length)
+    }
+
+    /// Transfer-Encoding as understood, if the section had one.
+    #[inline(always)]
+    pub(crate) fn transfer_encoding(&self) -> Option<TransferEncoding> {
+        self.has(TE).then_some(TransferEncoding {
+            offset: self.te_offset,
+            chunked: self.te_chunked,
+            last_is_chunked: self.has(TE_LAST_CHUNKED),
+            other: self.has(TE_OTHER),
+            unknown: self.has(TE_UNKNOWN),
+        })
+    }
+
+    /// Whether a Transfer-Encoding field was seen.
+    #[inline(always)]
+    pub(crate) fn has_transfer_encoding(&self) -> bool {
+        self.has(TE)
+    }
+
+    /// `Connection: close`.
+    #[inline(always)]
+    pub(crate) fn close(&self) -> bool {
+        self.has(CLOSE)
+    }
+
+    /// `Connection: keep-alive`.
+    #[inline(always)]
+    pub(crate) fn keep_alive(&self) -> bool {
+        self.has(KEEP_ALIVE)
+    }
+
+    /// `Connection: upgrade` and an `Upgrade` field.
+    #[inline(always)]
+    pub(crate) fn upgrade(&self) -> bool {
+        self.flags & (UPGRADE_TOKEN | UPGRADE_FIELD) == UPGRADE_TOKEN | UPGRADE_FIELD
+    }
+
+    /// `Expect: 100-continue`.
+    #[inline(always)]
+    pub(crate) fn expect_continue(&self) -> bool {
+        self.has(EXPECT_CONTINUE)
+    }
+
+    /// An `Expect` other than 100-continue.
+    #[inline(always)]
+    pub(crate) fn expect_other(&self) -> bool {
+        self.has(EXPECT_OTHER)
+    }
+
+    /// A `Date` field.
+    #[inline(always)]
+    pub(crate) fn date(&self) -> bool {
+        self.has(DATE)
+    }
+
+    /// The Host value, if there was one.
+    #[inline(always)]
+    pub(crate) fn host(&self) -> Option<Span> {
+        (self.hosts > 0).then_some(self.host)
     }
 
     /// Learns from one field line; `at` is the line's offset and `value_at` the
@@ -495,8 +575,8 @@ impl Facts {
     ) -> Result<(), Error> {
         // Dispatch on length first: most fields are none of these.
         match name.len() {
-            14 if eq_lower(name, b"content-length") => self.content_length(value, at),
-            17 if eq_lower(name, b"transfer-encoding") => self.transfer_encoding(value, at),
+            14 if eq_lower(name, b"content-length") => self.learn_content_length(value, at),
+            17 if eq_lower(name, b"transfer-encoding") => self.learn_transfer_encoding(value, at),
             10 if eq_lower(name, b"connection") => {
                 self.connection(value);
                 Ok(())
@@ -509,23 +589,23 @@ impl Facts {
                 if let Err(i) = valid_host(value) {
                     return Err(Error::new(ErrorKind::InvalidHost, value_at + i));
                 }
-                self.host = Some(Span::new(value_at, value_at + value.len()));
+                self.host = Span::new(value_at, value_at + value.len());
                 Ok(())
             }
             6 if eq_lower(name, b"expect") => {
                 if value.eq_ignore_ascii_case(b"100-continue") {
-                    self.expect_continue = true;
+                    self.flags |= EXPECT_CONTINUE;
                 } else {
-                    self.expect_other = true;
+                    self.flags |= EXPECT_OTHER;
                 }
                 Ok(())
             }
             7 if eq_lower(name, b"upgrade") => {
-                self.upgrade_field = true;
+                self.flags |= UPGRADE_FIELD;
                 Ok(())
             }
             4 if eq_lower(name, b"date") => {
-                self.date = true;
+                self.flags |= DATE;
                 Ok(())
             }
             _ => Ok(()),
@@ -536,28 +616,28 @@ impl Facts {
     /// decide persistence and upgrades; the usual single values go first.
     fn connection(&mut self, value: &[u8]) {
         if eq_lower(value, b"keep-alive") {
-            self.keep_alive = true;
+            self.flags |= KEEP_ALIVE;
             return;
         }
         if eq_lower(value, b"close") {
-            self.close = true;
+            self.flags |= CLOSE;
             return;
         }
         for token in list_elements(value) {
             if eq_lower(token, b"close") {
-                self.close = true;
+                self.flags |= CLOSE;
             } else if eq_lower(token, b"keep-alive") {
-                self.keep_alive = true;
+                self.flags |= KEEP_ALIVE;
             } else if eq_lower(token, b"upgrade") {
-                self.upgrade_token = true;
+                self.flags |= UPGRADE_TOKEN;
             }
         }
     }
 
     /// `Content-Length = 1*DIGIT`; a list of identical values is folded
     /// (RFC 9110 §8.6), differing values are an error (RFC 9112 §6.3 rule 5).
-    fn content_length(&mut self, value: &[u8], at: usize) -> Result<(), Error> {
-        if self.transfer_encoding.is_some() {
+    fn learn_content_length(&mut self, value: &[u8], at: usize) -> Result<(), Error> {
+        if self.has(TE) {
             return Err(Error::new(ErrorKind::ContentLengthWithTransferEncoding, at));
         }
         let mut seen = false;
@@ -565,12 +645,11 @@ impl Facts {
             let element = trim_ows(element);
             let n =
                 parse_decimal(element).ok_or(Error::new(ErrorKind::InvalidContentLength, at))?;
-            match self.content_length {
-                Some(old) if old != n => {
-                    return Err(Error::new(ErrorKind::ConflictingContentLength, at))
-                }
-                _ => self.content_length = Some(n),
+            if self.has(CONTENT_LENGTH) && self.length != n {
+                return Err(Error::new(ErrorKind::ConflictingContentLength, at));
             }
+            self.length = n;
+            self.flags |= CONTENT_LENGTH;
             seen = true;
         }
         if !seen {
@@ -581,11 +660,11 @@ impl Facts {
 
     /// `Transfer-Encoding = #transfer-coding` (RFC 9112 §6.1); the verdict on
     /// the whole list is given once the section ends, in [`Facts::check_transfer_encoding`].
-    fn transfer_encoding(&mut self, value: &[u8], at: usize) -> Result<(), Error> {
-        if self.content_length.is_some() {
+    fn learn_transfer_encoding(&mut self, value: &[u8], at: usize) -> Result<(), Error> {
+        if self.has(CONTENT_LENGTH) {
             return Err(Error::new(ErrorKind::ContentLengthWithTransferEncoding, at));
         }
-        let mut te = self.transfer_encoding.unwrap_or_default();
+        let mut te = self.transfer_encoding().unwrap_or_default();
         te.offset = at as u32;
         let mut any = false;
         for element in value.split(|&b| b == b',') {
@@ -629,7 +708,13 @@ impl Facts {
         if !any {
             return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
         }
-        self.transfer_encoding = Some(te);
+        self.te_offset = te.offset;
+        self.te_chunked = te.chunked;
+        self.flags &= !(TE_LAST_CHUNKED | TE_OTHER | TE_UNKNOWN);
+        self.flags |= TE
+            | if te.last_is_chunked { TE_LAST_CHUNKED } else { 0 }
+            | if te.other { TE_OTHER } else { 0 }
+            | if te.unknown { TE_UNKNOWN } else { 0 };
         Ok(())
     }
 
@@ -637,7 +722,7 @@ impl Facts {
     /// chunked must be final (400, a MUST), unknown codings get 501, chunked
     /// may appear only once, and no other coding is supported by this parser.
     pub(crate) fn check_request_transfer_encoding(&self) -> Result<(), Error> {
-        if let Some(te) = self.transfer_encoding {
+        if let Some(te) = self.transfer_encoding() {
             let at = te.offset as usize;
             if !te.last_is_chunked || te.chunked > 1 {
                 return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));

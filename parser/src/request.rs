@@ -523,7 +523,7 @@ impl RequestParser {
     #[inline(always)]
     fn check(&self) -> Result<(), Error> {
         let facts = &self.fields.facts;
-        if let Some(te) = facts.transfer_encoding {
+        if let Some(te) = facts.transfer_encoding() {
             if self.minor == 0 {
                 // RFC 9112 §6.1: a server MUST treat it as faulty framing.
                 return Err(Error::new(
@@ -548,21 +548,21 @@ impl RequestParser {
         } else {
             Version::Http11
         };
-        let body = if facts.transfer_encoding.is_some() {
+        let body = if facts.has_transfer_encoding() {
             BodyKind::Chunked
         } else {
-            match facts.content_length {
+            match facts.content_length() {
                 Some(n) => BodyKind::Length(n),
                 None => BodyKind::None,
             }
         };
         let keep_alive = match version {
-            Version::Http11 => !facts.close,
-            Version::Http10 => facts.keep_alive && !facts.close,
+            Version::Http11 => !facts.close(),
+            Version::Http10 => facts.keep_alive() && !facts.close(),
         };
-        let expect = if facts.expect_other {
+        let expect = if facts.expect_other() {
             Expect::Other
-        } else if facts.expect_continue && version == Version::Http11 {
+        } else if facts.expect_continue() && version == Version::Http11 {
             // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0
             // request MUST be ignored.
             Expect::Continue
@@ -579,9 +579,9 @@ impl RequestParser {
             head_len: self.pos as usize,
             body,
             keep_alive,
-            upgrade: facts.upgrade_token && facts.upgrade_field,
+            upgrade: facts.upgrade(),
             expect,
-            host: facts.host,
+            host: facts.host(),
         }
     }
 }

@@ -341,7 +341,7 @@ impl ResponseParser {
         } else {
             Version::Http11
         };
-        if let (Some(te), Version::Http10) = (facts.transfer_encoding, version) {
+        if let (Some(te), Version::Http10) = (facts.transfer_encoding(), version) {
             return Err(Error::new(
                 ErrorKind::TransferEncodingInHttp10,
                 te.offset as usize,
@@ -351,22 +351,22 @@ impl ResponseParser {
             self.head_request || self.status < 200 || self.status == 204 || self.status == 304;
         let body = if no_body {
             BodyKind::None
-        } else if let Some(te) = facts.transfer_encoding {
+        } else if let Some(te) = facts.transfer_encoding() {
             if te.last_is_chunked && te.chunked == 1 {
                 BodyKind::Chunked
             } else {
                 // Rule 4: final coding not chunked: read until close.
                 BodyKind::UntilClose
             }
-        } else if let Some(n) = facts.content_length {
+        } else if let Some(n) = facts.content_length() {
             BodyKind::Length(n)
         } else {
             BodyKind::UntilClose
         };
         let keep_alive = body != BodyKind::UntilClose
             && match version {
-                Version::Http11 => !facts.close,
-                Version::Http10 => facts.keep_alive && !facts.close,
+                Version::Http11 => !facts.close(),
+                Version::Http10 => facts.keep_alive() && !facts.close(),
             };
         Ok(Response {
             version,
@@ -377,10 +377,10 @@ impl ResponseParser {
             head_len: p,
             body,
             keep_alive,
-            has_date: facts.date,
-            has_content_length: facts.content_length.is_some(),
-            has_transfer_encoding: facts.transfer_encoding.is_some(),
-            close: facts.close,
+            has_date: facts.date(),
+            has_content_length: facts.content_length().is_some(),
+            has_transfer_encoding: facts.has_transfer_encoding(),
+            close: facts.close(),
         })
     }
 }
