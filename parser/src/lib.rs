@@ -4,7 +4,7 @@
 //! (RFC 9112): request heads, response heads, message framing and chunked
 //! bodies.
 //!
-//! * **Incremental without re-scanning.** A parser value keeps its phase and
+//! * **Incremental, never going back.** A parser value keeps its phase and
 //!   offset. Keep one growing buffer per message and call `parse` again after
 //!   every read: it resumes where it stopped and never goes back over a
 //!   line it has finished, so a head fed one byte at a time costs about what
