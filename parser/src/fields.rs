@@ -264,7 +264,8 @@ impl FieldSection {
         // Trailing whitespace is not part of the value (RFC 9112 §5.1).
         let start = line.value_start;
         let mut value_end = line.end;
-        if value_end > start && matches!(buf[value_end - 1], b' ' | b'\t') {
+        // A value holds no control byte but HTAB, so `<= SP` means SP or HTAB.
+        if value_end > start && buf[value_end - 1] <= b' ' {
             value_end = trim_end(buf, start, value_end);
         }
         let Some(slot) = headers.get_mut(*count) else {
