@@ -712,10 +712,17 @@ impl Facts {
         self.te_offset = te.offset;
         self.te_chunked = te.chunked;
         self.flags &= !(TE_LAST_CHUNKED | TE_OTHER | TE_UNKNOWN);
-        self.flags |= TE
-            | if te.last_is_chunked { TE_LAST_CHUNKED } else { 0 }
-            | if te.other { TE_OTHER } else { 0 }
-            | if te.unknown { TE_UNKNOWN } else { 0 };
+        let mut flags = TE;
+        if te.last_is_chunked {
+            flags |= TE_LAST_CHUNKED;
+        }
+        if te.other {
+            flags |= TE_OTHER;
+        }
+        if te.unknown {
+            flags |= TE_UNKNOWN;
+        }
+        self.flags |= flags;
         Ok(())
     }
 
