@@ -158,7 +158,7 @@ pub fn matches(o: &Observation, outcome: &Outcome) -> bool {
                     && spec.lacks.iter().all(|h| !seen.has(h))
                     && spec
                         .body
-                        .map_or(true, |n| seen.body.len() as u64 == n && seen.complete)
+                        .is_none_or(|n| seen.body.len() as u64 == n && seen.complete)
             })
 }
 

@@ -243,9 +243,10 @@ impl Connection {
     fn idle(&self) -> bool {
         !self.has_output()
             && !self.close_after
-            && self.bufs.as_ref().map_or(true, |b| {
-                b.start == b.end && b.pending.is_none() && b.dynamic.is_none()
-            })
+            && self
+                .bufs
+                .as_ref()
+                .is_none_or(|b| b.start == b.end && b.pending.is_none() && b.dynamic.is_none())
     }
 
     /// Answers 503 at once (over `--max-connections`) and closes after.

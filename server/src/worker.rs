@@ -298,7 +298,7 @@ impl Worker {
             return;
         };
         if let Some((at, _)) = conn.timer {
-            if conn.queued.map_or(true, |q| at < q) {
+            if conn.queued.is_none_or(|q| at < q) {
                 conn.queued = Some(at);
                 self.timers.push(Reverse((at, slot, s.gen)));
             }
