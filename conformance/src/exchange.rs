@@ -64,6 +64,22 @@ pub struct Transcript {
     pub await_missed: Option<Duration>,
 }
 
+impl Transcript {
+    /// A transcript of a connection that only sent and received, for tests.
+    #[cfg(test)]
+    pub(crate) fn plain(sent: &[u8], received: &[u8], end: End) -> Transcript {
+        Transcript {
+            sent: sent.to_vec(),
+            received: received.to_vec(),
+            end,
+            write_failed: false,
+            silence_broken: None,
+            half_closed: false,
+            await_missed: None,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inbox {
     bytes: Vec<u8>,

@@ -382,15 +382,7 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn transcript(sent: &[u8], received: &[u8], end: End) -> Transcript {
-        Transcript {
-            sent: sent.to_vec(),
-            received: received.to_vec(),
-            end,
-            write_failed: false,
-            silence_broken: None,
-            half_closed: false,
-            await_missed: None,
-        }
+        Transcript::plain(sent, received, end)
     }
 
     #[test]

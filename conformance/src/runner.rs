@@ -428,16 +428,8 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn observed(received: &[u8], end: End) -> Observation {
-        let t = exchange::Transcript {
-            sent: b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec(),
-            received: received.to_vec(),
-            end,
-            write_failed: false,
-            silence_broken: None,
-            half_closed: false,
-            await_missed: None,
-        };
-        observe::observe(&t)
+        let sent = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        observe::observe(&exchange::Transcript::plain(sent, received, end))
     }
 
     #[test]

@@ -1,12 +1,22 @@
 //! Byte classes of the HTTP grammar, as 256-entry tables.
 
-/// Builds a table from a `const fn` predicate, at compile time.
+/// Builds a table from a `const fn` predicate, at compile time: of `bool`,
+/// or of `u8` (0 / 1, so that several lookups combine with `&`).
 macro_rules! table {
     ($pred:ident) => {{
         let mut t = [false; 256];
         let mut i = 0;
         while i < 256 {
             t[i] = $pred(i as u8);
+            i += 1;
+        }
+        t
+    }};
+    ($pred:ident as u8) => {{
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = $pred(i as u8) as u8;
             i += 1;
         }
         t
@@ -63,7 +73,7 @@ pub(crate) fn valid_host(v: &[u8]) -> Result<(), usize> {
         // IP-literal = "[" ( IPv6address / IPvFuture ) "]": hex digits, ":",
         // "." and, for IPvFuture, unreserved / sub-delims.
         i = 1;
-        while i < v.len() && (REG_NAME[v[i] as usize] || v[i] == b':') {
+        while i < v.len() && (REG_NAME[v[i] as usize] != 0 || v[i] == b':') {
             i += 1;
         }
         if i == 1 || v.get(i) != Some(&b']') {
@@ -74,7 +84,7 @@ pub(crate) fn valid_host(v: &[u8]) -> Result<(), usize> {
         // Eight bytes per step while they are all plain reg-name bytes (the
         // usual host name), then byte by byte for `%`, `:` and the tail.
         while let Some(w) = v.get(i..i + 8) {
-            let t = |b: u8| REG_NAME_U8[b as usize];
+            let t = |b: u8| REG_NAME[b as usize];
             let all = t(w[0]) & t(w[1]) & t(w[2]) & t(w[3]) & t(w[4]) & t(w[5]) & t(w[6]) & t(w[7]);
             if all == 0 {
                 break;
@@ -83,7 +93,7 @@ pub(crate) fn valid_host(v: &[u8]) -> Result<(), usize> {
         }
         while i < v.len() {
             let b = v[i];
-            if REG_NAME[b as usize] {
+            if REG_NAME[b as usize] != 0 {
                 i += 1;
             } else if b == b'%' {
                 // pct-encoded = "%" HEXDIG HEXDIG
@@ -107,20 +117,19 @@ pub(crate) fn valid_host(v: &[u8]) -> Result<(), usize> {
     }
 }
 
+/// Whether `version` is `HTTP/1.0` or `HTTP/1.1` (RFC 9112 §2.3): one word
+/// compare. A slice of another length is not.
+#[inline(always)]
+pub(crate) fn http1_version(version: &[u8]) -> bool {
+    let version = u64::from_le_bytes(version.try_into().unwrap_or([0; 8]));
+    // The minor digit (byte 7) loses bit 0: "0" (0x30) and "1" (0x31) differ only there.
+    version & !(1 << 56) == u64::from_le_bytes(*b"HTTP/1.0")
+}
+
 pub(crate) static TCHAR: [bool; 256] = table!(is_tchar);
 pub(crate) static FIELD_VCHAR: [bool; 256] = table!(is_field_vchar);
 pub(crate) static TARGET: [bool; 256] = table!(is_target_char);
-static REG_NAME: [bool; 256] = table!(is_reg_name_char);
-/// `REG_NAME` as bytes, so that several lookups combine with `&`.
-static REG_NAME_U8: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = is_reg_name_char(i as u8) as u8;
-        i += 1;
-    }
-    t
-};
+static REG_NAME: [u8; 256] = table!(is_reg_name_char as u8);
 
 #[inline(always)]
 pub(crate) fn tchar(b: u8) -> bool {

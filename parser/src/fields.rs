@@ -409,9 +409,9 @@ fn name_error(b: u8, p: usize) -> Error {
 /// Four bytes per step: names are short, so the loop overhead matters.
 #[inline(always)]
 fn skip_name(buf: &[u8], mut p: usize, limit: usize) -> usize {
-    // Letters, digits and `-` sixteen at a time (but not for "Host"); the
-    // table loop takes the other tchars and the tail.
-    if crate::chars::HAS_SIMD && p + 16 <= limit && buf.get(p + 3) != Some(&b':') {
+    // Letters, digits and `-` sixteen at a time; the table loop takes the
+    // other tchars and the tail.
+    if crate::chars::HAS_SIMD && p + 16 <= limit {
         p = crate::chars::simd::skip_name(buf, p, limit);
     }
     while let Some(&[a, b, c, d]) = buf.get(p..p + 4).filter(|_| p + 4 <= limit) {
@@ -446,8 +446,6 @@ pub(crate) struct TransferEncoding {
     pub last_is_chunked: bool,
     /// A coding other than chunked was seen.
     pub other: bool,
-    /// A coding we do not know was seen.
-    pub unknown: bool,
 }
 
 /// What the field section says about framing and connection handling,
@@ -471,14 +469,13 @@ const CONTENT_LENGTH: u16 = 1 << 0;
 const TE: u16 = 1 << 1;
 const TE_LAST_CHUNKED: u16 = 1 << 2;
 const TE_OTHER: u16 = 1 << 3;
-const TE_UNKNOWN: u16 = 1 << 4;
-const CLOSE: u16 = 1 << 5;
-const KEEP_ALIVE: u16 = 1 << 6;
-const UPGRADE_TOKEN: u16 = 1 << 7;
-const UPGRADE_FIELD: u16 = 1 << 8;
-const EXPECT_CONTINUE: u16 = 1 << 9;
-const EXPECT_OTHER: u16 = 1 << 10;
-const DATE: u16 = 1 << 11;
+const CLOSE: u16 = 1 << 4;
+const KEEP_ALIVE: u16 = 1 << 5;
+const UPGRADE_TOKEN: u16 = 1 << 6;
+const UPGRADE_FIELD: u16 = 1 << 7;
+const EXPECT_CONTINUE: u16 = 1 << 8;
+const EXPECT_OTHER: u16 = 1 << 9;
+const DATE: u16 = 1 << 10;
 
 impl Facts {
     pub(crate) const fn new() -> Self {
@@ -511,7 +508,6 @@ impl Facts {
             chunked: self.te_chunked,
             last_is_chunked: self.has(TE_LAST_CHUNKED),
             other: self.has(TE_OTHER),
-            unknown: self.has(TE_UNKNOWN),
         })
     }
 
@@ -660,7 +656,9 @@ impl Facts {
     }
 
     /// `Transfer-Encoding = #transfer-coding` (RFC 9112 §6.1); the verdict on
-    /// the whole list is given once the section ends, in [`Facts::check_transfer_encoding`].
+    /// the whole list is given once the section ends, in
+    /// [`Facts::check_request_transfer_encoding`] (requests) or by the response's
+    /// framing rules.
     fn learn_transfer_encoding(&mut self, value: &[u8], at: usize) -> Result<(), Error> {
         if self.has(CONTENT_LENGTH) {
             return Err(Error::new(ErrorKind::ContentLengthWithTransferEncoding, at));
@@ -692,18 +690,6 @@ impl Facts {
             } else {
                 te.last_is_chunked = false;
                 te.other = true;
-                let known = [
-                    &b"gzip"[..],
-                    b"x-gzip",
-                    b"deflate",
-                    b"compress",
-                    b"x-compress",
-                ]
-                .iter()
-                .any(|k| coding.eq_ignore_ascii_case(k));
-                if !known {
-                    te.unknown = true;
-                }
             }
         }
         if !any {
@@ -711,18 +697,14 @@ impl Facts {
         }
         self.te_offset = te.offset;
         self.te_chunked = te.chunked;
-        self.flags &= !(TE_LAST_CHUNKED | TE_OTHER | TE_UNKNOWN);
-        let mut flags = TE;
+        self.flags &= !TE_LAST_CHUNKED;
+        self.flags |= TE;
         if te.last_is_chunked {
-            flags |= TE_LAST_CHUNKED;
+            self.flags |= TE_LAST_CHUNKED;
         }
         if te.other {
-            flags |= TE_OTHER;
+            self.flags |= TE_OTHER;
         }
-        if te.unknown {
-            flags |= TE_UNKNOWN;
-        }
-        self.flags |= flags;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The request head parser: request-line and field section (RFC 9112 §3, §5),
 //! with framing decided in the same pass (RFC 9112 §6.3).
 
-use crate::chars::{skip_target, target_char, tchar};
+use crate::chars::{http1_version, skip_target, target_char, tchar};
 use crate::fields::{FieldConfig, FieldSection};
 use crate::{
     BodyKind, Error, ErrorKind, Expect, Header, HeaderIter, Limits, Span, Status, Version,
@@ -132,8 +132,9 @@ impl<'b> RequestHead<'b> {
 ///
 /// Feed it the same growing buffer after every read; it resumes where it
 /// stopped and never goes back over a finished line (the bytes of a line the
-/// input ends inside may be looked at twice: see the crate docs). The buffer must keep the bytes it
-/// had (appending is fine, and so is moving it), and `headers` must be the
+/// input ends inside may be looked at twice: see the crate docs). The buffer
+/// must keep the bytes it had (appending is fine, and so is moving it), and
+/// `headers` must be the
 /// same slice (or one holding the same entries) on every call: entries written
 /// by earlier calls are not written again.
 #[derive(Debug, Clone)]
@@ -587,10 +588,8 @@ fn http1_crlf(buf: &[u8], p: usize) -> bool {
         return false;
     };
     let (version, crlf) = head.split_at(8);
-    let version = u64::from_le_bytes(version.try_into().unwrap_or([0; 8]));
     let crlf = u16::from_le_bytes(crlf.try_into().unwrap_or([0; 2]));
-    // The minor digit (byte 7) loses bit 0: "0" (0x30) and "1" (0x31) differ only there.
-    version & !(1 << 56) == u64::from_le_bytes(*b"HTTP/1.0") && crlf == u16::from_le_bytes(*b"\r\n")
+    http1_version(version) && crlf == u16::from_le_bytes(*b"\r\n")
 }
 
 /// The error for a request-target that stopped at `p` (not at a single SP).
@@ -606,6 +605,7 @@ fn target_error(buf: &[u8], p: usize, start: usize, limit: usize) -> Error {
         _ => Error::new(ErrorKind::InvalidTarget, p),
     }
 }
+
 /// The target's form, if it fits the method (RFC 9112 §3.2).
 #[inline]
 fn classify_target(method: &[u8], target: &[u8]) -> Option<TargetForm> {
@@ -622,7 +622,6 @@ fn classify_target(method: &[u8], target: &[u8]) -> Option<TargetForm> {
         return (host_ok && port_ok).then_some(TargetForm::Authority);
     }
     match target {
-        [b'/', ..] => Some(TargetForm::Origin),
         b"*" => (method == b"OPTIONS").then_some(TargetForm::Asterisk),
         [first, rest @ ..] if first.is_ascii_alphabetic() => {
             // absolute-URI = scheme ":" hier-part [ "?" query ]; HTTP URIs

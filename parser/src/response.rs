@@ -270,9 +270,7 @@ impl ResponseParser {
             return false;
         };
         let (version, rest) = head.split_at(8);
-        let version = u64::from_le_bytes(version.try_into().unwrap_or([0; 8]));
-        // The minor digit (byte 7) loses bit 0: "0" and "1" differ only there.
-        if version & !(1 << 56) != u64::from_le_bytes(*b"HTTP/1.0") {
+        if !crate::chars::http1_version(version) {
             return false;
         }
         let &[b' ', a, b, c, b' '] = rest else {
@@ -281,7 +279,7 @@ impl ResponseParser {
         if !(a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit()) {
             return false;
         }
-        let status = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+        let status = status_code(head);
         if !(100..=599).contains(&status) {
             return false;
         }
@@ -323,8 +321,7 @@ impl ResponseParser {
             p += 1;
         }
         if p == 13 {
-            let d = |i: usize| u16::from(buf[i] - b'0');
-            self.status = d(9) * 100 + d(10) * 10 + d(11);
+            self.status = status_code(buf);
             if !(100..=599).contains(&self.status) {
                 return Err(Error::new(ErrorKind::InvalidStatusLine, 9));
             }
@@ -383,6 +380,13 @@ impl ResponseParser {
             close: facts.close(),
         })
     }
+}
+
+/// The status code in bytes 9..12 of a status-line, known to be digits.
+#[inline(always)]
+fn status_code(line: &[u8]) -> u16 {
+    let d = |i: usize| u16::from(line[i] - b'0');
+    d(9) * 100 + d(10) * 10 + d(11)
 }
 
 #[cfg(test)]

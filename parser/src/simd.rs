@@ -1,5 +1,5 @@
-//! SSE2 scanners: sixteen bytes per step for the two long runs of a head,
-//! field values and request-targets.
+//! SSE2 scanners: sixteen bytes per step for field values, request-targets
+//! and field names, and the one-pass scanner of a whole field line.
 //!
 //! SSE2 is part of the x86_64 baseline, so no run-time detection is needed;
 //! the module is compiled only where `target_feature = "sse2"` holds. It is
@@ -49,27 +49,14 @@ pub(crate) fn scan_line(buf: &[u8], p: usize, limit: usize) -> Option<(usize, us
 #[inline]
 #[target_feature(enable = "sse2")]
 fn line_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
-    let ctl_max = _mm_set1_epi8(0x1f);
-    let del = _mm_set1_epi8(0x7f);
-    let colon_v = _mm_set1_epi8(b':' as i8);
-    let case = _mm_set1_epi8(0x20);
-    let a = _mm_set1_epi8(b'a' as i8);
-    let z = _mm_set1_epi8(25);
-    let zero = _mm_set1_epi8(b'0' as i8);
-    let nine = _mm_set1_epi8(9);
-    let dash = _mm_set1_epi8(b'-' as i8);
     // The name and colon are in the first sixteen bytes of most lines
     // (longer names go to `long_name_sse2`).
     if p + 16 > limit {
         return None;
     }
     let x = load(chunk16(buf, p)?);
-    let ctl = _mm_or_si128(
-        _mm_cmpeq_epi8(_mm_min_epu8(x, ctl_max), x),
-        _mm_cmpeq_epi8(x, del),
-    );
-    let ctl = _mm_movemask_epi8(ctl) as u32;
-    let colon = _mm_movemask_epi8(_mm_cmpeq_epi8(x, colon_v)) as u32;
+    let ctl = ctl_mask(x);
+    let colon = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b':' as i8))) as u32;
     if colon == 0 {
         if ctl != 0 {
             return None;
@@ -77,12 +64,7 @@ fn line_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)
         return long_name_sse2(buf, p, limit);
     }
     let colon = p + colon.trailing_zeros() as usize;
-    let l = _mm_sub_epi8(_mm_or_si128(x, case), a);
-    let letter = _mm_cmpeq_epi8(_mm_min_epu8(l, z), l);
-    let d = _mm_sub_epi8(x, zero);
-    let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);
-    let plain = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(x, dash));
-    let odd = p + (!(_mm_movemask_epi8(plain) as u32)).trailing_zeros() as usize;
+    let odd = p + (!plain_mask(x)).trailing_zeros() as usize;
     let end = if ctl != 0 {
         p + ctl.trailing_zeros() as usize
     } else {
@@ -130,31 +112,90 @@ pub(crate) fn skip_name(buf: &[u8], p: usize, limit: usize) -> usize {
 #[inline]
 #[target_feature(enable = "sse2")]
 fn name_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
-    let case = _mm_set1_epi8(0x20);
-    let a = _mm_set1_epi8(b'a' as i8);
-    let z = _mm_set1_epi8(25);
-    let zero = _mm_set1_epi8(b'0' as i8);
-    let nine = _mm_set1_epi8(9);
-    let dash = _mm_set1_epi8(b'-' as i8);
     while p + 16 <= limit {
-        let Some(chunk) = buf
-            .get(p..p + 16)
-            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
-        else {
+        let Some(chunk) = chunk16(buf, p) else {
             break;
         };
-        let x = load(chunk);
-        // (x | 0x20) - 'a' <= 25, x - '0' <= 9 (unsigned), or x == '-'
-        let l = _mm_sub_epi8(_mm_or_si128(x, case), a);
-        let letter = _mm_cmpeq_epi8(_mm_min_epu8(l, z), l);
-        let d = _mm_sub_epi8(x, zero);
-        let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);
-        let ok = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(x, dash));
-        let ok = _mm_movemask_epi8(ok) as u32;
+        let ok = plain_mask(load(chunk));
         if ok != 0xffff {
             return p + (!ok).trailing_zeros() as usize;
         }
         p += 16;
+    }
+    p
+}
+
+/// The bytes of `x` that are CTLs (HTAB, CR, LF included) or DEL: the bytes
+/// that end a field value or are not allowed in one.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn ctl_mask(x: __m128i) -> u32 {
+    // x <= 0x1f (unsigned) or x == 0x7f
+    let ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+    _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)))) as u32
+}
+
+/// The bytes of `x` that are ASCII letters, digits or `-`.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn plain_mask(x: __m128i) -> u32 {
+    // (x | 0x20) - 'a' <= 25, x - '0' <= 9 (unsigned), or x == '-'
+    let l = _mm_sub_epi8(
+        _mm_or_si128(x, _mm_set1_epi8(0x20)),
+        _mm_set1_epi8(b'a' as i8),
+    );
+    let letter = _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l);
+    let d = _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
+    let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+    let plain = _mm_or_si128(
+        _mm_or_si128(letter, digit),
+        _mm_cmpeq_epi8(x, _mm_set1_epi8(b'-' as i8)),
+    );
+    _mm_movemask_epi8(plain) as u32
+}
+
+/// The bytes of `x` not allowed in a request-target: outside 0x21..=0x7E,
+/// or `#`.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn target_stop_mask(x: __m128i) -> u32 {
+    // As signed bytes, the allowed range 0x21..=0x7e is exactly x > 0x20 and
+    // not x > 0x7e (0x80.. are negative and fail the first).
+    let low = _mm_cmpgt_epi8(x, _mm_set1_epi8(0x20));
+    let high = _mm_or_si128(
+        _mm_cmpgt_epi8(x, _mm_set1_epi8(0x7e)),
+        _mm_cmpeq_epi8(x, _mm_set1_epi8(0x23)),
+    );
+    !(_mm_movemask_epi8(low) as u32 & !(_mm_movemask_epi8(high) as u32)) & 0xffff
+}
+
+/// Offset of the first byte in `buf[p..limit]` whose bit `stops` sets, or
+/// `limit`: sixteen bytes per step, and fewer than sixteen at the end with
+/// one load ending at `limit`, overlapping bytes already passed, whose bits
+/// are shifted out. When `limit` < 16, stops at the tail for the caller.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn scan16(buf: &[u8], mut p: usize, limit: usize, stops: impl Fn(__m128i) -> u32) -> usize {
+    while p + 16 <= limit {
+        let Some(chunk) = chunk16(buf, p) else {
+            break;
+        };
+        let m = stops(load(chunk));
+        if m != 0 {
+            return p + m.trailing_zeros() as usize;
+        }
+        p += 16;
+    }
+    if p < limit && limit >= 16 {
+        let q = limit - 16;
+        if let Some(chunk) = chunk16(buf, q) {
+            let m = stops(load(chunk)) >> (p - q);
+            return if m != 0 {
+                p + m.trailing_zeros() as usize
+            } else {
+                limit
+            };
+        }
     }
     p
 }
@@ -168,38 +209,8 @@ fn load(chunk: &[u8; 16]) -> __m128i {
 
 #[inline]
 #[target_feature(enable = "sse2")]
-fn field_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
-    let ctl_max = _mm_set1_epi8(0x1f);
-    let del = _mm_set1_epi8(0x7f);
-    // x <= 0x1f (unsigned) or x == 0x7f
-    let stops = |x: __m128i| {
-        let ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, ctl_max), x);
-        _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, del))) as u32
-    };
-    while p + 16 <= limit {
-        let Some(chunk) = chunk16(buf, p) else {
-            break;
-        };
-        let m = stops(load(chunk));
-        if m != 0 {
-            return p + m.trailing_zeros() as usize;
-        }
-        p += 16;
-    }
-    // Fewer than 16 bytes left: one load ending at `limit`, overlapping
-    // bytes already passed, whose bits are shifted out.
-    if p < limit && limit >= 16 {
-        let q = limit - 16;
-        if let Some(chunk) = chunk16(buf, q) {
-            let m = stops(load(chunk)) >> (p - q);
-            return if m != 0 {
-                p + m.trailing_zeros() as usize
-            } else {
-                limit
-            };
-        }
-    }
-    p
+fn field_sse2(buf: &[u8], p: usize, limit: usize) -> usize {
+    scan16(buf, p, limit, |x| ctl_mask(x))
 }
 
 /// The 16 bytes at `at`, if there are as many.
@@ -211,40 +222,8 @@ fn chunk16(buf: &[u8], at: usize) -> Option<&[u8; 16]> {
 
 #[inline]
 #[target_feature(enable = "sse2")]
-fn target_sse2(buf: &[u8], mut p: usize, limit: usize) -> usize {
-    let space = _mm_set1_epi8(0x20);
-    let tilde = _mm_set1_epi8(0x7e);
-    let hash = _mm_set1_epi8(0x23);
-    // As signed bytes, the allowed range 0x21..=0x7e is exactly x > 0x20 and
-    // not x > 0x7e (0x80.. are negative and fail the first); `#` is out too.
-    let stops = |x: __m128i| {
-        let low = _mm_cmpgt_epi8(x, space);
-        let high = _mm_or_si128(_mm_cmpgt_epi8(x, tilde), _mm_cmpeq_epi8(x, hash));
-        !(_mm_movemask_epi8(low) as u32 & !(_mm_movemask_epi8(high) as u32)) & 0xffff
-    };
-    while p + 16 <= limit {
-        let Some(chunk) = chunk16(buf, p) else {
-            break;
-        };
-        let m = stops(load(chunk));
-        if m != 0 {
-            return p + m.trailing_zeros() as usize;
-        }
-        p += 16;
-    }
-    // The tail, as in `field_sse2`.
-    if p < limit && limit >= 16 {
-        let q = limit - 16;
-        if let Some(chunk) = chunk16(buf, q) {
-            let m = stops(load(chunk)) >> (p - q);
-            return if m != 0 {
-                p + m.trailing_zeros() as usize
-            } else {
-                limit
-            };
-        }
-    }
-    p
+fn target_sse2(buf: &[u8], p: usize, limit: usize) -> usize {
+    scan16(buf, p, limit, |x| target_stop_mask(x))
 }
 
 #[cfg(test)]

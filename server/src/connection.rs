@@ -81,6 +81,21 @@ pub(crate) struct Buffers {
     wpos: usize,
 }
 
+impl Buffers {
+    /// Starts reading the body of `req` (its head is parsed and accepted).
+    fn expect_body(&mut self, req: Request) {
+        self.chunked = ChunkedDecoder::new();
+        self.pending = Some(Pending {
+            req,
+            remaining: match req.body {
+                BodyKind::Length(n) => n,
+                _ => 0,
+            },
+            received: 0,
+        });
+    }
+}
+
 /// A per-worker free list of [`Buffers`].
 #[derive(Debug)]
 pub(crate) struct Pool {
@@ -531,15 +546,7 @@ impl Connection {
             self.finish_request(ctx, req);
             return false;
         }
-        b.chunked = ChunkedDecoder::new();
-        b.pending = Some(Pending {
-            req,
-            remaining: match req.body {
-                BodyKind::Length(n) => n,
-                _ => 0,
-            },
-            received: 0,
-        });
+        b.expect_body(req);
         true
     }
 
@@ -569,15 +576,7 @@ impl Connection {
                     // RFC 9110 §10.1.1: the body is wanted, so say so.
                     b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
-                b.chunked = ChunkedDecoder::new();
-                b.pending = Some(Pending {
-                    req,
-                    remaining: match req.body {
-                        BodyKind::Length(n) => n,
-                        _ => 0,
-                    },
-                    received: 0,
-                });
+                b.expect_body(req);
                 true
             }
         }

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{config, get_path, TempTree};
+use common::{config, eventually, get_path, TempTree};
 use h1parse::{BodyKind, ChunkedDecoder, Header, ResponseParser, Status};
 use h1serve::{Server, ServerHandle};
 use pretty_assertions::assert_eq;
@@ -486,18 +486,6 @@ fn expect_100_continue_both_ways() {
         assert!(!c.fill(), "{req}: the connection stays open");
     }
     assert_no_zombies();
-}
-
-/// Polls until `check` holds (at most 2 s).
-fn eventually(check: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    check()
 }
 
 #[test]

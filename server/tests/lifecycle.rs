@@ -2,12 +2,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{get_path, serve_with, Client, TempTree, BIG, HELLO};
+use common::{get_path, printed_addr, serve_with, Client, TempTree, BIG, HELLO};
 use pretty_assertions::assert_eq;
 
 const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -309,16 +309,7 @@ fn spawn_binary(prefix: &[&str], args: &[&str]) -> (std::process::Child, std::ne
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
+    let addr = printed_addr(&mut child);
     (child, addr)
 }
 

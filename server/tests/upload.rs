@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{config, get_path, Client, TempTree};
+use common::{config, eventually, get_path, printed_addr, Client, TempTree};
 use h1serve::{Server, ServerHandle};
 use pretty_assertions::assert_eq;
 
@@ -188,18 +188,6 @@ fn traversal_is_refused() {
     assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"now a file");
 }
 
-/// Polls until `check` holds (at most 2 s).
-fn eventually(check: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    check()
-}
-
 #[test]
 fn client_killed_mid_upload_leaves_nothing() {
     let (server, _tree, dir) = serve_uploads(|_| {});
@@ -329,23 +317,13 @@ impl Drop for Spawned {
 
 /// Starts the `h1serve` binary and returns it with the address it printed.
 fn spawn_binary(args: &[&str]) -> (Spawned, SocketAddr) {
-    use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h1serve"))
         .args(["--listen", "127.0.0.1:0", "--workers", "1"])
         .args(args)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
+    let addr = printed_addr(&mut child);
     (Spawned(child), addr)
 }
 

@@ -256,3 +256,30 @@ pub fn get_path(addr: SocketAddr, path: &str) -> Resp {
         &format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
     )
 }
+
+/// Polls until `check` holds (at most 2 s).
+pub fn eventually(check: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
+
+/// The address a spawned `h1serve` prints on its first stderr line
+/// ("… http://ADDR …"); the child's stderr must be piped.
+pub fn printed_addr(child: &mut std::process::Child) -> SocketAddr {
+    use std::io::BufRead;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr piped"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    line.split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .parse()
+        .unwrap()
+}
