@@ -62,13 +62,19 @@ impl FieldSection {
     #[inline(always)]
     pub(crate) fn trickle(&self, buf: &[u8], mut p: usize, max_line: usize) -> usize {
         let limit = buf.len().min(self.line_start as usize + max_line);
+        // The last byte tells whether the new bytes can all be stepped over
+        // here; if not (the line ends in them, most often), the full scan
+        // has them all.
+        let Some(&last) = buf.last() else {
+            return p;
+        };
         match self.phase {
-            Phase::Name => {
+            Phase::Name if tchar(last) => {
                 while p < limit && tchar(buf[p]) {
                     p += 1;
                 }
             }
-            Phase::Value => {
+            Phase::Value if !matches!(last, 0..=0x1f | 0x7f) => {
                 // Field content but HTAB (left to the full scan).
                 while p < limit && !matches!(buf[p], 0..=0x1f | 0x7f) {
                     p += 1;

@@ -239,19 +239,22 @@ impl RequestParser {
             return false;
         }
         let mut p = p0;
+        // The last byte tells whether the new bytes can all be stepped over
+        // here (see `FieldSection::trickle`).
+        let last = buf[end - 1];
         match self.phase {
             Phase::Fields => {
                 p = self
                     .fields
                     .trickle(buf, p, self.limits.max_header_line as usize)
             }
-            Phase::Target => {
+            Phase::Target if target_char(last) => {
                 let limit = end.min(self.start as usize + self.limits.max_uri as usize);
                 while p < limit && target_char(buf[p]) {
                     p += 1;
                 }
             }
-            Phase::Method => {
+            Phase::Method if tchar(last) => {
                 while p < end && tchar(buf[p]) {
                     p += 1;
                 }
@@ -461,21 +464,34 @@ impl RequestParser {
         start: usize,
         phase: &mut Phase,
     ) -> Result<(), Error> {
+        if start + 10 <= end && http1_crlf(buf, start) {
+            // The usual version, now all there after an earlier call saw part
+            // of it: checked from its start again (ten bytes at most).
+            *p = start + 10;
+            self.minor = buf[start + 7] - b'0';
+            *phase = Phase::Fields;
+            return Ok(());
+        }
         if *phase == Phase::Version {
-            while *p < end {
-                let b = buf[*p];
-                let ok = match *p - start {
-                    i @ 0..=4 => b == b"HTTP/"[i],
-                    5 | 7 => b.is_ascii_digit(),
-                    6 => b == b'.',
-                    _ => break,
+            // "HTTP/" DIGIT "." DIGIT (the digits' places hold '1' in the pattern).
+            let mut q = *p;
+            let stop = end.min(start + 8);
+            while q < stop {
+                let b = buf[q];
+                let i = q - start;
+                let ok = if i == 5 || i == 7 {
+                    b.is_ascii_digit()
+                } else {
+                    b == b"HTTP/1.1"[i & 7]
                 };
                 if !ok {
-                    return Err(Error::new(ErrorKind::InvalidVersion, *p));
+                    *p = q;
+                    return Err(Error::new(ErrorKind::InvalidVersion, q));
                 }
-                *p += 1;
+                q += 1;
             }
-            if *p >= end {
+            *p = q;
+            if q >= end {
                 return Ok(());
             }
             match buf[*p] {
