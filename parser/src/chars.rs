@@ -281,6 +281,9 @@ pub(crate) mod simd {
     pub(crate) fn scan_line(_: &[u8], _: usize, _: usize) -> Option<(usize, usize, usize)> {
         None
     }
+    pub(crate) fn line_parts(_: &[u8], _: usize, _: usize) -> Option<(usize, usize, usize)> {
+        None
+    }
     pub(crate) fn skip_name(_: &[u8], p: usize, _: usize) -> usize {
         p
     }

@@ -98,10 +98,10 @@ impl FieldSection {
     /// Scans `buf[*pos..end]`. Returns `Ok(true)` once the blank line that ends
     /// the section has been consumed (`*pos` is then just past it).
     ///
-    /// The phases are tested in the order a line goes through them, on local
-    /// copies of the state, so a line that is all there runs straight through
-    /// without a dispatch per phase; the state is written back once, when the
-    /// input runs out or the section ends.
+    /// Ordinary whole lines are read here, each in one SIMD pass; anything
+    /// else (a line the input ends inside, a line resumed from an earlier
+    /// call, HTAB in a value, a bare LF, any error) goes to [`Self::slow_line`],
+    /// out of line, one line at a time.
     #[inline(always)]
     pub(crate) fn scan(
         &mut self,
@@ -117,39 +117,102 @@ impl FieldSection {
         let end = buf.len();
         let mut p = *pos;
         let max_line = cfg.max_line as usize;
-        let mut phase = self.phase;
-        let mut line_start = self.line_start as usize;
-        let mut name_end = self.name_end as usize;
-        let mut value_start = self.value_start as usize;
         let mut count = self.count as usize;
+        let mut resumed = self.phase != Phase::LineStart;
         let result = loop {
-            if phase == Phase::LineStart {
+            if !resumed {
                 let Some(&b) = buf.get(p) else {
                     break Ok(false);
                 };
-                line_start = p;
                 if tchar(b) {
                     // A whole, ordinary line: one pass finds the colon and the CR.
                     if let Some(line) = whole_line(buf, p, end.min(p + max_line)) {
                         if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
+                            self.line_start = p as u32;
                             break Err(e);
                         }
                         p = line.end + 2;
                         continue;
                     }
-                    phase = Phase::Name;
-                    p += 1;
+                } else if b == b'\r' && buf.get(p + 1) == Some(&b'\n') {
+                    // The blank line ending the section.
+                    self.line_start = p as u32;
+                    p += 2;
+                    break Ok(true);
+                }
+                self.phase = Phase::LineStart;
+                self.line_start = p as u32;
+            }
+            resumed = false;
+            self.count = count as u32;
+            let slow = self.slow_line(buf, p, headers, cfg);
+            count = self.count as usize;
+            match slow {
+                Slow::Line(next) => p = next,
+                Slow::More(at) => {
+                    p = at;
+                    break Ok(false);
+                }
+                Slow::Done(at) => {
+                    p = at;
+                    break Ok(true);
+                }
+                Slow::Failed(e) => break Err(e),
+            }
+        };
+        self.count = count as u32;
+        *pos = p;
+        result
+    }
+
+    /// One field line (or the blank line ending the section) byte by byte,
+    /// from `self.phase` at `p`: a line that is not whole and ordinary. Knows
+    /// every rule and error, and resumes where an earlier call stopped.
+    ///
+    /// The phases are tested in the order a line goes through them, on local
+    /// copies of the state, written back once.
+    #[inline(never)]
+    fn slow_line(
+        &mut self,
+        buf: &[u8],
+        mut p: usize,
+        headers: &mut [Header],
+        cfg: FieldConfig,
+    ) -> Slow {
+        let end = buf.len();
+        let max_line = cfg.max_line as usize;
+        let mut phase = self.phase;
+        let mut line_start = self.line_start as usize;
+        let mut name_end = self.name_end as usize;
+        let mut value_start = self.value_start as usize;
+        let mut count = self.count as usize;
+        let result = 'line: {
+            if phase == Phase::LineStart {
+                let Some(&b) = buf.get(p) else {
+                    break 'line Slow::More(p);
+                };
+                line_start = p;
+                if tchar(b) {
+                    // Straight to the first byte that needs a look, if the
+                    // line's start is ordinary; else byte by byte from here.
+                    (phase, p, name_end, value_start) =
+                        line_parts(buf, p, end.min(p + max_line)).unwrap_or((
+                            Phase::Name,
+                            p + 1,
+                            name_end,
+                            value_start,
+                        ));
+                    if p >= end {
+                        break 'line Slow::More(p);
+                    }
                 } else if b == b'\r' {
                     phase = Phase::FinalCr;
                     p += 1;
                 } else {
                     match line_start_error(buf, p, cfg) {
-                        Ok(()) => {
-                            // A bare LF ending the section, where allowed.
-                            p += 1;
-                            break Ok(true);
-                        }
-                        Err(e) => break Err(e),
+                        // A bare LF ending the section, where allowed.
+                        Ok(()) => break 'line Slow::Done(p + 1),
+                        Err(e) => break 'line Slow::Failed(e),
                     }
                 }
             }
@@ -158,102 +221,77 @@ impl FieldSection {
             if phase == Phase::Name {
                 p = skip_name(buf, p, limit);
                 let Some(&b) = buf.get(p) else {
-                    break Ok(false);
+                    break 'line Slow::More(p);
                 };
                 if b != b':' || p >= limit {
                     if p >= limit {
-                        break Err(Error::new(ErrorKind::HeaderLineTooLong, p));
+                        break 'line Slow::Failed(Error::new(ErrorKind::HeaderLineTooLong, p));
                     }
-                    break Err(name_error(b, p));
+                    break 'line Slow::Failed(name_error(b, p));
                 }
                 name_end = p;
                 phase = Phase::Ows;
                 p += 1;
             }
             if phase == Phase::Ows {
-                // Usually exactly one SP.
-                if buf.get(p) == Some(&b' ') {
-                    p += 1;
-                }
                 while let Some(b' ' | b'\t') = buf.get(p) {
                     p += 1;
                 }
                 if p >= end {
-                    break Ok(false);
+                    break 'line Slow::More(p);
                 }
                 value_start = p;
                 phase = Phase::Value;
             }
-            if phase == Phase::Value {
+            let line_end = if phase == Phase::Value {
                 p = skip_field_content(buf, p, limit);
-                let line_end = if buf.get(p..p + 2) == Some(b"\r\n") {
-                    // The usual end of a line.
-                    p += 2;
-                    p - 2
-                } else {
-                    // HTAB inside the value, the input ending at CR, bare LF,
-                    // a line too long or a bad byte.
-                    match value_end(buf, p, limit, cfg) {
-                        Ok(ValueEnd::More(at, next)) => {
-                            p = at;
-                            phase = next;
-                            break Ok(false);
-                        }
-                        Ok(ValueEnd::Line(at, next)) => {
-                            p = next;
-                            at
-                        }
-                        Err(e) => break Err(e),
+                match value_end(buf, p, limit, cfg) {
+                    Ok(ValueEnd::More(at, next)) => {
+                        phase = next;
+                        break 'line Slow::More(at);
                     }
-                };
-                let line = Line {
-                    start: line_start,
-                    name_end,
-                    value_start,
-                    end: line_end,
-                };
-                if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
-                    break Err(e);
+                    Ok(ValueEnd::Line(at, next)) => {
+                        p = next;
+                        at
+                    }
+                    Err(e) => break 'line Slow::Failed(e),
                 }
-                phase = Phase::LineStart;
-                continue;
-            }
-            if phase == Phase::ValueCr {
+            } else if phase == Phase::ValueCr {
                 let Some(&b) = buf.get(p) else {
-                    break Ok(false);
+                    break 'line Slow::More(p);
                 };
                 if b != b'\n' {
-                    break Err(Error::new(ErrorKind::BareCr, p - 1));
+                    break 'line Slow::Failed(Error::new(ErrorKind::BareCr, p - 1));
                 }
-                let line = Line {
-                    start: line_start,
-                    name_end,
-                    value_start,
-                    end: p - 1,
-                };
-                if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
-                    break Err(e);
-                }
-                phase = Phase::LineStart;
                 p += 1;
-                continue;
-            }
-            // Phase::FinalCr
-            let Some(&b) = buf.get(p) else {
-                break Ok(false);
+                p - 2
+            } else {
+                // Phase::FinalCr
+                let Some(&b) = buf.get(p) else {
+                    break 'line Slow::More(p);
+                };
+                if b != b'\n' {
+                    break 'line Slow::Failed(Error::new(ErrorKind::BareCr, p - 1));
+                }
+                break 'line Slow::Done(p + 1);
             };
-            if b != b'\n' {
-                break Err(Error::new(ErrorKind::BareCr, p - 1));
+            let line = Line {
+                start: line_start,
+                name_end,
+                value_start,
+                end: line_end,
+            };
+            if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
+                break 'line Slow::Failed(e);
             }
-            p += 1;
-            break Ok(true);
+            phase = Phase::LineStart;
+            Slow::Line(p)
         };
         self.phase = phase;
         self.line_start = line_start as u32;
         self.name_end = name_end as u32;
         self.value_start = value_start as u32;
         self.count = count as u32;
-        *pos = p;
         result
     }
 
@@ -323,6 +361,39 @@ fn whole_line(buf: &[u8], p: usize, limit: usize) -> Option<Line> {
     })
 }
 
+/// For a line at `p` that [`whole_line`] did not take: if its name (and
+/// colon) are in the first sixteen bytes, where the phases can go on from,
+/// found in one SIMD pass instead of byte by byte: the phase, the offset,
+/// the name's end and the value's start. Everything before that offset is
+/// a valid name, colon, OWS and field content, and the phases read on from
+/// there: the first control byte (HTAB in the value, CR of a line the input
+/// ends inside, a bad byte) or the end of the input or line limit.
+#[inline(always)]
+fn line_parts(buf: &[u8], p: usize, limit: usize) -> Option<(Phase, usize, usize, usize)> {
+    if !crate::chars::HAS_SIMD {
+        return None;
+    }
+    let (colon, stop, odd) = crate::chars::simd::line_parts(buf, p, limit)?;
+    if odd < colon && !buf[odd.min(colon)..colon].iter().all(|&b| tchar(b)) {
+        return None;
+    }
+    if colon >= stop {
+        // A name the input ends inside (`colon == stop == limit`), unless
+        // a control byte comes before the colon (left to the phases).
+        return (colon == limit && limit == buf.len()).then_some((Phase::Name, limit, 0, 0));
+    }
+    let mut value_start = colon + 1;
+    while value_start < stop && buf[value_start] == b' ' {
+        value_start += 1;
+    }
+    let phase = if value_start < stop {
+        Phase::Value
+    } else {
+        Phase::Ows
+    };
+    Some((phase, stop, colon, value_start))
+}
+
 /// Where a field line's parts are.
 #[derive(Clone, Copy)]
 struct Line {
@@ -358,6 +429,18 @@ fn line_start_error(buf: &[u8], p: usize, cfg: FieldConfig) -> Result<(), Error>
     }
 }
 
+/// How [`FieldSection::slow_line`] ends.
+enum Slow {
+    /// A field line is done; the next starts at this offset.
+    Line(usize),
+    /// The input ran out at this offset.
+    More(usize),
+    /// The section is done; the message body starts at this offset.
+    Done(usize),
+    /// An error.
+    Failed(Error),
+}
+
 /// How a value that did not end in CRLF right away goes on.
 enum ValueEnd {
     /// The input ran out: resume at this offset in this phase.
@@ -370,8 +453,7 @@ enum ValueEnd {
 /// The end of a value after the fast scan stopped at `p` on something other
 /// than CRLF: HTAB (allowed; scan on), CR at the end of the input, bare LF,
 /// the line limit, or a byte not allowed in a value.
-#[cold]
-#[inline(never)]
+#[inline(always)]
 fn value_end(buf: &[u8], mut p: usize, limit: usize, cfg: FieldConfig) -> Result<ValueEnd, Error> {
     let end = buf.len();
     loop {

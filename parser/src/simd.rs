@@ -77,6 +77,45 @@ fn line_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)
     (colon < end).then_some((colon, end, odd))
 }
 
+/// For a field line the one-pass scan did not take (see `whole_line` in
+/// `fields`): the offsets of its colon, of its first control byte (`limit`
+/// if none comes before it) and of the first byte that is not a letter,
+/// digit or `-`, if the colon is in the first sixteen bytes. If no colon and
+/// no control byte come before `limit` within sixteen bytes (a name the
+/// input ends inside), the first two are `limit`. `None` otherwise, or if
+/// `limit` < 16.
+#[inline]
+pub(crate) fn line_parts(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+    // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
+    unsafe { line_parts_sse2(buf, p, limit.min(buf.len())) }
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn line_parts_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+    // The first sixteen bytes, or one load ending at `limit` (overlapping
+    // bytes before `p`, whose bits are shifted out) if fewer are left.
+    let (x, shift) = if p + 16 <= limit {
+        (load(chunk16(buf, p)?), 0)
+    } else {
+        let q = limit.checked_sub(16)?;
+        (load(chunk16(buf, q)?), p.checked_sub(q)?)
+    };
+    let first = (p + 16).min(limit);
+    let ctl = ctl_mask(x) >> shift;
+    let colon = (_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b':' as i8))) as u32) >> shift;
+    let odd = (p + (!(plain_mask(x) >> shift)).trailing_zeros() as usize).min(limit);
+    if colon == 0 {
+        return (ctl == 0 && first == limit).then_some((limit, limit, odd));
+    }
+    let stop = if ctl != 0 {
+        p + ctl.trailing_zeros() as usize
+    } else {
+        field_sse2(buf, first, limit)
+    };
+    Some((p + colon.trailing_zeros() as usize, stop, odd))
+}
+
 /// [`line_sse2`] for a line whose first sixteen bytes hold no colon and no
 /// control byte: the colon is looked for in the next sixteen, and the name
 /// checked with [`name_sse2`].
