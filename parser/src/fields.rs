@@ -195,13 +195,8 @@ impl FieldSection {
                 if tchar(b) {
                     // Straight to the first byte that needs a look, if the
                     // line's start is ordinary; else byte by byte from here.
-                    (phase, p, name_end, value_start) =
-                        line_parts(buf, p, end.min(p + max_line)).unwrap_or((
-                            Phase::Name,
-                            p + 1,
-                            name_end,
-                            value_start,
-                        ));
+                    (phase, p, name_end, value_start) = line_parts(buf, p, end.min(p + max_line))
+                        .unwrap_or((Phase::Name, p + 1, name_end, value_start));
                     if p >= end {
                         break 'line Slow::More(p);
                     }

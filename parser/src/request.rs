@@ -1370,39 +1370,59 @@ mod tests {
     // a field line: same request, or same error kind and offset.
     #[test]
     fn line_scanner_agrees_with_phases() {
-        let base = b"GET / HTTP/1.1\r\nHost: a\r\nX-Some-Name: some value\r\nAccept: */*\r\n\r\n";
-        let from = 25; // the X-Some-Name line
-        let to = 51;
-        let mut input = base.to_vec();
-        for at in from..to {
-            for b in 0..=255u8 {
-                input.copy_from_slice(base);
-                input[at] = b;
-                let mut h1 = [Header::EMPTY; 8];
-                let whole = RequestParser::new().parse(&input, &mut h1);
-                let mut p = RequestParser::new();
-                let mut h2 = [Header::EMPTY; 8];
-                let mut fed = Ok(Status::Partial);
-                for end in 1..=input.len() {
-                    fed = p.parse(&input[..end], &mut h2);
-                    if !matches!(fed, Ok(Status::Partial)) {
-                        break;
+        // A short line (one 16-byte chunk holds its name, colon and most of
+        // the value) and a long one (the value runs on past 32 bytes).
+        let short: &[u8] =
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-Some-Name: some value\r\nAccept: */*\r\n\r\n";
+        let long: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\nX-Some-Name: some value that runs on past two chunks\r\nAccept: */*\r\n\r\n";
+        for base in [short, long] {
+            let from = 25; // the X-Some-Name line
+            let to = base.len() - 15;
+            let mut input = base.to_vec();
+            for at in from..to {
+                for b in 0..=255u8 {
+                    input.copy_from_slice(base);
+                    input[at] = b;
+                    let mut h1 = [Header::EMPTY; 8];
+                    let whole = RequestParser::new().parse(&input, &mut h1);
+                    let same =
+                        |fed: &Result<Status<Request>, Error>, h2: &[Header], split: usize| {
+                            // `split` 0: byte by byte.
+                            assert_eq!(&whole, fed, "byte {b:#x} at {at}, split at {split}");
+                            if let Ok(Status::Complete(r)) = whole {
+                                assert_eq!(
+                                    h1[..r.header_count],
+                                    h2[..r.header_count],
+                                    "byte {b:#x} at {at}, split at {split}"
+                                );
+                            }
+                        };
+                    // Byte by byte.
+                    let mut p = RequestParser::new();
+                    let mut h2 = [Header::EMPTY; 8];
+                    let mut fed = Ok(Status::Partial);
+                    for end in 1..=input.len() {
+                        fed = p.parse(&input[..end], &mut h2);
+                        if !matches!(fed, Ok(Status::Partial)) {
+                            break;
+                        }
                     }
-                }
-                assert_eq!(whole, fed, "byte {b:#x} at {at}");
-                if let Ok(Status::Complete(r)) = whole {
-                    assert_eq!(
-                        h1[..r.header_count],
-                        h2[..r.header_count],
-                        "byte {b:#x} at {at}"
-                    );
+                    same(&fed, &h2, 0);
+                    // Two pieces, split around the changed byte and inside the line.
+                    for split in [at - 1, at, at + 1, at + 2, from + 3, from + 13, to - 3] {
+                        let mut p = RequestParser::new();
+                        let mut h2 = [Header::EMPTY; 8];
+                        let mut fed = p.parse(&input[..split], &mut h2);
+                        if matches!(fed, Ok(Status::Partial)) {
+                            fed = p.parse(&input, &mut h2);
+                        }
+                        same(&fed, &h2, split);
+                    }
                 }
             }
         }
     }
 
-    // reset() forgets everything a message left behind: a parser reused
-    // after complete, failed and cut-off messages answers as a new one.
     #[test]
     fn reset_parser_answers_as_new() {
         let inputs: [&[u8]; 8] = [
