@@ -278,10 +278,20 @@ pub(crate) const HAS_SIMD: bool = false;
     not(feature = "no-simd")
 )))]
 pub(crate) mod simd {
-    pub(crate) fn scan_line(_: &[u8], _: usize, _: usize) -> Option<(usize, usize, usize)> {
+    pub(crate) fn scan_line(
+        _: &[u8],
+        _: usize,
+        _: usize,
+        _: &mut u32,
+    ) -> Option<(usize, usize, usize)> {
         None
     }
-    pub(crate) fn line_parts(_: &[u8], _: usize, _: usize) -> Option<(usize, usize, usize)> {
+    pub(crate) fn line_parts(
+        _: &[u8],
+        _: usize,
+        _: usize,
+        _: usize,
+    ) -> Option<(usize, usize, usize)> {
         None
     }
     pub(crate) fn skip_name(_: &[u8], p: usize, _: usize) -> usize {

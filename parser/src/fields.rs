@@ -37,6 +37,11 @@ pub(crate) struct FieldSection {
     line_start: u32,
     name_end: u32,
     value_start: u32,
+    /// The line scanner found no control byte from the line's start up to
+    /// here (set when the input ends inside a line: the slow path then need
+    /// not read those bytes again). Meaningful only while above the current
+    /// line's start; the buffer may grow but keeps its bytes.
+    clean_to: u32,
     /// Field lines seen so far (= headers written).
     pub count: u32,
     /// Framing facts gathered so far.
@@ -50,6 +55,7 @@ impl FieldSection {
             line_start: 0,
             name_end: 0,
             value_start: 0,
+            clean_to: 0,
             count: 0,
             facts: Facts::new(),
         }
@@ -126,7 +132,9 @@ impl FieldSection {
                 };
                 if tchar(b) {
                     // A whole, ordinary line: one pass finds the colon and the CR.
-                    if let Some(line) = whole_line(buf, p, end.min(p + max_line)) {
+                    if let Some(line) =
+                        whole_line(buf, p, end.min(p + max_line), &mut self.clean_to)
+                    {
                         if let Err(e) = self.finish_line(buf, line, headers, &mut count, cfg) {
                             self.line_start = p as u32;
                             break Err(e);
@@ -195,8 +203,9 @@ impl FieldSection {
                 if tchar(b) {
                     // Straight to the first byte that needs a look, if the
                     // line's start is ordinary; else byte by byte from here.
-                    (phase, p, name_end, value_start) = line_parts(buf, p, end.min(p + max_line))
-                        .unwrap_or((Phase::Name, p + 1, name_end, value_start));
+                    (phase, p, name_end, value_start) =
+                        line_parts(buf, p, end.min(p + max_line), self.clean_to as usize)
+                            .unwrap_or((Phase::Name, p + 1, name_end, value_start));
                     if p >= end {
                         break 'line Slow::More(p);
                     }
@@ -329,11 +338,11 @@ impl FieldSection {
 /// a line the input ends inside, a value holding HTAB, a line over the
 /// limit, or any error.
 #[inline(always)]
-fn whole_line(buf: &[u8], p: usize, limit: usize) -> Option<Line> {
+fn whole_line(buf: &[u8], p: usize, limit: usize, clean_to: &mut u32) -> Option<Line> {
     if !crate::chars::HAS_SIMD {
         return None;
     }
-    let (colon, cr, odd) = crate::chars::simd::scan_line(buf, p, limit)?;
+    let (colon, cr, odd) = crate::chars::simd::scan_line(buf, p, limit, clean_to)?;
     // The first control byte must be the CR of CRLF (HTAB takes the long way).
     if buf.get(cr + 1) != Some(&b'\n') || buf[cr] != b'\r' {
         return None;
@@ -364,11 +373,16 @@ fn whole_line(buf: &[u8], p: usize, limit: usize) -> Option<Line> {
 /// there: the first control byte (HTAB in the value, CR of a line the input
 /// ends inside, a bad byte) or the end of the input or line limit.
 #[inline(always)]
-fn line_parts(buf: &[u8], p: usize, limit: usize) -> Option<(Phase, usize, usize, usize)> {
+fn line_parts(
+    buf: &[u8],
+    p: usize,
+    limit: usize,
+    clean_to: usize,
+) -> Option<(Phase, usize, usize, usize)> {
     if !crate::chars::HAS_SIMD {
         return None;
     }
-    let (colon, stop, odd) = crate::chars::simd::line_parts(buf, p, limit)?;
+    let (colon, stop, odd) = crate::chars::simd::line_parts(buf, p, limit, clean_to)?;
     if odd < colon && !buf[odd.min(colon)..colon].iter().all(|&b| tchar(b)) {
         return None;
     }

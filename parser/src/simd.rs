@@ -41,14 +41,24 @@ pub(crate) fn skip_target(buf: &[u8], p: usize, limit: usize) -> usize {
 /// name, the colon). `None` if there is no control byte before `limit`, the
 /// colon does not come before it, or fewer than 16 bytes are in `buf`.
 #[inline(always)]
-pub(crate) fn scan_line(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+pub(crate) fn scan_line(
+    buf: &[u8],
+    p: usize,
+    limit: usize,
+    clean_to: &mut u32,
+) -> Option<(usize, usize, usize)> {
     // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
-    unsafe { line_sse2(buf, p, limit.min(buf.len())) }
+    unsafe { line_sse2(buf, p, limit.min(buf.len()), clean_to) }
 }
 
 #[inline]
 #[target_feature(enable = "sse2")]
-fn line_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+fn line_sse2(
+    buf: &[u8],
+    p: usize,
+    limit: usize,
+    clean_to: &mut u32,
+) -> Option<(usize, usize, usize)> {
     // The name and colon are in the first sixteen bytes of most lines
     // (longer names go to `long_name_sse2`).
     if p + 16 > limit {
@@ -70,6 +80,9 @@ fn line_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)
     } else {
         let end = field_sse2(buf, p + 16, limit);
         if end >= limit {
+            // No control byte up to `limit`: the slow path need not look
+            // again.
+            *clean_to = limit as u32;
             return None;
         }
         end
@@ -83,16 +96,27 @@ fn line_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)
 /// digit or `-`, if the colon is in the first sixteen bytes. If no colon and
 /// no control byte come before `limit` within sixteen bytes (a name the
 /// input ends inside), the first two are `limit`. `None` otherwise, or if
-/// `limit` < 16.
+/// `limit` < 16. The caller vouches that `buf[p..clean_to]` holds no
+/// control byte (when `clean_to` > `p`).
 #[inline]
-pub(crate) fn line_parts(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+pub(crate) fn line_parts(
+    buf: &[u8],
+    p: usize,
+    limit: usize,
+    clean_to: usize,
+) -> Option<(usize, usize, usize)> {
     // SAFETY: SSE2 is enabled for this target (the module is cfg'd on it).
-    unsafe { line_parts_sse2(buf, p, limit.min(buf.len())) }
+    unsafe { line_parts_sse2(buf, p, limit.min(buf.len()), clean_to) }
 }
 
 #[inline]
 #[target_feature(enable = "sse2")]
-fn line_parts_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, usize)> {
+fn line_parts_sse2(
+    buf: &[u8],
+    p: usize,
+    limit: usize,
+    clean_to: usize,
+) -> Option<(usize, usize, usize)> {
     // The first sixteen bytes, or one load ending at `limit` (overlapping
     // bytes before `p`, whose bits are shifted out) if fewer are left.
     let (x, shift) = if p + 16 <= limit {
@@ -111,7 +135,8 @@ fn line_parts_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, 
     let stop = if ctl != 0 {
         p + ctl.trailing_zeros() as usize
     } else {
-        field_sse2(buf, first, limit)
+        // Bytes up to `clean_to` are known to hold no control byte.
+        field_sse2(buf, first.max(clean_to.min(limit)), limit)
     };
     Some((p + colon.trailing_zeros() as usize, stop, odd))
 }
