@@ -345,6 +345,9 @@ fn whole_line(buf: &[u8], p: usize, limit: usize, clean_to: &mut u32) -> Option<
     let (colon, cr, odd) = crate::chars::simd::scan_line(buf, p, limit, clean_to)?;
     // The first control byte must be the CR of CRLF (HTAB takes the long way).
     if buf.get(cr + 1) != Some(&b'\n') || buf[cr] != b'\r' {
+        // HTAB, a CR the input ends at, a bad byte...: the slow path need
+        // not read up to it again.
+        *clean_to = cr as u32;
         return None;
     }
     // Name bytes: letters, digits and '-' were checked in the pass; any
