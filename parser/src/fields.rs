@@ -249,16 +249,25 @@ impl FieldSection {
             }
             let line_end = if phase == Phase::Value {
                 p = skip_field_content(buf, p, limit);
-                match value_end(buf, p, limit, cfg) {
-                    Ok(ValueEnd::More(at, next)) => {
-                        phase = next;
-                        break 'line Slow::More(at);
+                if buf.get(p..p + 2) == Some(b"\r\n") {
+                    // The usual end of a line.
+                    p += 2;
+                    p - 2
+                } else if p >= end {
+                    // The input ends inside the value.
+                    break 'line Slow::More(p);
+                } else {
+                    match value_end(buf, p, limit, cfg) {
+                        Ok(ValueEnd::More(at, next)) => {
+                            phase = next;
+                            break 'line Slow::More(at);
+                        }
+                        Ok(ValueEnd::Line(at, next)) => {
+                            p = next;
+                            at
+                        }
+                        Err(e) => break 'line Slow::Failed(e),
                     }
-                    Ok(ValueEnd::Line(at, next)) => {
-                        p = next;
-                        at
-                    }
-                    Err(e) => break 'line Slow::Failed(e),
                 }
             } else if phase == Phase::ValueCr {
                 let Some(&b) = buf.get(p) else {
