@@ -9,8 +9,10 @@
 //!   every read: it resumes where it stopped and never goes back over a
 //!   line it has finished, so a head fed one byte at a time costs about what
 //!   it costs whole. (A field line that is all there is read in one SIMD
-//!   pass; a line the input ends inside is read again once, byte by byte,
-//!   by the resumable phases: at most twice per byte, never quadratic.)
+//!   pass. Any other line goes to the resumable phases, which start where
+//!   that pass found its first control byte or the end of the input, so
+//!   only the line's first sixteen bytes are looked at again; a line whose
+//!   name is longer than that is read twice. Never more, never quadratic.)
 //! * **Offsets, not borrows.** Parsed pieces are [`Span`]s (`u32` offsets)
 //!   into your buffer, so the buffer may grow or move between calls. Headers go
 //!   into a slice you provide; its length is the header-count limit.

@@ -131,8 +131,9 @@ impl<'b> RequestHead<'b> {
 /// An incremental, strict HTTP/1.1 request head parser.
 ///
 /// Feed it the same growing buffer after every read; it resumes where it
-/// stopped and never goes back over a finished line (the bytes of a line the
-/// input ends inside may be looked at twice: see the crate docs). The buffer
+/// stopped and never goes back over a finished line (the start of a line
+/// the input ends inside may be looked at twice: see the crate docs). The
+/// buffer
 /// must keep the bytes it had (appending is fine, and so is moving it), and
 /// `headers` must be the
 /// same slice (or one holding the same entries) on every call: entries written
@@ -209,8 +210,8 @@ impl RequestParser {
     /// Bytes the parser has moved past since the last reset, over all calls.
     /// The parser never moves back, so this equals [`position`](Self::position)
     /// and the head length however the head was split. (It is not a count of
-    /// byte reads: a field line cut off by the end of the input is read twice.
-    /// `ci/bench-parser.sh` measures the cost.)
+    /// byte reads: the start of a field line cut off by the end of the input
+    /// is looked at twice. `ci/bench-parser.sh` measures the cost.)
     pub fn bytes_scanned(&self) -> u64 {
         u64::from(self.pos)
     }
