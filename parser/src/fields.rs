@@ -194,7 +194,7 @@ impl FieldSection {
         let mut name_end = self.name_end as usize;
         let mut value_start = self.value_start as usize;
         let mut count = self.count as usize;
-        let result = 'line: {
+        let result = 'line: loop {
             if phase == Phase::LineStart {
                 let Some(&b) = buf.get(p) else {
                     break 'line Slow::More(p);
@@ -298,7 +298,11 @@ impl FieldSection {
                 break 'line Slow::Failed(e);
             }
             phase = Phase::LineStart;
-            Slow::Line(p)
+            if crate::chars::HAS_SIMD {
+                // The fast loop takes the next line if it is ordinary.
+                break 'line Slow::Line(p);
+            }
+            // Without SIMD there is no fast loop: the next line here too.
         };
         self.phase = phase;
         self.line_start = line_start as u32;
