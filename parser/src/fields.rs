@@ -62,11 +62,11 @@ impl FieldSection {
     }
 
     /// Steps over the bytes of `buf[p..]` that only extend the field name or
-    /// value being read, as the full scan would (but byte by byte and without
-    /// its set-up: for input that arrives a few bytes at a time). Returns
-    /// where it stopped.
+    /// value being read, and a value's CR if it is the last byte, as the full
+    /// scan would (but byte by byte and without its set-up: for input that
+    /// arrives a few bytes at a time). Returns where it stopped.
     #[inline(always)]
-    pub(crate) fn trickle(&self, buf: &[u8], mut p: usize, max_line: usize) -> usize {
+    pub(crate) fn trickle(&mut self, buf: &[u8], mut p: usize, max_line: usize) -> usize {
         let limit = buf.len().min(self.line_start as usize + max_line);
         // The last byte tells whether the new bytes can all be stepped over
         // here; if not (the line ends in them, most often), the full scan
@@ -80,9 +80,14 @@ impl FieldSection {
                     p += 1;
                 }
             }
-            Phase::Value if !matches!(last, 0..=0x1f | 0x7f) => {
+            Phase::Value if !matches!(last, 0..=0x1f | 0x7f) || last == b'\r' => {
                 // Field content but HTAB (left to the full scan).
                 while p < limit && !matches!(buf[p], 0..=0x1f | 0x7f) {
+                    p += 1;
+                }
+                // The line's CR, last: LF must follow.
+                if p + 1 == buf.len() && last == b'\r' {
+                    self.phase = Phase::ValueCr;
                     p += 1;
                 }
             }
