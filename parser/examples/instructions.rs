@@ -7,7 +7,9 @@
 //! `step` 0 parses each head whole; otherwise heads are fed `step` bytes per
 //! call; `half` feeds two pieces split in the middle; `at:N` two pieces
 //! split at offset N; `splits` every two-piece split in turn (N = 1 ..
-//! len-1: divide by len-1). The last three are for inputs of one head.
+//! len-1); `wholes` the head whole len-1 times, the same way (the baseline
+//! for `splits`: both leave the driver's own per-iteration cost out). The
+//! last four are for inputs of one head.
 
 #[path = "../benches/drivers.rs"]
 mod drivers;
@@ -19,7 +21,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: instructions <h1parse|httparse> <input> <step|half|at:N|splits|len> <iterations>\n\
+    let usage = "usage: instructions <h1parse|httparse> <input> <step|half|at:N|splits|wholes|len> <iterations>\n\
                  inputs: req req_short browser headers100 pipelined16 head1k head8k resp resp_short";
     if args.len() != 5 {
         eprintln!("{usage}");
@@ -42,11 +44,13 @@ fn main() -> ExitCode {
         Step(usize),
         At(usize),
         Splits,
+        Wholes,
     }
     let mode = match args[3].as_str() {
         // Two pieces, split in the middle (the first the longer if the length is odd).
         "half" => Some(Mode::Step(buf.len().div_ceil(2))),
         "splits" => Some(Mode::Splits),
+        "wholes" => Some(Mode::Wholes),
         s => match s.strip_prefix("at:") {
             Some(n) => n
                 .parse()
@@ -63,7 +67,9 @@ fn main() -> ExitCode {
     let response = name.starts_with("resp");
     if !matches!(mode, Mode::Step(_)) && (args[1] != "h1parse" || response || name == "pipelined16")
     {
-        eprintln!("at:N and splits are for h1parse on an input of one request head\n{usage}");
+        eprintln!(
+            "at:N, splits and wholes are for h1parse on an input of one request head\n{usage}"
+        );
         return ExitCode::from(2);
     }
     let mut h1_headers = [h1parse::Header::EMPTY; 128];
@@ -79,6 +85,9 @@ fn main() -> ExitCode {
             }
             (Mode::Splits, _, _) => (1..buf.len())
                 .map(|at| drivers::h1parse_two(&mut req_parser, buf, at, &mut h1_headers))
+                .sum(),
+            (Mode::Wholes, _, _) => (1..buf.len())
+                .map(|_| drivers::h1parse_requests(&mut req_parser, buf, 0, &mut h1_headers))
                 .sum(),
             (Mode::Step(step), "h1parse", false) => {
                 drivers::h1parse_requests(&mut req_parser, buf, *step, &mut h1_headers)
