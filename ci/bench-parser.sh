@@ -8,6 +8,7 @@
 #
 #   bash ci/bench-parser.sh               # callgrind table + criterion (a few minutes)
 #   BENCH_QUICK=1 bash ci/bench-parser.sh # callgrind table only
+#   BENCH_ALL_SPLITS=1 ...                # also every two-piece split point of req
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || bash ci/setup.sh
@@ -19,7 +20,7 @@ chmod +x "$swar"
 cargo build -q -p h1parse --release --example instructions --example wallclock
 bin=target/release/examples/instructions
 python3 - "$bin" "$swar" <<'PY'
-import re, subprocess, sys
+import os, re, subprocess, sys
 bin, swar = sys.argv[1], sys.argv[2]
 def ir(*args, exe=None):
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", exe or bin, *map(str, args)],
@@ -70,6 +71,14 @@ for name in ["req", "req_short", "browser", "headers100"]:
         if c > worst:
             worst, worst_at = c, at
     print(f"{name:<12} middle {half / whole[name]:.3f}x   mean {mean:.3f}x   worst {worst / whole[name]:.3f}x (split at byte {worst_at} of {L})")
+if os.environ.get("BENCH_ALL_SPLITS") == "1":
+    # Every split point of req, one callgrind run each (a few minutes).
+    base = ir("h1parse", "req", 0, 0)
+    L = int(subprocess.run([bin, "h1parse", "req", "len", "0"], capture_output=True, text=True, check=True).stdout)
+    costs = [((ir("h1parse", "req", f"at:{at}", 3) - base) / 3 / whole["req"], at) for at in range(1, L)]
+    over = sum(1 for c, _ in costs if c > 1.15)
+    worst = max(costs)
+    print(f"req, every split point: worst {worst[0]:.3f}x (at byte {worst[1]}), {over} of {L - 1} above 1.15x")
 print("\nSSE2 against the portable SWAR scanners (feature no-simd), whole:")
 for name in ["req", "browser", "headers100"]:
     base = ir("h1parse", name, 0, 0, exe=swar)
