@@ -178,9 +178,13 @@ impl FieldSection {
         result
     }
 
-    /// One field line (or the blank line ending the section) byte by byte,
-    /// from `self.phase` at `p`: a line that is not whole and ordinary. Knows
-    /// every rule and error, and resumes where an earlier call stopped.
+    /// One field line (or the blank line ending the section) through the
+    /// resumable phases, from `self.phase` at `p`: a line that is not whole
+    /// and ordinary. Knows every rule and error, and resumes where an earlier
+    /// call stopped. A line taken from its start begins in the phase where
+    /// one SIMD pass ([`line_parts`]) found its first control byte; the
+    /// phases read byte by byte (values sixteen at a time) from there.
+    /// Without SIMD it goes on to the next line itself.
     ///
     /// The phases are tested in the order a line goes through them, on local
     /// copies of the state, written back once.
