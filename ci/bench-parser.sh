@@ -26,6 +26,9 @@ def ir(*args, exe=None):
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", exe or bin, *map(str, args)],
                          capture_output=True, text=True, check=True).stderr
     return int(re.search(r"Collected : (\d+)", out).group(1))
+def length(name):
+    # The input's length in bytes, from the driver.
+    return int(subprocess.run([bin, "h1parse", name, "len", "0"], capture_output=True, text=True, check=True).stdout)
 heads = {"pipelined16": 16}
 inputs = ["req", "req_short", "browser", "headers100", "pipelined16", "head1k", "head8k"]
 steps = [0, 64, 7, 1]
@@ -60,7 +63,7 @@ for name in ["req", "req_short", "browser", "headers100"]:
     base = ir("h1parse", name, 0, 0)
     half = (ir("h1parse", name, "half", 20) - base) / 20
     # `splits` parses the head split at every offset (len-1 heads) per iteration.
-    L = int(subprocess.run([bin, "h1parse", name, "len", "0"], capture_output=True, text=True, check=True).stdout)
+    L = length(name)
     # Against the whole head parsed len-1 times in one iteration, so that
     # both sides leave the driver's per-iteration cost out.
     mean = (ir("h1parse", name, "splits", 1) - base) / (ir("h1parse", name, "wholes", 1) - base)
@@ -74,11 +77,14 @@ for name in ["req", "req_short", "browser", "headers100"]:
 if os.environ.get("BENCH_ALL_SPLITS") == "1":
     # Every split point of req, one callgrind run each (a few minutes).
     base = ir("h1parse", "req", 0, 0)
-    L = int(subprocess.run([bin, "h1parse", "req", "len", "0"], capture_output=True, text=True, check=True).stdout)
+    L = length("req")
     costs = [((ir("h1parse", "req", f"at:{at}", 3) - base) / 3 / whole["req"], at) for at in range(1, L)]
     over = sum(1 for c, _ in costs if c > 1.15)
     worst = max(costs)
     print(f"req, every split point: worst {worst[0]:.3f}x (at byte {worst[1]}), {over} of {L - 1} above 1.15x")
+    bands = [(0, 1.10), (1.10, 1.13), (1.13, 1.17), (1.17, 9)]
+    print("  split points by cost: " + ", ".join(
+        f"{lo:.2f}-{hi:.2f}x: {sum(1 for c, _ in costs if lo <= c < hi)}" for lo, hi in bands))
 print("\nSSE2 against the portable SWAR scanners (feature no-simd), whole:")
 for name in ["req", "browser", "headers100"]:
     base = ir("h1parse", name, 0, 0, exe=swar)

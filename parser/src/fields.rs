@@ -408,7 +408,7 @@ fn line_parts(
         return None;
     }
     let (colon, stop, odd) = crate::chars::simd::line_parts(buf, p, limit, clean_to)?;
-    if odd < colon && !buf[odd.min(colon)..colon].iter().all(|&b| tchar(b)) {
+    if odd < colon && !buf[odd..colon].iter().all(|&b| tchar(b)) {
         return None;
     }
     if colon >= stop {

@@ -133,11 +133,10 @@ impl<'b> RequestHead<'b> {
 /// Feed it the same growing buffer after every read; it resumes where it
 /// stopped and never goes back over a finished line (the start of a line
 /// the input ends inside may be looked at twice: see the crate docs). The
-/// buffer
-/// must keep the bytes it had (appending is fine, and so is moving it), and
-/// `headers` must be the
-/// same slice (or one holding the same entries) on every call: entries written
-/// by earlier calls are not written again.
+/// buffer must keep the bytes it had (appending is fine, and so is moving
+/// it), and `headers` must be the same slice (or one holding the same
+/// entries) on every call: entries written by earlier calls are not written
+/// again.
 #[derive(Debug, Clone)]
 pub struct RequestParser {
     limits: Limits,

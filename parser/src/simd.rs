@@ -66,7 +66,7 @@ fn line_sse2(
     }
     let x = load(chunk16(buf, p)?);
     let ctl = ctl_mask(x);
-    let colon = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b':' as i8))) as u32;
+    let colon = colon_mask(x);
     if colon == 0 {
         if ctl != 0 {
             return None;
@@ -127,7 +127,7 @@ fn line_parts_sse2(
     };
     let first = (p + 16).min(limit);
     let ctl = ctl_mask(x) >> shift;
-    let colon = (_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b':' as i8))) as u32) >> shift;
+    let colon = colon_mask(x) >> shift;
     let odd = (p + (!(plain_mask(x) >> shift)).trailing_zeros() as usize).min(limit);
     if colon == 0 {
         return (ctl == 0 && first == limit).then_some((limit, limit, odd));
@@ -151,7 +151,7 @@ fn long_name_sse2(buf: &[u8], p: usize, limit: usize) -> Option<(usize, usize, u
         return None;
     }
     let x = load(chunk16(buf, p + 16)?);
-    let colon = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b':' as i8))) as u32;
+    let colon = colon_mask(x);
     if colon == 0 {
         return None;
     }
@@ -197,6 +197,13 @@ fn ctl_mask(x: __m128i) -> u32 {
     // x <= 0x1f (unsigned) or x == 0x7f
     let ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
     _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)))) as u32
+}
+
+/// The bytes of `x` that are `:`.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn colon_mask(x: __m128i) -> u32 {
+    _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b':' as i8))) as u32
 }
 
 /// The bytes of `x` that are ASCII letters, digits or `-`.
