@@ -7,8 +7,19 @@
 //! chunk-size     = 1*HEXDIG
 //! last-chunk     = 1*("0") [ chunk-ext ] CRLF
 //! chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+//! chunk-ext-name = token
+//! chunk-ext-val  = token / quoted-string
 //! trailer-section = *( field-line CRLF )
+//!
+//! quoted-string  = DQUOTE *( qdtext / quoted-pair ) DQUOTE        (RFC 9110 §5.6.4)
+//! qdtext         = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+//! quoted-pair    = "\" ( HTAB / SP / VCHAR / obs-text )
 //! ```
+//!
+//! Extensions are checked against this grammar and then ignored (RFC 9112
+//! §7.1.1: a recipient MUST ignore extensions it does not understand). Checking
+//! them matters for smuggling: a front end that skips to the first CR and a back
+//! end that ends a quoted string elsewhere disagree on where the chunk data starts.
 
 use core::ops::Range;
 
@@ -18,9 +29,11 @@ use crate::{Error, ErrorKind};
 /// Limits of the chunked decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkedLimits {
-    /// Longest chunk extension (everything between the size and its CRLF).
-    /// Extensions are skipped, so only a bound keeps a peer from streaming an
-    /// endless one (the chunk-extension DoS of CVE-2023-39326 and its kind).
+    /// Most bytes a chunk-size line may hold beyond its significant hex digits:
+    /// leading zeros, whitespace before `;`, and the extensions with their CR.
+    /// Extensions are ignored after they are checked, so only a bound keeps a
+    /// peer from streaming an endless one (the chunk-extension DoS of
+    /// CVE-2023-39326 and its kind).
     pub max_extension: u32,
     /// Largest trailer section in bytes (fields and their CRLFs).
     pub max_trailer: u32,
@@ -44,10 +57,26 @@ impl Default for ChunkedLimits {
 enum Phase {
     /// Reading hex digits of a chunk size.
     Size,
-    /// Whitespace after the size: only `;` may follow (BWS before an extension).
+    /// Whitespace after the size or after an extension: only `;` may follow (BWS before `;`).
     SizeWs,
-    /// Inside a chunk extension, skipped up to CR.
-    Extension,
+    /// After `;`: optional whitespace, then the extension name.
+    ExtStart,
+    /// Inside an extension name (a token).
+    ExtName,
+    /// Whitespace after an extension name: `=`, `;` or nothing more may follow.
+    ExtNameWs,
+    /// After `=`: optional whitespace, then a token or a quoted string.
+    ExtValueStart,
+    /// Inside a token extension value.
+    ExtToken,
+    /// Inside a quoted-string extension value.
+    ExtQuoted,
+    /// After a backslash inside a quoted string.
+    ExtQuotedPair,
+    /// After the closing quote of a value: `;`, whitespace or the CR.
+    ExtValueEnd,
+    /// Whitespace after an extension value: only `;` may follow.
+    ExtValueWs,
     /// Saw the CR after the size line.
     SizeCr,
     /// Inside chunk data; `remaining` bytes left.
@@ -190,16 +219,24 @@ impl ChunkedDecoder {
             match self.phase {
                 Phase::Size => {
                     if let Some(v) = hex(b) {
-                        self.digits += 1;
-                        if self.digits > 16 {
-                            return Err((ErrorKind::ChunkSizeOverflow, base + p as u64));
+                        if self.size == 0 && v == 0 && self.digits > 0 {
+                            // A leading zero: the numeral stays valid however many
+                            // there are (RFC 9112 §7.1: chunk-size = 1*HEXDIG), but
+                            // they count against the line's bound.
+                            self.line_byte(base + p as u64, ErrorKind::ChunkSizeOverflow)?;
+                        } else {
+                            // `digits` counts significant digits (a lone "0" is one).
+                            self.digits = if self.size == 0 { 1 } else { self.digits + 1 };
+                            if self.digits > 16 {
+                                return Err((ErrorKind::ChunkSizeOverflow, base + p as u64));
+                            }
+                            self.size = (self.size << 4) | u64::from(v);
                         }
-                        self.size = (self.size << 4) | u64::from(v);
                     } else if self.digits == 0 {
                         return Err((ErrorKind::InvalidChunkSize, base + p as u64));
                     } else {
                         match b {
-                            b';' => self.phase = Phase::Extension,
+                            b';' => self.phase = Phase::ExtStart,
                             b' ' | b'\t' => self.phase = Phase::SizeWs,
                             b'\r' => self.phase = Phase::SizeCr,
                             b'\n' => return Err((ErrorKind::BareLf, base + p as u64)),
@@ -207,25 +244,18 @@ impl ChunkedDecoder {
                         }
                     }
                 }
-                Phase::SizeWs => match b {
-                    b' ' | b'\t' => {}
-                    b';' => self.phase = Phase::Extension,
-                    _ => return Err((ErrorKind::InvalidChunkSize, base + p as u64)),
-                },
-                Phase::Extension => {
-                    match b {
-                        b'\r' => self.phase = Phase::SizeCr,
-                        b'\n' => return Err((ErrorKind::BareLf, base + p as u64)),
-                        b'\t' => {}
-                        _ if b < 0x20 || b == 0x7f => {
-                            return Err((ErrorKind::InvalidChunkExtension, base + p as u64))
-                        }
-                        _ => {}
-                    }
-                    self.extension += 1;
-                    if self.extension > self.limits.max_extension {
-                        return Err((ErrorKind::ChunkExtensionTooLong, base + p as u64));
-                    }
+                Phase::SizeWs
+                | Phase::ExtStart
+                | Phase::ExtName
+                | Phase::ExtNameWs
+                | Phase::ExtValueStart
+                | Phase::ExtToken
+                | Phase::ExtQuoted
+                | Phase::ExtQuotedPair
+                | Phase::ExtValueEnd
+                | Phase::ExtValueWs => {
+                    self.phase = self.extension_step(b, base + p as u64)?;
+                    self.line_byte(base + p as u64, ErrorKind::ChunkExtensionTooLong)?;
                 }
                 Phase::SizeCr => {
                     if b != b'\n' {
@@ -330,6 +360,62 @@ impl ChunkedDecoder {
     }
 }
 
+impl ChunkedDecoder {
+    /// Counts one byte of a chunk-size line against [`ChunkedLimits::max_extension`]:
+    /// each leading zero beyond the first digit, and every byte after the first
+    /// one that follows the significant digits, its CR included.
+    #[inline]
+    fn line_byte(&mut self, at: u64, kind: ErrorKind) -> Result<(), (ErrorKind, u64)> {
+        self.extension += 1;
+        if self.extension > self.limits.max_extension {
+            return Err((kind, at));
+        }
+        Ok(())
+    }
+
+    /// One byte of the chunk-ext grammar (RFC 9112 §7.1.1, quoted-string from
+    /// RFC 9110 §5.6.4), after the size's significant digits; gives the next phase.
+    fn extension_step(&self, b: u8, at: u64) -> Result<Phase, (ErrorKind, u64)> {
+        let bad = Err((ErrorKind::InvalidChunkExtension, at));
+        // LF is never part of a chunk-size line (RFC 9112 §7.1: CRLF only).
+        if b == b'\n' {
+            return Err((ErrorKind::BareLf, at));
+        }
+        let ws = b == b' ' || b == b'\t';
+        Ok(match self.phase {
+            // BWS ";" — BWS only ever stands before ";" or "=": no whitespace before CRLF.
+            Phase::SizeWs if ws => Phase::SizeWs,
+            Phase::SizeWs if b == b';' => Phase::ExtStart,
+            Phase::SizeWs => return Err((ErrorKind::InvalidChunkSize, at)),
+            // ";" BWS chunk-ext-name
+            Phase::ExtStart if ws => Phase::ExtStart,
+            Phase::ExtStart | Phase::ExtName if tchar(b) => Phase::ExtName,
+            Phase::ExtName if ws => Phase::ExtNameWs,
+            Phase::ExtNameWs if ws => Phase::ExtNameWs,
+            Phase::ExtName | Phase::ExtNameWs if b == b'=' => Phase::ExtValueStart,
+            Phase::ExtName | Phase::ExtNameWs if b == b';' => Phase::ExtStart,
+            Phase::ExtName if b == b'\r' => Phase::SizeCr,
+            // "=" BWS chunk-ext-val
+            Phase::ExtValueStart if ws => Phase::ExtValueStart,
+            Phase::ExtValueStart if b == b'"' => Phase::ExtQuoted,
+            Phase::ExtValueStart | Phase::ExtToken if tchar(b) => Phase::ExtToken,
+            Phase::ExtToken | Phase::ExtValueEnd | Phase::ExtValueWs if ws => Phase::ExtValueWs,
+            Phase::ExtToken | Phase::ExtValueEnd | Phase::ExtValueWs if b == b';' => {
+                Phase::ExtStart
+            }
+            Phase::ExtToken | Phase::ExtValueEnd if b == b'\r' => Phase::SizeCr,
+            // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+            Phase::ExtQuoted if b == b'"' => Phase::ExtValueEnd,
+            Phase::ExtQuoted if b == b'\\' => Phase::ExtQuotedPair,
+            Phase::ExtQuoted if ws || field_vchar(b) => Phase::ExtQuoted,
+            // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+            Phase::ExtQuotedPair if ws || field_vchar(b) => Phase::ExtQuoted,
+            // Anything else, a CR inside a quoted string included, breaks the grammar.
+            _ => return bad,
+        })
+    }
+}
+
 /// The value of a HEXDIG (RFC 5234: DIGIT / "A"-"F", case-insensitive in ABNF).
 #[inline]
 fn hex(b: u8) -> Option<u8> {
@@ -425,8 +511,8 @@ mod tests {
         rejects(b"+1\r\n", ErrorKind::InvalidChunkSize, 0);
         rejects(b" 1\r\n", ErrorKind::InvalidChunkSize, 0);
         rejects(b"1 x\r\n", ErrorKind::InvalidChunkSize, 2);
-        rejects(b"00000000000000001\r\n", ErrorKind::ChunkSizeOverflow, 16);
         rejects(b"fffffffffffffffff\r\n", ErrorKind::ChunkSizeOverflow, 16);
+        rejects(b"10000000000000000\r\n", ErrorKind::ChunkSizeOverflow, 16);
         // 16 digits are fine (the size is only a promise of data to come)
         let mut dec = ChunkedDecoder::new();
         assert!(dec.decode(b"ffffffffffffffff\r\nab").is_ok());
@@ -450,6 +536,99 @@ mod tests {
         rejects(b"0\r\n\n", ErrorKind::BareLf, 3);
         rejects(b"0\r\nX: y\n\r\n", ErrorKind::BareLf, 7);
         rejects(b"1;a\nb\r\n", ErrorKind::BareLf, 3);
+    }
+
+    // RFC 9112 §7.1: chunk-size = 1*HEXDIG, so leading zeros do not make a
+    // numeral too large; only significant digits count toward the 16 that fit
+    // a u64, and the zeros count against the line bound (max_extension).
+    #[test]
+    fn leading_zeros_are_a_valid_numeral() {
+        let (out, len, _) = decode(b"00000000000000001\r\na\r\n0000000000000000000\r\n\r\n").unwrap();
+        assert_eq!(&out[..len], b"a");
+        let mut dec = ChunkedDecoder::new();
+        assert!(dec.decode(b"0000ffffffffffffffff\r\n").is_ok());
+        assert_eq!(dec.remaining_in_chunk(), u64::MAX);
+        let limits = ChunkedLimits {
+            max_extension: 4,
+            ..ChunkedLimits::DEFAULT
+        };
+        let mut dec = ChunkedDecoder::with_limits(limits);
+        assert!(dec.decode(b"000001\r\n").is_ok());
+        let mut dec = ChunkedDecoder::with_limits(limits);
+        assert_eq!(
+            dec.decode(b"0000001\r\n"),
+            Err(Error {
+                kind: ErrorKind::ChunkSizeOverflow,
+                offset: 5
+            })
+        );
+    }
+
+    // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ),
+    // chunk-ext-name = token, chunk-ext-val = token / quoted-string (RFC 9110 §5.6.4).
+    #[test]
+    fn extension_grammar() {
+        for ok in [
+            &b"1;a\r\nx\r\n0\r\n\r\n"[..],
+            b"1;a=b\r\nx\r\n0\r\n\r\n",
+            b"1;a=b;c;d=e\r\nx\r\n0\r\n\r\n",
+            b"1 ; a = b ; c\r\nx\r\n0\r\n\r\n",
+            b"1;a=\"\"\r\nx\r\n0\r\n\r\n",
+            b"1;a=\"b c;d=e\"\r\nx\r\n0\r\n\r\n",
+            b"1;a=\"q\\\"x\\\\\";b\r\nx\r\n0\r\n\r\n",
+            b"1;a=\"\xff\"\r\nx\r\n0;last=\"y\"\r\n\r\n",
+            b"1;a=\"v\" ;b\r\nx\r\n0\r\n\r\n",
+        ] {
+            let (out, len, _) = decode(ok).unwrap_or_else(|e| panic!("{e:?} {:?}", core::str::from_utf8(ok)));
+            assert_eq!(&out[..len], b"x");
+        }
+        let ext = ErrorKind::InvalidChunkExtension;
+        rejects(b"2;\r\nab\r\n", ext, 2); // no name
+        rejects(b"5;=x\r\n", ext, 2); // no name before "="
+        rejects(b"5;a=b c\r\n", ext, 6); // a value of two words
+        rejects(b"5;a=\"b\r\n", ext, 6); // unterminated quoted string
+        rejects(b"5;x=\"abc; def\r\nhello\r\n", ext, 13); // quoted string runs into CR
+        rejects(b"5;a=\r\n", ext, 4); // "=" without a value
+        rejects(b"5;a b\r\n", ext, 4); // two names
+        rejects(b"5;a \r\n", ext, 4); // BWS only before ";" or "="
+        rejects(b"5;a=b \r\n", ext, 6);
+        rejects(b"5;a=\"b\"c\r\n", ext, 7); // junk after a quoted string
+        rejects(b"5;a@b\r\n", ext, 3); // not a tchar
+        rejects(b"5;a=b@\r\n", ext, 5);
+        rejects(b"5;a=\"\x7f\"\r\n", ext, 5); // DEL is not qdtext
+        rejects(b"5;a=\"\\\x01\"\r\n", ext, 6); // nor can it be quoted
+        rejects(b"5;a=\"b\nc\"\r\n", ErrorKind::BareLf, 6);
+        rejects(b"5 x\r\n", ErrorKind::InvalidChunkSize, 2);
+    }
+
+    /// Every split of a chunked body with extensions gives the same outcome as
+    /// the whole: the extension grammar is as resumable as the rest.
+    #[test]
+    fn extension_grammar_under_splits() {
+        for input in [
+            &b"1 ; a = \"q\\\"x\" ;b=c\r\nx\r\n0\r\n\r\n"[..],
+            b"5;x=\"abc; def\r\nhello\r\n",
+            b"0000001;a\r\nx\r\n0\r\n\r\n",
+        ] {
+            let mut out = [0u8; 16];
+            let mut len = 0;
+            let whole = decode_all(&mut ChunkedDecoder::new(), input, &mut out, &mut len);
+            for cut in 1..input.len() {
+                let mut dec = ChunkedDecoder::new();
+                let mut out2 = [0u8; 16];
+                let mut len2 = 0;
+                let first = decode_all(&mut dec, &input[..cut], &mut out2, &mut len2);
+                let split = first.and_then(|(used, done)| {
+                    if done {
+                        return Ok((used, done));
+                    }
+                    let (more, done) = decode_all(&mut dec, &input[used..], &mut out2, &mut len2)?;
+                    Ok((used + more, done))
+                });
+                assert_eq!(split, whole, "cut at {cut}");
+                assert_eq!(out2[..len2], out[..len]);
+            }
+        }
     }
 
     #[test]

@@ -226,7 +226,10 @@ pub fn chunked_body() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
         prop::collection::vec(
             (
                 prop::collection::vec(any::<u8>(), 1..40),
-                prop::option::of("[a-z]{1,5}(=[a-z0-9]{1,5})?"),
+                // chunk-ext (RFC 9112 §7.1.1): BWS, token and quoted-string values
+                prop::option::of(
+                    r#"( ?; ?[a-z]{1,5}( ?= ?([a-z0-9]{1,5}|"([ a-z;=]|\\[a"]){0,4}"))?){1,2}"#,
+                ),
                 any::<bool>(),
             ),
             0..6,
@@ -237,14 +240,15 @@ pub fn chunked_body() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
             let mut wire = Vec::new();
             let mut data = Vec::new();
             for (c, ext, upper) in chunks {
+                // upper-case hex, and leading zeros (a valid numeral, RFC 9112 §7.1)
                 let size = if upper {
-                    format!("{:X}", c.len())
+                    format!("{:03X}", c.len())
                 } else {
                     format!("{:x}", c.len())
                 };
                 wire.extend_from_slice(size.as_bytes());
                 if let Some(e) = ext {
-                    wire.extend_from_slice(format!(";{e}").as_bytes());
+                    wire.extend_from_slice(e.as_bytes());
                 }
                 wire.extend_from_slice(b"\r\n");
                 wire.extend_from_slice(&c);
