@@ -58,7 +58,9 @@ fuzz_target!(|data: &[u8]| {
                 | ErrorKind::TransferEncodingInHttp10 => true,
                 // httparse accepts bare LF line endings; we do only when asked
                 ErrorKind::BareLf => data.contains(&b'\n'),
-                // non-ASCII targets, fragments, and target forms that do not fit the method
+                // non-ASCII targets, fragments, target forms that do not fit the
+                // method, and absolute-form authorities that break Host's rule
+                // (userinfo, empty host, bad port or IP-literal: RFC 9110 §4.2)
                 ErrorKind::InvalidTarget => {
                     path.iter().any(|&b| b >= 0x80 || b == b'#')
                         || !path.starts_with(b"/")

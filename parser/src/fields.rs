@@ -787,7 +787,11 @@ impl Facts {
         }
         let mut te = self.transfer_encoding().unwrap_or_default();
         te.offset = at as u32;
-        let mut any = false;
+        // Several Transfer-Encoding lines are one list (RFC 9110 §5.3), and
+        // empty elements are ignored wherever they stand (§5.6.1), so an empty
+        // line followed by `chunked` is the list `, chunked`: chunked. A list
+        // with no coding at all is judged once the head is complete (no final
+        // coding: request 400, response malformed).
         for element in value.split(|&b| b == b',') {
             let element = trim_ows(element);
             if element.is_empty() {
@@ -801,7 +805,6 @@ impl Facts {
             if coding.is_empty() || !coding.iter().all(|&b| tchar(b)) {
                 return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
             }
-            any = true;
             if coding.eq_ignore_ascii_case(b"chunked") {
                 if params.is_some() {
                     // chunked takes no parameters (RFC 9112 §7)
@@ -813,9 +816,6 @@ impl Facts {
                 te.last_is_chunked = false;
                 te.other = true;
             }
-        }
-        if !any {
-            return Err(Error::new(ErrorKind::InvalidTransferEncoding, at));
         }
         self.te_offset = te.offset;
         self.te_chunked = te.chunked;

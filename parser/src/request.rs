@@ -396,11 +396,11 @@ impl RequestParser {
                 TargetForm::Origin
             } else {
                 match classify_target(method.get(buf), target.get(buf)) {
-                    Some(form) => form,
-                    None => {
+                    Ok(form) => form,
+                    Err(i) => {
                         break 'line Err(Error::new(
                             ErrorKind::InvalidTarget,
-                            target.start as usize,
+                            target.start as usize + i,
                         ))
                     }
                 }
@@ -622,36 +622,59 @@ fn target_error(buf: &[u8], p: usize, start: usize, limit: usize) -> Error {
     }
 }
 
-/// The target's form, if it fits the method (RFC 9112 §3.2).
+/// The target's form, if it fits the method (RFC 9112 §3.2); else the offset
+/// in the target of the byte that breaks it (0 when the form itself is wrong).
 #[inline]
-fn classify_target(method: &[u8], target: &[u8]) -> Option<TargetForm> {
+fn classify_target(method: &[u8], target: &[u8]) -> Result<TargetForm, usize> {
     let connect = method.len() == 7 && method == b"CONNECT";
     if !connect && target.first() == Some(&b'/') {
-        return Some(TargetForm::Origin);
+        return Ok(TargetForm::Origin);
     }
     if connect {
         // authority-form = uri-host ":" port
-        let colon = target.iter().rposition(|&b| b == b':')?;
+        let colon = target.iter().rposition(|&b| b == b':').ok_or(0usize)?;
         let (host, port) = (&target[..colon], &target[colon + 1..]);
         let host_ok = !host.is_empty() && crate::chars::valid_host(host).is_ok();
         let port_ok = !port.is_empty() && port.iter().all(u8::is_ascii_digit);
-        return (host_ok && port_ok).then_some(TargetForm::Authority);
+        return (host_ok && port_ok).then_some(TargetForm::Authority).ok_or(0);
     }
     match target {
-        b"*" => (method == b"OPTIONS").then_some(TargetForm::Asterisk),
-        [first, rest @ ..] if first.is_ascii_alphabetic() => {
-            // absolute-URI = scheme ":" hier-part [ "?" query ]; HTTP URIs
-            // always have an authority, so "//" must follow (RFC 9110 §4.2).
-            // This keeps `host:port` out of absolute-form.
-            let colon = rest
-                .iter()
-                .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))?;
-            rest[colon..]
-                .starts_with(b"://")
-                .then_some(TargetForm::Absolute)
-        }
-        _ => None,
+        b"*" if method == b"OPTIONS" => Ok(TargetForm::Asterisk),
+        [first, rest @ ..] if first.is_ascii_alphabetic() => absolute_form(target, rest),
+        _ => Err(0),
     }
+}
+
+/// `absolute-URI = scheme ":" hier-part [ "?" query ]` (RFC 9112 §3.2.2).
+/// HTTP URIs always have an authority, so `//` must follow the scheme (RFC
+/// 9110 §4.2); this keeps `host:port` out of absolute-form. The authority
+/// replaces Host (RFC 9112 §3.2.2), so it is held to the same rule, by the
+/// same function: `uri-host [ ":" port ]`. Userinfo (`user@`) is rejected:
+/// RFC 9110 §4.2.4 forbids senders to generate it in a target URI and tells
+/// recipients to treat it as an error; parsing it (RFC 3986 §3.2.1) would only
+/// open room for `a@b@c`-style confusion between this parser and whatever the
+/// caller forwards to. An `http` or `https` URI with an empty host MUST be
+/// rejected (RFC 9110 §4.2.1, §4.2.2).
+fn absolute_form(target: &[u8], after_first: &[u8]) -> Result<TargetForm, usize> {
+    // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+    let scheme_len = 1 + after_first
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+        .ok_or(0usize)?;
+    if !target[scheme_len..].starts_with(b"://") {
+        return Err(0);
+    }
+    let start = scheme_len + 3;
+    let rest = &target[start..];
+    // authority ends at the path or the query ('#' never reaches here).
+    let authority = &rest[..rest.iter().position(|&b| matches!(b, b'/' | b'?')).unwrap_or(rest.len())];
+    crate::chars::valid_host(authority).map_err(|i| start + i)?;
+    let scheme = &target[..scheme_len];
+    let http = scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https");
+    if http && matches!(authority.first(), None | Some(b':')) {
+        return Err(start);
+    }
+    Ok(TargetForm::Absolute)
 }
 
 #[cfg(test)]
@@ -812,6 +835,42 @@ mod tests {
             ErrorKind::InvalidTarget,
             4,
         );
+    }
+
+    // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host,
+    // so it is validated as Host is; RFC 9110 §4.2.1: an http URI with an empty
+    // host MUST be rejected; RFC 9110 §4.2.4: userinfo is treated as an error.
+    #[test]
+    fn absolute_form_authority() {
+        for ok in [
+            &b"http://a/b"[..],
+            b"http://a",
+            b"http://a?q",
+            b"HTTP://a.example:8080/x",
+            b"https://[::1]:443/",
+            b"http://[v7.x]/",
+            b"http://ex%41mple/",
+            b"http://a:/",
+            b"ftp:///x",
+        ] {
+            let mut req = b"GET ".to_vec();
+            req.extend_from_slice(ok);
+            req.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(complete(&req).target_form, TargetForm::Absolute, "{:?}", core::str::from_utf8(ok));
+        }
+        let bad = ErrorKind::InvalidTarget;
+        // offsets: "GET " is 4 bytes, "http://" 7 more
+        rejects(b"GET http://a:b@@hostname:443/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 13);
+        rejects(b"GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", bad, 11);
+        rejects(b"GET http://@/x HTTP/1.1\r\nHost: a\r\n\r\n", bad, 11);
+        rejects(b"GET http://a@b@c/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 12);
+        rejects(b"GET http://user@a/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 15);
+        rejects(b"GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 15);
+        rejects(b"GET http://h:1:80/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 14);
+        rejects(b"GET http://exa%zzmple/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 14);
+        rejects(b"GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 11);
+        rejects(b"GET https:// HTTP/1.1\r\nHost: a\r\n\r\n", bad, 12);
+        rejects(b"GET http://a:8x/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 14);
     }
 
     // RFC 9112 §3: 414 when the target is longer than the server will parse.
@@ -1138,7 +1197,35 @@ mod tests {
         assert_eq!(ErrorKind::UnsupportedTransferCoding.status(), 501);
         // offset is the Transfer-Encoding line
         assert_eq!(te(b"gzip").unwrap_err().offset, 26);
-        // split over two field lines: the list is their concatenation
+        // split over two field lines: the list is their concatenation, and
+        // empty elements are ignored wherever they stand (RFC 9110 §5.3, §5.6.1):
+        // an empty line then "chunked" is ", chunked"
+        let two = |a: &[u8], b: &[u8]| {
+            let mut input = [0u8; 256];
+            let mut n = 0;
+            for part in [
+                &b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "[..],
+                a,
+                b"\r\nTransfer-Encoding: ",
+                b,
+                b"\r\n\r\n",
+            ] {
+                input[n..n + part.len()].copy_from_slice(part);
+                n += part.len();
+            }
+            let mut h = [Header::EMPTY; 4];
+            RequestParser::new()
+                .parse(&input[..n], &mut h)
+                .map(|s| s.complete().unwrap().body)
+        };
+        assert_eq!(two(b"", b"chunked"), Ok(BodyKind::Chunked));
+        assert_eq!(two(b" , ", b"chunked"), Ok(BodyKind::Chunked));
+        assert_eq!(two(b"chunked", b""), Ok(BodyKind::Chunked));
+        assert_eq!(
+            two(b"", b"").unwrap_err().kind,
+            ErrorKind::InvalidTransferEncoding
+        );
+        assert_eq!(te(b"").unwrap_err().offset, 26);
         rejects(
             b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
             ErrorKind::InvalidTransferEncoding,

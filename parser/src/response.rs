@@ -349,6 +349,14 @@ impl ResponseParser {
         let body = if no_body {
             BodyKind::None
         } else if let Some(te) = facts.transfer_encoding() {
+            if te.chunked == 0 && !te.other {
+                // Transfer-Encoding present with an empty list: no framing at
+                // all (RFC 9110 §5.6.1: empty elements are not codings).
+                return Err(Error::new(
+                    ErrorKind::InvalidTransferEncoding,
+                    te.offset as usize,
+                ));
+            }
             if te.last_is_chunked && te.chunked == 1 {
                 BodyKind::Chunked
             } else {
