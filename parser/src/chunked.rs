@@ -89,6 +89,9 @@ enum Phase {
     TrailerLineStart,
     /// Inside a trailer field name.
     TrailerName,
+    /// Whitespace after a trailer field name: a colon next is whitespace
+    /// before the colon, anything else a line without a colon.
+    TrailerNameWs,
     /// Inside a trailer field value.
     TrailerValue,
     /// Saw CR ending a trailer line.
@@ -142,6 +145,8 @@ pub struct ChunkedDecoder {
     remaining: u64,
     trailer: u32,
     offset: u64,
+    /// Offset of the whitespace after a trailer field name (phase TrailerNameWs).
+    ws_at: u64,
     error: Option<Error>,
 }
 
@@ -168,6 +173,7 @@ impl ChunkedDecoder {
             remaining: 0,
             trailer: 0,
             offset: 0,
+            ws_at: 0,
             error: None,
         }
     }
@@ -297,6 +303,7 @@ impl ChunkedDecoder {
                 }
                 Phase::TrailerLineStart
                 | Phase::TrailerName
+                | Phase::TrailerNameWs
                 | Phase::TrailerValue
                 | Phase::TrailerCr
                 | Phase::FinalCr => {
@@ -313,7 +320,18 @@ impl ChunkedDecoder {
                         (Phase::TrailerName, b) if tchar(b) => Phase::TrailerName,
                         (Phase::TrailerName, b':') => Phase::TrailerValue,
                         (Phase::TrailerName, b' ' | b'\t') => {
-                            return Err((ErrorKind::WhitespaceBeforeColon, base + p as u64))
+                            self.ws_at = base + p as u64;
+                            Phase::TrailerNameWs
+                        }
+                        (Phase::TrailerNameWs, b' ' | b'\t') => Phase::TrailerNameWs,
+                        (Phase::TrailerNameWs, b':') => {
+                            return Err((ErrorKind::WhitespaceBeforeColon, self.ws_at))
+                        }
+                        (Phase::TrailerNameWs, _) => {
+                            return Err((ErrorKind::MissingColon, self.ws_at))
+                        }
+                        (Phase::TrailerName, b'\r') => {
+                            return Err((ErrorKind::MissingColon, base + p as u64))
                         }
                         (Phase::TrailerValue, b'\r') => Phase::TrailerCr,
                         (Phase::TrailerValue, b) if field_vchar(b) || b == b' ' || b == b'\t' => {
@@ -543,7 +561,8 @@ mod tests {
     // a u64, and the zeros count against the line bound (max_extension).
     #[test]
     fn leading_zeros_are_a_valid_numeral() {
-        let (out, len, _) = decode(b"00000000000000001\r\na\r\n0000000000000000000\r\n\r\n").unwrap();
+        let (out, len, _) =
+            decode(b"00000000000000001\r\na\r\n0000000000000000000\r\n\r\n").unwrap();
         assert_eq!(&out[..len], b"a");
         let mut dec = ChunkedDecoder::new();
         assert!(dec.decode(b"0000ffffffffffffffff\r\n").is_ok());
@@ -579,7 +598,8 @@ mod tests {
             b"1;a=\"\xff\"\r\nx\r\n0;last=\"y\"\r\n\r\n",
             b"1;a=\"v\" ;b\r\nx\r\n0\r\n\r\n",
         ] {
-            let (out, len, _) = decode(ok).unwrap_or_else(|e| panic!("{e:?} {:?}", core::str::from_utf8(ok)));
+            let (out, len, _) =
+                decode(ok).unwrap_or_else(|e| panic!("{e:?} {:?}", core::str::from_utf8(ok)));
             assert_eq!(&out[..len], b"x");
         }
         let ext = ErrorKind::InvalidChunkExtension;
@@ -653,6 +673,8 @@ mod tests {
     #[test]
     fn trailer_rules() {
         rejects(b"0\r\nX : y\r\n\r\n", ErrorKind::WhitespaceBeforeColon, 4);
+        rejects(b"0\r\nX y\r\n\r\n", ErrorKind::MissingColon, 4);
+        rejects(b"0\r\nXy\r\n\r\n", ErrorKind::MissingColon, 5);
         rejects(b"0\r\nX: y\r\n z\r\n\r\n", ErrorKind::ObsFold, 9);
         rejects(b"0\r\nX: \x01\r\n\r\n", ErrorKind::InvalidHeaderValue, 6);
         rejects(b"0\r\n: y\r\n\r\n", ErrorKind::InvalidHeaderName, 3);

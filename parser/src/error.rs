@@ -57,10 +57,15 @@ pub enum ErrorKind {
     InvalidStatusLine,
     /// The reason phrase holds a CTL (RFC 9112 §4).
     InvalidReasonPhrase,
-    /// A field name is empty, has a non-`tchar` byte, or the line has no colon (RFC 9110 §5.1).
+    /// A field name is empty or has a non-`tchar` byte (RFC 9110 §5.1).
     InvalidHeaderName,
     /// Whitespace between a field name and its colon (RFC 9112 §5.1: MUST reject with 400).
     WhitespaceBeforeColon,
+    /// A field line without a colon: the name is followed by whitespace and then
+    /// something other than a colon, or by the line's end (RFC 9112 §5:
+    /// `field-line = field-name ":" OWS field-value OWS`). The offset is where
+    /// the name stopped.
+    MissingColon,
     /// A field value holds NUL or another CTL other than HTAB (RFC 9110 §5.5).
     InvalidHeaderValue,
     /// A field line starts with whitespace: obsolete line folding (RFC 9112 §5.2),
@@ -136,6 +141,7 @@ impl ErrorKind {
             InvalidReasonPhrase => "invalid reason phrase",
             InvalidHeaderName => "invalid field name",
             WhitespaceBeforeColon => "whitespace between field name and colon",
+            MissingColon => "field line without a colon",
             InvalidHeaderValue => "invalid byte in field value",
             ObsFold => "obsolete line folding",
             BareCr => "CR not followed by LF",

@@ -11,6 +11,11 @@ enum Phase {
     LineStart,
     /// Inside a field name.
     Name,
+    /// Whitespace after a field name (the line is already invalid): the next
+    /// other byte tells which error it is, a colon (whitespace before the
+    /// colon) or anything else (no colon). `name_end` holds the offset of the
+    /// first whitespace byte.
+    NameWs,
     /// After the colon, skipping optional whitespace.
     Ows,
     /// Inside a field value.
@@ -240,11 +245,22 @@ impl FieldSection {
                     if p >= limit {
                         break 'line Slow::Failed(Error::new(ErrorKind::HeaderLineTooLong, p));
                     }
-                    break 'line Slow::Failed(name_error(b, p));
+                    if !matches!(b, b' ' | b'\t') {
+                        break 'line Slow::Failed(name_error(b, p));
+                    }
+                    name_end = p;
+                    phase = Phase::NameWs;
+                } else {
+                    name_end = p;
+                    phase = Phase::Ows;
+                    p += 1;
                 }
-                name_end = p;
-                phase = Phase::Ows;
-                p += 1;
+            }
+            if phase == Phase::NameWs {
+                match name_ws_error(buf, p, limit, name_end) {
+                    Ok(at) => break 'line Slow::More(at),
+                    Err(e) => break 'line Slow::Failed(e),
+                }
             }
             if phase == Phase::Ows {
                 while let Some(b' ' | b'\t') = buf.get(p) {
@@ -517,13 +533,33 @@ fn value_end(buf: &[u8], mut p: usize, limit: usize, cfg: FieldConfig) -> Result
     }
 }
 
-/// The error for a field name that stopped at byte `b` (offset `p`), not at a colon.
+/// The error for a field name that stopped at byte `b` (offset `p`), not at
+/// a colon nor at whitespace (see [`name_ws_error`]).
 #[cold]
 #[inline(never)]
 fn name_error(b: u8, p: usize) -> Error {
     match b {
-        b' ' | b'\t' => Error::new(ErrorKind::WhitespaceBeforeColon, p),
+        // `field-line = field-name ":" ...`: the line ends with no colon.
+        b'\r' | b'\n' => Error::new(ErrorKind::MissingColon, p),
         _ => Error::new(ErrorKind::InvalidHeaderName, p),
+    }
+}
+
+/// Whitespace after a field name, from `p` on (the first whitespace byte is at
+/// `ws_at`): a colon after it is whitespace before the colon (RFC 9112 §5.1:
+/// MUST 400), anything else a line without a colon. `Ok(p)` when the input
+/// ends first: which error it is depends on bytes still to come.
+#[cold]
+#[inline(never)]
+fn name_ws_error(buf: &[u8], mut p: usize, limit: usize, ws_at: usize) -> Result<usize, Error> {
+    while p < limit && matches!(buf[p], b' ' | b'\t') {
+        p += 1;
+    }
+    match buf.get(p) {
+        None => Ok(p),
+        Some(_) if p >= limit => Err(Error::new(ErrorKind::HeaderLineTooLong, p)),
+        Some(b':') => Err(Error::new(ErrorKind::WhitespaceBeforeColon, ws_at)),
+        Some(_) => Err(Error::new(ErrorKind::MissingColon, ws_at)),
     }
 }
 

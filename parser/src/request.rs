@@ -636,7 +636,9 @@ fn classify_target(method: &[u8], target: &[u8]) -> Result<TargetForm, usize> {
         let (host, port) = (&target[..colon], &target[colon + 1..]);
         let host_ok = !host.is_empty() && crate::chars::valid_host(host).is_ok();
         let port_ok = !port.is_empty() && port.iter().all(u8::is_ascii_digit);
-        return (host_ok && port_ok).then_some(TargetForm::Authority).ok_or(0);
+        return (host_ok && port_ok)
+            .then_some(TargetForm::Authority)
+            .ok_or(0);
     }
     match target {
         b"*" if method == b"OPTIONS" => Ok(TargetForm::Asterisk),
@@ -667,7 +669,10 @@ fn absolute_form(target: &[u8], after_first: &[u8]) -> Result<TargetForm, usize>
     let start = scheme_len + 3;
     let rest = &target[start..];
     // authority ends at the path or the query ('#' never reaches here).
-    let authority = &rest[..rest.iter().position(|&b| matches!(b, b'/' | b'?')).unwrap_or(rest.len())];
+    let authority = &rest[..rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?'))
+        .unwrap_or(rest.len())];
     crate::chars::valid_host(authority).map_err(|i| start + i)?;
     let scheme = &target[..scheme_len];
     let http = scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https");
@@ -856,18 +861,31 @@ mod tests {
             let mut req = b"GET ".to_vec();
             req.extend_from_slice(ok);
             req.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
-            assert_eq!(complete(&req).target_form, TargetForm::Absolute, "{:?}", core::str::from_utf8(ok));
+            assert_eq!(
+                complete(&req).target_form,
+                TargetForm::Absolute,
+                "{:?}",
+                core::str::from_utf8(ok)
+            );
         }
         let bad = ErrorKind::InvalidTarget;
         // offsets: "GET " is 4 bytes, "http://" 7 more
-        rejects(b"GET http://a:b@@hostname:443/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 13);
+        rejects(
+            b"GET http://a:b@@hostname:443/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            bad,
+            13,
+        );
         rejects(b"GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", bad, 11);
         rejects(b"GET http://@/x HTTP/1.1\r\nHost: a\r\n\r\n", bad, 11);
         rejects(b"GET http://a@b@c/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 12);
         rejects(b"GET http://user@a/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 15);
         rejects(b"GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 15);
         rejects(b"GET http://h:1:80/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 14);
-        rejects(b"GET http://exa%zzmple/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 14);
+        rejects(
+            b"GET http://exa%zzmple/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            bad,
+            14,
+        );
         rejects(b"GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 11);
         rejects(b"GET https:// HTTP/1.1\r\nHost: a\r\n\r\n", bad, 12);
         rejects(b"GET http://a:8x/ HTTP/1.1\r\nHost: a\r\n\r\n", bad, 14);
@@ -1063,15 +1081,54 @@ mod tests {
             17,
         );
         rejects(
-            b"GET / HTTP/1.1\r\nNoColon\r\n\r\n",
-            ErrorKind::InvalidHeaderName,
-            23,
-        );
-        rejects(
             b"GET / HTTP/1.1\r\n\xffX: a\r\n\r\n",
             ErrorKind::InvalidHeaderName,
             16,
         );
+    }
+
+    // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. A line with
+    // no colon is its own error, told apart from whitespace before a colon
+    // (§5.1) by the first byte after the whitespace, in whatever pieces it comes.
+    #[test]
+    fn missing_colon_rejected() {
+        rejects(
+            b"GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+            ErrorKind::MissingColon,
+            23,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-A b\r\n\r\n",
+            ErrorKind::MissingColon,
+            28,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-A  \t \r\n\r\n",
+            ErrorKind::MissingColon,
+            28,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-A \t : b\r\n\r\n",
+            ErrorKind::WhitespaceBeforeColon,
+            28,
+        );
+        // fed in pieces that end inside the whitespace: same kind, same offset
+        for input in [
+            &b"GET / HTTP/1.1\r\nHost: a\r\nX-A   b\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-A   : b\r\n\r\n",
+        ] {
+            let whole = parse(input);
+            for cut in 1..input.len() {
+                let mut h = [Header::EMPTY; 16];
+                let mut p = RequestParser::new();
+                let first = p.parse(&input[..cut], &mut h);
+                let got = match first {
+                    Ok(Status::Partial) => p.parse(input, &mut h),
+                    other => other,
+                };
+                assert_eq!(got, whole, "cut at {cut}");
+            }
+        }
     }
 
     // RFC 9112 §6.3 rule 5: Content-Length frames the body; 1*DIGIT only.

@@ -127,13 +127,19 @@ fn chunk_ext_ok(mut s: &[u8]) -> bool {
     }
     while !s.is_empty() {
         s = ws(s);
-        let Some(r) = s.strip_prefix(b";") else { return false };
+        let Some(r) = s.strip_prefix(b";") else {
+            return false;
+        };
         let Some(r) = token(ws(r)) else { return false };
         s = r;
         let after = ws(s);
         if let Some(r) = after.strip_prefix(b"=") {
             let r = ws(r);
-            let r = if r.first() == Some(&b'"') { quoted(r) } else { token(r) };
+            let r = if r.first() == Some(&b'"') {
+                quoted(r)
+            } else {
+                token(r)
+            };
             let Some(r) = r else { return false };
             s = r;
         }
