@@ -1,5 +1,6 @@
-//! Wall-clock benchmark: h1parse and httparse in the same run on the same
-//! inputs, whole and fed 1, 7 and 64 bytes per call.
+//! Wall-clock benchmark: h1parse, httparse and picohttpparser (C, SSE4.2,
+//! fed in pieces with its `last_len`) in the same run on the same inputs,
+//! whole and fed 1, 7 and 64 bytes per call.
 //!
 //!     cargo bench -p h1parse --bench parse
 //!
@@ -31,6 +32,10 @@ fn requests(c: &mut Criterion) {
                     drivers::h1parse_requests(&mut parser, black_box(buf), step, &mut headers)
                 })
             });
+            g.bench_with_input(BenchmarkId::new("pico", &label), &buf, |b, buf| {
+                let mut headers = [picohttpparser_sys::phr_header::default(); 128];
+                b.iter(|| drivers::pico_requests(black_box(buf), step, &mut headers))
+            });
             // httparse fed byte by byte re-parses quadratically: keep it to the small inputs.
             if step == 1 && buf.len() > 2048 {
                 continue;
@@ -56,6 +61,10 @@ fn responses(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("httparse", "whole"), &buf, |b, buf| {
             let mut headers = [httparse::EMPTY_HEADER; 32];
             b.iter(|| drivers::httparse_response(black_box(buf), &mut headers))
+        });
+        g.bench_with_input(BenchmarkId::new("pico", "whole"), &buf, |b, buf| {
+            let mut headers = [picohttpparser_sys::phr_header::default(); 32];
+            b.iter(|| drivers::pico_response(black_box(buf), &mut headers))
         });
         g.finish();
     }

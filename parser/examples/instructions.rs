@@ -2,7 +2,7 @@
 //! counts per parse can be read off `valgrind --tool=callgrind` (run it with
 //! N and with 0 and divide the difference by N). `ci/bench-parser.sh` does this.
 //!
-//!     instructions <h1parse|httparse> <input> <step> <iterations>
+//!     instructions <h1parse|httparse|pico> <input> <step> <iterations>
 //!
 //! `step` 0 parses each head whole; otherwise heads are fed `step` bytes per
 //! call; `half` feeds two pieces split in the middle; `at:N` two pieces
@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: instructions <h1parse|httparse> <input> <step|half|at:N|splits|wholes|len> <iterations>\n\
+    let usage = "usage: instructions <h1parse|httparse|pico> <input> <step|half|at:N|splits|wholes|len> <iterations>\n\
                  inputs: req req_short browser headers100 pipelined16 head1k head8k resp resp_short";
     if args.len() != 5 {
         eprintln!("{usage}");
@@ -76,6 +76,7 @@ fn main() -> ExitCode {
     let mut req_parser = h1parse::RequestParser::new();
     let mut resp_parser = h1parse::ResponseParser::new();
     let mut hp_headers = [httparse::EMPTY_HEADER; 128];
+    let mut pico_headers = [picohttpparser_sys::phr_header::default(); 128];
     let mut total = 0;
     for _ in 0..iters {
         let buf = black_box(&buf[..]);
@@ -95,6 +96,10 @@ fn main() -> ExitCode {
             (Mode::Step(step), "httparse", false) => {
                 drivers::httparse_requests(buf, *step, &mut hp_headers)
             }
+            (Mode::Step(step), "pico", false) => {
+                drivers::pico_requests(buf, *step, &mut pico_headers)
+            }
+            (Mode::Step(_), "pico", true) => drivers::pico_response(buf, &mut pico_headers),
             (Mode::Step(_), "h1parse", true) => {
                 drivers::h1parse_response(&mut resp_parser, buf, &mut h1_headers)
             }

@@ -107,7 +107,11 @@ fn every_corpus_chunked_body_has_its_stated_outcome() {
         .filter(|p| p.extension().is_some_and(|e| e == "chunked"))
         .collect();
     files.sort();
-    assert!(files.len() >= 10, "only {} chunked corpus files", files.len());
+    assert!(
+        files.len() >= 10,
+        "only {} chunked corpus files",
+        files.len()
+    );
     for file in files {
         let input = std::fs::read(&file).unwrap();
         let expect = std::fs::read_to_string(file.with_extension("expect"))
@@ -115,7 +119,11 @@ fn every_corpus_chunked_body_has_its_stated_outcome() {
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let expect = expect.trim();
         assert_eq!(describe_chunked(&input, false), expect, "{name} (whole)");
-        assert_eq!(describe_chunked(&input, true), expect, "{name} (byte at a time)");
+        assert_eq!(
+            describe_chunked(&input, true),
+            expect,
+            "{name} (byte at a time)"
+        );
         assert_eq!(
             name.starts_with("valid--"),
             expect.starts_with("complete"),
