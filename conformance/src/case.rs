@@ -208,6 +208,10 @@ pub struct ResponseSpec {
     pub lacks: Vec<String>,
     /// Exact body length, if checked.
     pub body: Option<u64>,
+    /// If the response has Content-Length, it must equal the body length of
+    /// the response at this index of the outcome (e.g. HEAD against GET,
+    /// RFC 9110 §9.3.2, §8.6); no Content-Length is fine.
+    pub content_length_of: Option<usize>,
 }
 
 /// One acceptable outcome of a case.
@@ -250,6 +254,7 @@ impl Outcome {
                     has: Vec::new(),
                     lacks: Vec::new(),
                     body: None,
+                    content_length_of: None,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -378,6 +383,7 @@ struct RawResponse {
     #[serde(default)]
     lacks: Vec<String>,
     body: Option<u64>,
+    content_length_of: Option<usize>,
 }
 
 fn outcome(raw: RawOutcome) -> Result<Outcome, String> {
@@ -390,14 +396,22 @@ fn outcome(raw: RawOutcome) -> Result<Outcome, String> {
                 Some("open") => After::Open,
                 Some(other) => return Err(format!("bad `then` {other:?}")),
             };
+            let count = responses.len();
             let responses = responses
                 .into_iter()
                 .map(|r| {
+                    if r.content_length_of.is_some_and(|i| i >= count) {
+                        return Err(format!(
+                            "content_length_of = {} names no response of this outcome",
+                            r.content_length_of.unwrap_or(0)
+                        ));
+                    }
                     Ok(ResponseSpec {
                         status: StatusPattern::parse(&r.status)?,
                         has: r.has.iter().map(|h| h.to_ascii_lowercase()).collect(),
                         lacks: r.lacks.iter().map(|h| h.to_ascii_lowercase()).collect(),
                         body: r.body,
+                        content_length_of: r.content_length_of,
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;

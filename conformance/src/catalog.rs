@@ -70,3 +70,38 @@ pub fn check_unique(cases: &[Case]) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A case's level must be the level of the sentence it cites: a MUST or
+    /// SHOULD case's requirement word (RFC 2119, negations and
+    /// REQUIRED / RECOMMENDED included) appears in its `rfc` text, so a case
+    /// that cites "SHOULD respond with 400" is a SHOULD case, however much we
+    /// would like it to be a MUST. A MAY case cites a MAY / OPTIONAL sentence,
+    /// or one with no requirement word at all (a permission or a definition
+    /// in prose), never a stronger one.
+    #[test]
+    fn every_level_appears_in_its_cited_sentence() {
+        const STRONG: &[&str] = &["MUST", "REQUIRED", "SHALL", "SHOULD", "RECOMMENDED"];
+        let mut wrong = Vec::new();
+        for case in builtin().unwrap() {
+            let has = |words: &[&str]| words.iter().any(|w| case.rfc.contains(w));
+            let ok = match case.level {
+                crate::case::Level::Must => has(&["MUST", "REQUIRED", "SHALL"]),
+                crate::case::Level::Should => has(&["SHOULD", "RECOMMENDED"]),
+                crate::case::Level::May => has(&["MAY", "OPTIONAL"]) || !has(STRONG),
+            };
+            if !ok {
+                wrong.push(format!("{} [{:?}]: {}", case.id, case.level, case.rfc));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} cases cite a sentence without their level word:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+}

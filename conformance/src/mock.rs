@@ -108,6 +108,11 @@ bugs! {
     LaxChunkSize = "lax-chunk-size",
     /// Accepts obs-fold (a field line starting with whitespace).
     ObsFoldAccept = "obs-fold",
+    /// Answers HEAD with a Content-Length one more than GET's body.
+    HeadWrongLength = "head-wrong-length",
+    /// Answers a request with a non-token method 501, as if it were a valid
+    /// method it does not implement.
+    InvalidMethod501 = "invalid-method-501",
 }
 
 impl std::str::FromStr for Bug {
@@ -413,7 +418,8 @@ impl<'a> Connection<'a> {
             fields.push_str("Content-Length: 4\r\n");
             send_body = true;
         } else if !bodiless_status {
-            fields.push_str(&format!("Content-Length: {}\r\n", body.len()));
+            let wrong = usize::from(head_req && self.bug(Bug::HeadWrongLength));
+            fields.push_str(&format!("Content-Length: {}\r\n", body.len() + wrong));
         }
         if head_req && self.bug(Bug::HeadBody) {
             send_body = true;
@@ -565,6 +571,9 @@ impl<'a> Connection<'a> {
         }
         if kind == ErrorKind::ObsFold && self.bug(Bug::ObsFoldAccept) {
             return sloppy(false, false);
+        }
+        if kind == ErrorKind::InvalidMethod && self.bug(Bug::InvalidMethod501) {
+            return Parsed::Error(501);
         }
         Parsed::Error(h1parse::Error { kind, offset: 0 }.status())
     }

@@ -36,23 +36,47 @@ pub struct Seen {
     pub complete: bool,
     /// Whether the response lets the connection persist.
     pub keep_alive: bool,
+    /// Whether its status line says HTTP/1.0.
+    pub http10: bool,
 }
 
 impl Seen {
     /// Whether a field is present: `name`, or `name: token` for a field
     /// whose comma-separated value holds that token (case-insensitive).
+    ///
+    /// `connection: close` asks whether the response announces the close,
+    /// and an HTTP/1.0 response without `keep-alive` does so by its version
+    /// alone (RFC 9112 §9.3: "otherwise, the connection will close after the
+    /// current response"): a server that speaks HTTP/1.0 need not send the
+    /// field, and failing it for that was a false positive.
     pub fn has(&self, spec: &str) -> bool {
         match spec.split_once(':') {
             None => self.headers.iter().any(|(n, _)| n == spec),
             Some((name, token)) => {
-                let token = token.trim().as_bytes();
+                let (name, token) = (name.trim(), token.trim());
+                if name == "connection"
+                    && token.eq_ignore_ascii_case("close")
+                    && self.http10
+                    && !self.keep_alive
+                {
+                    return true;
+                }
+                let token = token.as_bytes();
                 self.headers.iter().any(|(n, v)| {
-                    n == name.trim()
+                    n == name
                         && v.split(|b| *b == b',')
                             .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
                 })
             }
         }
+    }
+
+    /// The value of Content-Length, if the response has one that parses.
+    pub fn content_length(&self) -> Option<u64> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse().ok())
     }
 }
 
@@ -338,6 +362,7 @@ pub fn observe(t: &Transcript) -> Observation {
             body,
             complete,
             keep_alive: resp.keep_alive,
+            http10: resp.minor == 0,
         });
     }
     if let Some(last) = responses.last() {

@@ -10,9 +10,9 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::case::{self, After, Case, Level, Outcome, Step};
+use crate::case::{self, After, Case, Level, Outcome, ResponseSpec, Step};
 use crate::exchange::{self, Action, End, Timing};
-use crate::observe::{self, Finding, Observation};
+use crate::observe::{self, Finding, Observation, Seen};
 use crate::target::Target;
 
 /// Which outcomes count.
@@ -160,6 +160,23 @@ pub fn matches(o: &Observation, outcome: &Outcome) -> bool {
                         .body
                         .is_none_or(|n| seen.body.len() as u64 == n && seen.complete)
             })
+        && o.responses
+            .iter()
+            .zip(&outcome.responses)
+            .all(|(seen, spec)| content_length_matches(o, seen, spec))
+}
+
+/// A response's Content-Length, when it has one and the outcome ties it to
+/// another response (`content_length_of`), equals that response's body
+/// length: a HEAD response MUST NOT send Content-Length unless it equals
+/// what GET would have sent (RFC 9110 §9.3.2, §8.6).
+fn content_length_matches(o: &Observation, seen: &Seen, spec: &ResponseSpec) -> bool {
+    let (Some(i), Some(n)) = (spec.content_length_of, seen.content_length()) else {
+        return true;
+    };
+    o.responses
+        .get(i)
+        .is_some_and(|other| other.complete && other.body.len() as u64 == n)
 }
 
 /// Whether `o` is a prefix of `outcome` cut short by a close the server
