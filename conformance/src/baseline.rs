@@ -82,12 +82,26 @@ pub struct Disagreement {
     pub b: (Verdict, String),
 }
 
-/// The cases where `a` and `b` differ in verdict or in what was observed.
+impl Disagreement {
+    /// One passed where the other failed. A case that is n/a on either side
+    /// (the target lacks what it needs) is no disagreement of verdicts.
+    pub fn in_verdict(&self) -> bool {
+        self.a.0 != self.b.0
+            && self.a.0 != Verdict::NotApplicable
+            && self.b.0 != Verdict::NotApplicable
+    }
+}
+
+/// The cases both targets could run (neither n/a) where they differ in
+/// verdict or in what was observed.
 pub fn disagreements(a: &[CaseResult], b: &[CaseResult]) -> Vec<Disagreement> {
     let by_id: BTreeMap<&str, &CaseResult> = b.iter().map(|r| (r.id.as_str(), r)).collect();
     a.iter()
         .filter_map(|ra| {
             let rb = by_id.get(ra.id.as_str())?;
+            if ra.verdict == Verdict::NotApplicable || rb.verdict == Verdict::NotApplicable {
+                return None;
+            }
             (ra.verdict != rb.verdict || ra.observed != rb.observed).then(|| Disagreement {
                 id: ra.id.clone(),
                 a: (ra.verdict, ra.observed.clone()),
@@ -108,7 +122,7 @@ pub fn diff_table(name_a: &str, name_b: &str, rows: &[Disagreement]) -> String {
         format!("{:<4} {}", v.0.to_string(), obs)
     }
     let mut rows: Vec<&Disagreement> = rows.iter().collect();
-    rows.sort_by_key(|r| r.a.0 == r.b.0);
+    rows.sort_by_key(|r| !r.in_verdict());
     let w_id = rows.iter().map(|r| r.id.len()).max().unwrap_or(4).max(4);
     let w_a = rows
         .iter()
@@ -117,9 +131,9 @@ pub fn diff_table(name_a: &str, name_b: &str, rows: &[Disagreement]) -> String {
         .unwrap_or(0)
         .max(name_a.len());
     let mut out = format!("  {:<w_id$}  {:<w_a$}  {}\n", "case", name_a, name_b);
-    let verdicts = rows.iter().filter(|r| r.a.0 != r.b.0).count();
+    let verdicts = rows.iter().filter(|r| r.in_verdict()).count();
     for r in &rows {
-        let mark = if r.a.0 != r.b.0 { '*' } else { ' ' };
+        let mark = if r.in_verdict() { '*' } else { ' ' };
         let a = cell(&r.a);
         let pad = w_a.saturating_sub(a.chars().count());
         out.push_str(&format!(

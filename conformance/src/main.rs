@@ -2,7 +2,8 @@
 //! targets, or serve the mock.
 //!
 //! Exit status: 0 no failures (beyond the baseline), 1 failures, 2 usage
-//! error, 3 target unreachable.
+//! error (bad flags, a malformed target address, a target profile that does
+//! not fit the server), 3 target unreachable or not speaking HTTP.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -22,10 +23,22 @@ use h1spec::{catalog, spawn};
 const USAGE: u8 = 2;
 const UNREACHABLE: u8 = 3;
 
+const EXIT_CODES: &str = "Exit status:
+  0  no failures (with --baseline: no regressions; with --gate: none at those levels)
+  1  failures (or, for `diff`, the two targets disagree)
+  2  usage error: bad flags, a malformed HOST:PORT, unreadable case or profile files,
+     or a target that answers HTTP but not as the profile says (e.g. GET / is 404: give --path)
+  3  target unreachable, or not speaking HTTP (no response, garbage, 5xx to a plain GET)";
+
 /// HTTP/1.1 conformance runner: scripted raw-byte cases against any server,
 /// judged against every outcome RFC 9110/9112 allow.
 #[derive(Parser)]
-#[command(name = "h1spec", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "h1spec",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = EXIT_CODES
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
@@ -41,6 +54,9 @@ enum Cmd {
         a: String,
         /// Second target: HOST:PORT, or `spawn:CMD {port}` to start one.
         b: String,
+        /// Output format: human (a table) or json.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
         #[command(flatten)]
         sel: Box<Selection>,
     },
@@ -59,6 +75,9 @@ enum Cmd {
 struct RunArgs {
     /// The server to test, HOST:PORT.
     target: Option<String>,
+    /// A second target is a mistake: `h1spec diff A B` compares two.
+    #[arg(hide = true)]
+    extra: Vec<String>,
     /// Start the target with this command (`{port}` is replaced by a free
     /// port), wait until it accepts, run, then stop it.
     #[arg(long, value_name = "CMD")]
@@ -122,6 +141,10 @@ struct Selection {
     /// the target profile's wait_ms, else 1000].
     #[arg(long, value_name = "MS")]
     wait: Option<u64>,
+    /// Stop the whole run after this many seconds: cases not finished by
+    /// then are reported n/a ("--deadline passed").
+    #[arg(long, value_name = "SECONDS")]
+    deadline: Option<u64>,
     /// Target profile file (paths, capabilities, timeouts): see the README.
     #[arg(long, value_name = "FILE")]
     target_profile: Option<PathBuf>,
@@ -210,8 +233,88 @@ async fn probe(addr: &str, profile: &TargetProfile, opts: &Options) -> Result<Ta
                 eprintln!("h1spec: target unreachable: {m}");
                 ExitCode::from(UNREACHABLE)
             }
+            ProbeError::NotHttp(m) => {
+                eprintln!("h1spec: target does not speak HTTP usably: {m}");
+                ExitCode::from(UNREACHABLE)
+            }
             ProbeError::Unusable(m) => usage(m),
         })
+}
+
+/// Measures how long the target takes to answer a plain GET. A target
+/// slower than a third of `--wait` would have its late answers judged as
+/// silence: the wait is raised to three times the latency (unless `--wait`
+/// was given, when only a hint is printed).
+async fn scale_wait(addr: &str, profile: &TargetProfile, opts: Options, explicit: bool) -> Options {
+    let Some(latency) = target::latency(addr, profile, opts.step).await else {
+        return opts;
+    };
+    let needed = latency * 3;
+    if needed <= opts.idle {
+        return opts;
+    }
+    let ms = needed.as_millis();
+    if explicit {
+        eprintln!(
+            "h1spec: hint: the target took {} ms to answer a plain GET, but --wait is {} ms: \
+             late answers will be judged as silence (try --wait {ms})",
+            latency.as_millis(),
+            opts.idle.as_millis()
+        );
+        return opts;
+    }
+    eprintln!(
+        "h1spec: the target took {} ms to answer a plain GET: waiting {ms} ms instead of {} ms \
+         for answers (give --wait to choose; --deadline bounds the run)",
+        latency.as_millis(),
+        opts.idle.as_millis()
+    );
+    Options {
+        idle: needed,
+        step: opts.step.max(needed),
+        ..opts
+    }
+}
+
+/// Checks `HOST:PORT` (a name, an IPv4 address or a bracketed IPv6
+/// address, and a port 1..=65535) before anything is sent.
+fn check_addr(addr: &str) -> Result<(), String> {
+    let bad =
+        || format!("{addr:?} is not HOST:PORT (e.g. 127.0.0.1:8080, localhost:80, [::1]:8080)");
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let port_ok = port.parse::<u16>().is_ok_and(|p| p > 0);
+    let host_ok = if let Some(v6) = host.strip_prefix('[') {
+        v6.strip_suffix(']')
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+    };
+    if port_ok && host_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM with the exit status a shell expects
+/// (128 + the signal), after saying so.
+async fn interrupted() -> u8 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    let code = tokio::select! {
+        _ = int.recv() => 130,
+        _ = term.recv() => 143,
+    };
+    eprintln!("\nh1spec: interrupted, stopping");
+    code
 }
 
 fn progress_printer() -> impl FnMut(usize, usize, &runner::CaseResult) {
@@ -230,7 +333,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Some(Cmd::Mock { listen, bugs }) => mock(&listen, &bugs),
-        Some(Cmd::Diff { a, b, sel }) => diff(&a, &b, &sel),
+        Some(Cmd::Diff { a, b, format, sel }) => diff(&a, &b, format, &sel),
         None => run(&cli.run),
     }
 }
@@ -262,7 +365,24 @@ fn run(args: &RunArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    if !args.extra.is_empty() {
+        return usage(format!(
+            "one target per run (got {} more: {}); to compare two servers use `h1spec diff A B`",
+            args.extra.len(),
+            args.extra.join(" ")
+        ));
+    }
     if args.list {
+        match args.format {
+            Format::Human => {}
+            Format::Json => {
+                print!("{}", report::list_json(&cases));
+                return ExitCode::SUCCESS;
+            }
+            Format::Junit | Format::Tap => {
+                return usage("--list prints human or json (--format human|json)")
+            }
+        }
         for c in &cases {
             let tags = if c.tags.is_empty() {
                 String::new()
@@ -303,7 +423,12 @@ fn run(args: &RunArgs) -> ExitCode {
     };
     let mut spawned = None;
     let addr = match (&args.target, &args.spawn) {
-        (Some(t), None) => t.clone(),
+        (Some(t), None) => {
+            if let Err(e) = check_addr(t) {
+                return usage(e);
+            }
+            t.clone()
+        }
         (None, Some(cmd)) => match spawn::spawn(cmd, Duration::from_millis(args.spawn_wait)) {
             Ok(s) => {
                 let a = s.addr.clone();
@@ -320,10 +445,28 @@ fn run(args: &RunArgs) -> ExitCode {
     let rt = runtime();
     let started = Instant::now();
     let outcome = rt.block_on(async {
-        let target = probe(&addr, &profile, &opts).await?;
-        let results = runner::run_all(&target, &cases, opts, progress_printer()).await;
-        Ok::<_, ExitCode>((target, results))
+        let work = async {
+            let opts = scale_wait(&addr, &profile, opts, args.sel.wait.is_some()).await;
+            let target = probe(&addr, &profile, &opts).await?;
+            let deadline = args.sel.deadline.map(|s| started + Duration::from_secs(s));
+            let results =
+                runner::run_all_until(&target, &cases, opts, deadline, progress_printer()).await;
+            let cut = results
+                .iter()
+                .filter(|r| r.reasons.iter().any(|w| w == runner::DEADLINE_REASON))
+                .count();
+            if cut > 0 {
+                eprintln!("h1spec: --deadline passed: {cut} case(s) not finished (reported n/a)");
+            }
+            Ok::<_, ExitCode>((target, results))
+        };
+        tokio::select! {
+            r = work => r,
+            code = interrupted() => Err(ExitCode::from(code)),
+        }
     });
+    // Stops a --spawn target (its whole process group), also after SIGINT
+    // or SIGTERM: a runner that is interrupted must not leave it running.
     drop(spawned);
     let (target, results) = match outcome {
         Ok(x) => x,
@@ -367,7 +510,17 @@ fn run(args: &RunArgs) -> ExitCode {
     }
 }
 
-fn diff(a: &str, b: &str, sel: &Selection) -> ExitCode {
+fn diff(a: &str, b: &str, format: Format, sel: &Selection) -> ExitCode {
+    if matches!(format, Format::Junit | Format::Tap) {
+        return usage("diff prints human or json (--format human|json)");
+    }
+    for t in [a, b] {
+        if !t.starts_with("spawn:") {
+            if let Err(e) = check_addr(t) {
+                return usage(e);
+            }
+        }
+    }
     let cases = match sel.cases() {
         Ok(c) => c,
         Err(e) => return usage(e),
@@ -398,19 +551,45 @@ fn diff(a: &str, b: &str, sel: &Selection) -> ExitCode {
     };
     let rt = runtime();
     let outcome = rt.block_on(async {
-        let ta = probe(&addr_a, &profile, &opts).await?;
-        let tb = probe(&addr_b, &profile, &opts).await?;
-        let (ra, rb) = tokio::join!(
-            runner::run_all(&ta, &cases, opts, |_, _, _| {}),
-            runner::run_all(&tb, &cases, opts, |_, _, _| {})
-        );
-        Ok::<_, ExitCode>((ra, rb))
+        let work = async {
+            let ta = probe(&addr_a, &profile, &opts).await?;
+            let tb = probe(&addr_b, &profile, &opts).await?;
+            let (ra, rb) = tokio::join!(
+                runner::run_all(&ta, &cases, opts, |_, _, _| {}),
+                runner::run_all(&tb, &cases, opts, |_, _, _| {})
+            );
+            Ok::<_, ExitCode>((ra, rb))
+        };
+        tokio::select! {
+            r = work => r,
+            code = interrupted() => Err(ExitCode::from(code)),
+        }
     });
     let (ra, rb) = match outcome {
         Ok(x) => x,
         Err(code) => return code,
     };
     let rows = baseline::disagreements(&ra, &rb);
-    print!("{}", baseline::diff_table(a, b, &rows));
-    ExitCode::SUCCESS
+    match format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "a": a,
+                "b": b,
+                "verdict_disagreements": rows.iter().filter(|r| r.in_verdict()).count(),
+                "rows": rows,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("diff serializes")
+            );
+        }
+        _ => print!("{}", baseline::diff_table(a, b, &rows)),
+    }
+    // Exit 1 when a case passes on one and fails on the other, so that
+    // `h1spec diff` can gate "B behaves like A" in CI.
+    if rows.iter().any(|r| r.in_verdict()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -178,6 +178,31 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
             let _ = writeln!(out, "  newly passing: {id} (update the baseline)");
         }
     }
+    // The failures again, last, where a reader of a long run looks first:
+    // one line each with what reproduces it.
+    let failures: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail && !known(&r.id))
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.code("31;1", &format!("failures ({}):", failures.len()))
+        );
+        for r in &failures {
+            let _ = writeln!(
+                out,
+                "  {:<6} {}  ({})",
+                r.level.to_string(),
+                r.id,
+                r.section
+            );
+            if !r.reproducer.is_empty() {
+                let _ = writeln!(out, "         {}", r.reproducer);
+            }
+        }
+    }
     let levels: Vec<String> = s
         .failed_by_level
         .iter()
@@ -203,6 +228,28 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
         p.code(if s.failed == 0 { "32;1" } else { "31;1" }, &line)
     );
     out
+}
+
+/// `--list --format json`: the selected cases, one object each.
+pub fn list_json(cases: &[crate::case::Case]) -> String {
+    let list: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id,
+                "area": c.area,
+                "level": c.level.to_string(),
+                "section": c.section,
+                "title": c.title,
+                "rfc": c.rfc,
+                "tags": c.tags,
+                "needs": c.needs,
+            })
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&list).expect("list serializes");
+    s.push('\n');
+    s
 }
 
 /// The JSON report.
@@ -333,19 +380,67 @@ pub fn tap(results: &[CaseResult]) -> String {
                 let _ = writeln!(out, "ok {n} - {} ({})", r.id, r.level);
             }
             Verdict::NotApplicable => {
-                let _ = writeln!(out, "ok {n} - {} # SKIP {}", r.id, r.reasons.join("; "));
+                let _ = writeln!(
+                    out,
+                    "ok {n} - {} # SKIP {}",
+                    r.id,
+                    tap_line(&r.reasons.join("; "))
+                );
             }
             Verdict::Fail => {
                 let _ = writeln!(out, "not ok {n} - {} ({})", r.id, r.level);
+                // A YAMLish block (TAP 13) with only what TAP::Parser's
+                // reader takes: a flat mapping of double-quoted scalars
+                // (comment lines inside it broke `prove`).
                 out.push_str("  ---\n");
-                for line in failure_text(r).lines() {
-                    let _ = writeln!(out, "  # {line}");
+                let _ = writeln!(out, "  message: {}", yaml_str(&r.title));
+                let _ = writeln!(out, "  severity: \"fail\"");
+                let _ = writeln!(out, "  level: {}", yaml_str(&r.level.to_string()));
+                let _ = writeln!(out, "  section: {}", yaml_str(&r.section));
+                let _ = writeln!(out, "  observed: {}", yaml_str(&r.observed));
+                // Lists as one scalar each: TAP::Parser reads a list item
+                // holding ": " as a mapping and fails on it.
+                for (key, list, sep) in [
+                    ("accepted", &r.accepted, " | "),
+                    ("reasons", &r.reasons, "; "),
+                ] {
+                    if !list.is_empty() {
+                        let _ = writeln!(out, "  {key}: {}", yaml_str(&list.join(sep)));
+                    }
+                }
+                if !r.reproducer.is_empty() {
+                    let _ = writeln!(out, "  reproduce: {}", yaml_str(&r.reproducer));
                 }
                 out.push_str("  ...\n");
             }
         }
     }
     out
+}
+
+/// A double-quoted YAML scalar: backslash, quote and control bytes escaped.
+fn yaml_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Text for the rest of a TAP test line: one line, no `#` (it would start a directive).
+fn tap_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ").replace('#', "No.")
 }
 
 /// Whether any failure counts against the run: all failures, or with a

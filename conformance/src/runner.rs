@@ -396,6 +396,19 @@ pub async fn run_all(
     target: &Target,
     cases: &[Case],
     opts: Options,
+    progress: impl FnMut(usize, usize, &CaseResult),
+) -> Vec<CaseResult> {
+    run_all_until(target, cases, opts, None, progress).await
+}
+
+/// [`run_all`] with an overall deadline (`--deadline`): a case still running
+/// or not yet started when it passes is `n/a`, with the reason, so that a
+/// slow or hanging target cannot hold a CI job for longer than planned.
+pub async fn run_all_until(
+    target: &Target,
+    cases: &[Case],
+    opts: Options,
+    deadline: Option<Instant>,
     mut progress: impl FnMut(usize, usize, &CaseResult),
 ) -> Vec<CaseResult> {
     let sem = Arc::new(Semaphore::new(opts.jobs.max(1)));
@@ -406,8 +419,18 @@ pub async fn run_all(
         let target = target.clone();
         let case = case.clone();
         set.spawn(async move {
-            let _permit = sem.acquire_owned().await.expect("semaphore open");
-            (i, run_case(&target, &case, opts).await)
+            let run = async {
+                let _permit = sem.acquire_owned().await.expect("semaphore open");
+                run_case(&target, &case, opts).await
+            };
+            let result = match deadline {
+                None => run.await,
+                Some(d) => match tokio::time::timeout_at(d.into(), run).await {
+                    Ok(r) => r,
+                    Err(_) => cut_off(&case),
+                },
+            };
+            (i, result)
         });
     }
     let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
@@ -420,6 +443,28 @@ pub async fn run_all(
     }
     results.into_iter().flatten().collect()
 }
+
+/// The result of a case the deadline cut off (or never let start).
+fn cut_off(case: &Case) -> CaseResult {
+    CaseResult {
+        id: case.id.clone(),
+        area: case.area.clone(),
+        title: case.title.clone(),
+        section: case.section.clone(),
+        rfc: case.rfc.clone(),
+        level: case.level,
+        verdict: Verdict::NotApplicable,
+        observed: String::new(),
+        accepted: Vec::new(),
+        reasons: vec![DEADLINE_REASON.to_string()],
+        findings: Vec::new(),
+        reproducer: String::new(),
+        ms: 0,
+    }
+}
+
+/// The reason given for cases `--deadline` cut off.
+pub const DEADLINE_REASON: &str = "not finished: --deadline passed";
 
 /// Whether selector `sel` picks `case`: exact id, id prefix, area or tag.
 pub fn selects(sel: &str, case: &Case) -> bool {

@@ -102,8 +102,11 @@ pub struct Target {
 pub enum ProbeError {
     /// Nothing accepts connections there (exit 3).
     Unreachable(String),
-    /// It answers, but not as the profile says (exit 2).
+    /// It answers HTTP, but not as the profile says (exit 2: fix the profile).
     Unusable(String),
+    /// It accepts connections but does not answer a plain GET with HTTP, or
+    /// answers it with a server error (exit 3, like unreachable).
+    NotHttp(String),
 }
 
 async fn one(addr: &str, req: String, timing: Timing) -> Result<observe::Observation, ProbeError> {
@@ -114,6 +117,28 @@ async fn one(addr: &str, req: String, timing: Timing) -> Result<observe::Observa
         .await
         .map_err(|e| ProbeError::Unreachable(format!("{addr}: {e}")))?;
     Ok(observe::observe(&t))
+}
+
+/// How long the target takes to answer one plain GET on a new connection
+/// (connect included), if it answers: the basis for scaling `--wait` to a
+/// slow target, whose answers would otherwise be judged as silence.
+pub async fn latency(addr: &str, profile: &TargetProfile, step: Duration) -> Option<Duration> {
+    let host = profile.host.clone().unwrap_or_else(|| "localhost".into());
+    let path = profile.path.clone().unwrap_or_else(|| "/".into());
+    let timing = Timing {
+        step: step.max(Duration::from_secs(10)),
+        idle: step.max(Duration::from_secs(10)),
+    };
+    let started = std::time::Instant::now();
+    let o = one(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+        timing,
+    )
+    .await
+    .ok()?;
+    final_status(&o)?;
+    Some(started.elapsed())
 }
 
 fn final_status(o: &observe::Observation) -> Option<&observe::Seen> {
@@ -143,11 +168,17 @@ pub async fn probe(
     )
     .await?;
     let Some(first) = final_status(&get) else {
-        return Err(ProbeError::Unusable(format!(
-            "GET {path} got no response ({})",
+        return Err(ProbeError::NotHttp(format!(
+            "GET {path} got no HTTP response ({})",
             get.words()
         )));
     };
+    if first.status >= 500 {
+        return Err(ProbeError::NotHttp(format!(
+            "GET {path} answered {}: the server is failing",
+            first.status
+        )));
+    }
     if !(200..300).contains(&first.status) {
         return Err(ProbeError::Unusable(format!(
             "GET {path} answered {}, not 2xx: give a path that exists (--path or a target profile)",
