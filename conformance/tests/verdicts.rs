@@ -8,6 +8,8 @@
 //! * A HEAD response's Content-Length is compared with GET's body, and its
 //!   absence is no failure (RFC 9110 §9.3.2, §8.6).
 //! * A non-token method answered 501 is not accepted (RFC 9112 §3: 400).
+//! * A server that autocorrects a target with a space (lighttpd served a file
+//!   named `a b`) fails, even where `GET /a b` happens to find no file.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -38,6 +40,9 @@ enum Style {
     HeadRightLength,
     /// HTTP/1.1 keep-alive; HEAD gets a Content-Length GET's body does not have.
     HeadWrongLength,
+    /// Takes everything between the first and the last space of the
+    /// request-line as the target, ignores the query: `/` is 200, the rest 404.
+    Autocorrect,
 }
 
 const BODY: &[u8] = b"hello";
@@ -45,6 +50,22 @@ const BODY: &[u8] = b"hello";
 /// The response to one request head, and whether to close after it.
 fn answer(style: Style, head: &[u8]) -> (Vec<u8>, bool) {
     let head_req = head.starts_with(b"HEAD ");
+    if let Style::Autocorrect = style {
+        let line = String::from_utf8_lossy(head);
+        let line = line.lines().next().unwrap_or("");
+        let target = match (line.find(' '), line.rfind(' ')) {
+            (Some(a), Some(b)) if a < b => &line[a + 1..b],
+            _ => "",
+        };
+        let path = target.split('?').next().unwrap_or("");
+        let status = if path == "/" {
+            "200 OK"
+        } else {
+            "404 Not Found"
+        };
+        let out = format!("HTTP/1.1 {status}\r\n{DATE}Content-Length: 0\r\n\r\n");
+        return (out.into_bytes(), false);
+    }
     let body: &[u8] = if head_req { b"" } else { BODY };
     let (version, length, close) = match style {
         Style::Http10Close => ("HTTP/1.0", Some(BODY.len()), true),
@@ -200,5 +221,27 @@ fn non_token_method_answered_501_fails() {
     assert_eq!(
         verdicts(&wrong.addr().to_string(), &id),
         all(&id, Verdict::Fail)
+    );
+}
+
+#[test]
+fn autocorrected_target_fails_where_the_corrected_path_exists() {
+    let ids = [
+        "request-line.target-space",
+        "request-line.target-space-autocorrected",
+    ];
+    let addr = serve(Style::Autocorrect).to_string();
+    let got = verdicts(&addr, &ids);
+    // `GET /a b` finds no file, so it cannot tell; the case that asks for a
+    // path that exists once corrected can.
+    assert_eq!(got["request-line.target-space"], Verdict::Pass);
+    assert_eq!(
+        got["request-line.target-space-autocorrected"],
+        Verdict::Fail
+    );
+    let strict = Mock::start(&[]).expect("mock");
+    assert_eq!(
+        verdicts(&strict.addr().to_string(), &ids),
+        all(&ids, Verdict::Pass)
     );
 }
