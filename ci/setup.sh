@@ -8,6 +8,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 command -v prove >/dev/null 2>&1 || need+=(perl)   # prove reads h1spec's TAP (ci/tap-prove.sh)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)   # ci/report-html.sh renders h1spec's HTML report
 if [ ${#need[@]} -gt 0 ]; then
   echo "ci/setup.sh: installing ${need[*]}"
   SUDO=""

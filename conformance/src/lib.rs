@@ -15,6 +15,7 @@
 //! * `runner` — judging a case, profiles, selection, concurrency.
 //! * `replay` — replay mode: the same request split every way.
 //! * `report` — human, JSON, JUnit and TAP output.
+//! * `html` — `h1spec report`: several runs side by side in one HTML page.
 //! * `baseline` — regressions against a recorded run, and `diff`.
 //! * `spawn` — starting and stopping a target for `--spawn`.
 //! * `mock` — the mock server with switchable bugs behind the mutation test.
@@ -24,6 +25,7 @@ pub mod baseline;
 pub mod case;
 pub mod catalog;
 pub mod exchange;
+pub mod html;
 pub mod mock;
 pub mod observe;
 pub mod replay;

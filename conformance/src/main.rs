@@ -60,6 +60,20 @@ enum Cmd {
         #[command(flatten)]
         sel: Box<Selection>,
     },
+    /// Put several JSON reports (one per server) side by side in one
+    /// self-contained HTML page: `h1spec report nginx.json h1serve.json -o report.html`.
+    Report {
+        /// JSON reports (`--format json` or `--write-baseline`); a column each,
+        /// named after the file.
+        #[arg(required = true, value_name = "REPORT.json")]
+        files: Vec<PathBuf>,
+        /// Where to write the page.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: PathBuf,
+        /// The page's title.
+        #[arg(long, default_value = "h1spec: HTTP/1.1 conformance")]
+        title: String,
+    },
     /// Serve the built-in mock server (optionally with bugs) until killed.
     Mock {
         /// Address to listen on.
@@ -333,9 +347,41 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Some(Cmd::Mock { listen, bugs }) => mock(&listen, &bugs),
+        Some(Cmd::Report {
+            files,
+            output,
+            title,
+        }) => html_report(&files, &output, &title),
         Some(Cmd::Diff { a, b, format, sel }) => diff(&a, &b, format, &sel),
         None => run(&cli.run),
     }
+}
+
+fn html_report(files: &[PathBuf], output: &std::path::Path, title: &str) -> ExitCode {
+    let mut runs = Vec::new();
+    for f in files {
+        let name = f.file_stem().map_or_else(
+            || f.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => return usage(format!("{}: {e}", f.display())),
+        };
+        match h1spec::html::load(name, &text) {
+            Ok(r) => runs.push(r),
+            Err(e) => return usage(e),
+        }
+    }
+    if let Err(e) = std::fs::write(output, h1spec::html::page(&runs, title)) {
+        return usage(format!("{}: {e}", output.display()));
+    }
+    eprintln!(
+        "h1spec: {} run(s) written to {}",
+        runs.len(),
+        output.display()
+    );
+    ExitCode::SUCCESS
 }
 
 fn mock(listen: &str, names: &[String]) -> ExitCode {
