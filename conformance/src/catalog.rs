@@ -32,6 +32,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("expect.toml", include_str!("../cases/expect.toml")),
     ("limits.toml", include_str!("../cases/limits.toml")),
     ("fragmented.toml", include_str!("../cases/fragmented.toml")),
+    ("methods.toml", include_str!("../cases/methods.toml")),
 ];
 
 /// Every built-in case.

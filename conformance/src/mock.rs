@@ -113,6 +113,8 @@ bugs! {
     /// Answers a request with a non-token method 501, as if it were a valid
     /// method it does not implement.
     InvalidMethod501 = "invalid-method-501",
+    /// Answers CONNECT 200 with a Content-Length (a tunnel that is not one).
+    Connect200 = "connect-200",
 }
 
 impl std::str::FromStr for Bug {
@@ -403,7 +405,10 @@ impl<'a> Connection<'a> {
             close = false;
         }
         let silent_close = self.bug(Bug::NoKeepAlive);
-        let (status, extra, body) = route(&req, body_len);
+        let (mut status, extra, body) = route(&req, body_len);
+        if req.method == "CONNECT" && self.bug(Bug::Connect200) {
+            status = 200;
+        }
         let head_req = req.method == "HEAD";
         let mut out = Vec::new();
         let mut fields = String::new();
