@@ -33,6 +33,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("limits.toml", include_str!("../cases/limits.toml")),
     ("fragmented.toml", include_str!("../cases/fragmented.toml")),
     ("methods.toml", include_str!("../cases/methods.toml")),
+    ("upgrade.toml", include_str!("../cases/upgrade.toml")),
+    (
+        "conditional.toml",
+        include_str!("../cases/conditional.toml"),
+    ),
 ];
 
 /// Every built-in case.

@@ -115,6 +115,12 @@ bugs! {
     InvalidMethod501 = "invalid-method-501",
     /// Answers CONNECT 200 with a Content-Length (a tunnel that is not one).
     Connect200 = "connect-200",
+    /// Switches to whatever `Upgrade` names, in HTTP/1.0 too, with a 101 that
+    /// has no Upgrade field, then stops speaking HTTP/1.1.
+    UpgradeAnything = "upgrade-anything",
+    /// Compares If-None-Match with the ETag as one string: no lists, no `*`,
+    /// no weak comparison.
+    IfNoneMatchExact = "if-none-match-exact",
 }
 
 impl std::str::FromStr for Bug {
@@ -207,6 +213,8 @@ struct Req {
     keep_alive_10: bool,
     expect: Expect,
     if_none_match: Option<String>,
+    /// An Upgrade field was sent.
+    upgrade: bool,
     /// Parsed by the sloppy parser (bugs only).
     sloppy: bool,
 }
@@ -405,7 +413,12 @@ impl<'a> Connection<'a> {
             close = false;
         }
         let silent_close = self.bug(Bug::NoKeepAlive);
-        let (mut status, extra, body) = route(&req, body_len);
+        if req.upgrade && self.bug(Bug::UpgradeAnything) {
+            self.stream
+                .write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n")?;
+            return Err(io::Error::other("switched protocols (bug)"));
+        }
+        let (mut status, extra, body) = route(&req, body_len, self.bug(Bug::IfNoneMatchExact));
         if req.method == "CONNECT" && self.bug(Bug::Connect200) {
             status = 200;
         }
@@ -552,6 +565,7 @@ impl<'a> Connection<'a> {
                     if_none_match: head
                         .header("if-none-match")
                         .map(|v| String::from_utf8_lossy(v).into_owned()),
+                    upgrade: head.header("upgrade").is_some(),
                     sloppy: false,
                 });
             }
@@ -642,8 +656,18 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The mock's routes: status, extra fields, body.
-fn route(req: &Req, body_len: usize) -> (u16, String, Vec<u8>) {
+fn route(req: &Req, body_len: usize, inm_exact: bool) -> (u16, String, Vec<u8>) {
     const ETAG: &str = "\"h1spec-mock-1\"";
+    // If-None-Match (RFC 9110 §13.1.2): `*`, or a list of entity-tags any of
+    // which matches by weak comparison (W/ ignored).
+    let not_modified = req.if_none_match.as_deref().is_some_and(|v| {
+        if inm_exact {
+            return v == ETAG;
+        }
+        v.trim() == "*"
+            || v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == ETAG)
+    });
     let path = if let Some(rest) = req.target.split_once("://").map(|(_, r)| r) {
         rest.find('/').map_or("/", |i| &rest[i..]).to_string()
     } else {
@@ -653,7 +677,7 @@ fn route(req: &Req, body_len: usize) -> (u16, String, Vec<u8>) {
     let root = path == "/" || path == "/index.html";
     match req.method.as_str() {
         "GET" | "HEAD" if root => {
-            if req.if_none_match.as_deref() == Some(ETAG) {
+            if not_modified {
                 (304, format!("ETag: {ETAG}\r\n"), Vec::new())
             } else {
                 (
@@ -854,6 +878,7 @@ fn sloppy_parse(buf: &[u8], lf_ok: bool, cl_wins: bool) -> Option<Req> {
         keep_alive_10: minor == 0 && keep_alive,
         expect,
         if_none_match,
+        upgrade: false,
         sloppy: true,
     })
 }
