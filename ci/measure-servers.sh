@@ -22,8 +22,8 @@ run() {
   echo "$name: exit $rc"
 }
 run nginx --spawn 'bash ci/nginx/run.sh {port}' --target-profile ci/nginx/target.toml
-run apache --spawn 'bash ci/apache/run.sh {port}'
-run lighttpd --spawn 'bash ci/lighttpd/run.sh {port}'
+run apache --spawn 'bash ci/apache/run.sh {port}' --nocontent /empty
+run lighttpd --spawn 'bash ci/lighttpd/run.sh {port}' --nocontent /empty
 run python --spawn 'bash ci/python/run.sh {port}'
 run h1serve --spawn "target/release/h1serve --listen 127.0.0.1:{port} --root $root --max-uri 8192 --max-head 16384 --max-body 1048576" \
   --target-profile conformance/targets/h1serve.toml
