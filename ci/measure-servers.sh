@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# h1spec (rfc profile, --should) against nginx, Apache, lighttpd, Python's
+# h1spec (--should; rfc profile, or PROFILE=strict) against nginx, Apache, lighttpd, Python's
 # http.server and h1serve, one after the other; writes a JSON report per
 # server to target/conformance/servers/ and prints the table README.md quotes.
 # Not run by CI (it needs Apache and lighttpd); record baselines from it with
@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p h1spec -p h1serve
 h1spec=target/release/h1spec
+profile=${PROFILE:-rfc}
 out=target/conformance/servers
+[ "$profile" = rfc ] || out="$out-$profile"
 mkdir -p "$out"
 root=$(mktemp -d /tmp/h1spec-measure.XXXXXX)
 trap 'rm -rf "$root"' EXIT
@@ -16,7 +18,7 @@ printf '<!doctype html><title>h1spec</title><p>h1spec conformance target\n' > "$
 run() {
   local name=$1; shift
   set +e
-  "$h1spec" "$@" --should --color never --format json > "$out/$name.json" 2> "$out/$name.log"
+  "$h1spec" "$@" --should --profile "$profile" --color never --format json > "$out/$name.json" 2> "$out/$name.log"
   local rc=$?
   set -e
   echo "$name: exit $rc"
@@ -30,7 +32,7 @@ run h1serve --spawn "target/release/h1serve --listen 127.0.0.1:{port} --root $ro
 python3 - "$out" <<'PY'
 import json, sys, os
 out = sys.argv[1]
-print("| server (rfc profile, `--should`) | passed | failed (MUST / SHOULD / MAY) | n/a |")
+print(f"| server ({os.environ.get('PROFILE', 'rfc')} profile, `--should`) | passed | failed (MUST / SHOULD / MAY) | n/a |")
 print("|---|---:|---|---:|")
 for name in ["nginx", "apache", "lighttpd", "python", "h1serve"]:
     p = os.path.join(out, name + ".json")
