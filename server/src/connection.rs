@@ -512,7 +512,8 @@ impl Connection {
         if ctx.shared.dynamic.enabled() {
             let keep_alive = req.keep_alive && !ctx.shutting_down;
             let head = &b.rbuf[b.start..b.start + req.head_len];
-            if let Some(plan) = dynamic::route(&req, head, ctx, &mut b.wbuf, keep_alive) {
+            let headers = &b.headers[..req.header_count];
+            if let Some(plan) = dynamic::route(&req, head, headers, ctx, &mut b.wbuf, keep_alive) {
                 return self.start_dynamic(ctx, req, plan, has_body);
             }
         }

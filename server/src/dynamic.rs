@@ -132,6 +132,7 @@ fn answer(out: &mut Vec<u8>, ctx: &Ctx, status: u16, persist: Persist, head_only
 pub(crate) fn route(
     req: &Request,
     head: &[u8],
+    headers: &[h1parse::Header],
     ctx: &mut Ctx,
     out: &mut Vec<u8>,
     keep_alive: bool,
@@ -161,17 +162,24 @@ pub(crate) fn route(
         }
     }
     let root = dirs.upload.as_ref()?.as_fd();
+    // Built-in routes win over the upload folder, for every method: a PUT
+    // must not replace what GET /stats answers (respond.rs answers 405).
+    let mut rel = Vec::with_capacity(path.len() + 1);
+    if files::normalize(path, &mut rel).is_ok() && matches!(&rel[..], b"stats\0" | b"metrics\0") {
+        return None;
+    }
+    let pre = crate::respond::Fields::scan(head, headers).preconditions();
     match method {
         b"PUT" => Some(if too_large(req, &shared.config) {
             Plan::Now(answer(out, ctx, 413, Persist::Close, false))
         } else {
-            match upload::begin_put(root, path, fallback) {
+            match upload::begin_put(root, path, fallback, &pre) {
                 Ok(u) => Plan::Body(Box::new(Dynamic::Upload(u))),
                 Err(status) => Plan::Now(answer(out, ctx, status, refuse, false)),
             }
         }),
         b"DELETE" => {
-            let status = upload::delete(root, path, fallback);
+            let status = upload::delete(root, path, fallback, &pre);
             Some(Plan::Now(answer(out, ctx, status, refuse, false)))
         }
         b"GET" | b"HEAD" => {

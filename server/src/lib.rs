@@ -46,6 +46,7 @@ mod connection;
 mod date;
 mod dynamic;
 mod files;
+mod preconditions;
 mod respond;
 mod server;
 mod site;

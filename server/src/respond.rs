@@ -11,6 +11,7 @@ use std::rc::Rc;
 use h1parse::{Header, Request, TargetForm, Version};
 
 use crate::files::{self, Normalized, RangeAnswer, Refusal};
+use crate::preconditions::{self, Current, Outcome};
 use crate::site;
 use crate::stats::Snapshot;
 use crate::worker::Ctx;
@@ -32,6 +33,7 @@ pub(crate) fn reason(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         408 => "Request Timeout",
         409 => "Conflict",
+        412 => "Precondition Failed",
         413 => "Content Too Large",
         414 => "URI Too Long",
         416 => "Range Not Satisfiable",
@@ -43,6 +45,7 @@ pub(crate) fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
         _ => "Unknown",
     }
 }
@@ -160,8 +163,10 @@ pub(crate) struct Answer {
 /// The request fields the routes look at, found in one pass over the headers.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Fields<'b> {
+    pub(crate) if_match: Option<&'b [u8]>,
     pub(crate) if_none_match: Option<&'b [u8]>,
     pub(crate) if_modified_since: Option<&'b [u8]>,
+    pub(crate) if_unmodified_since: Option<&'b [u8]>,
     pub(crate) range: Option<&'b [u8]>,
     pub(crate) if_range: Option<&'b [u8]>,
     pub(crate) referer: Option<&'b [u8]>,
@@ -178,6 +183,10 @@ impl<'b> Fields<'b> {
                 5 if name.eq_ignore_ascii_case(b"range") => &mut f.range,
                 7 if name.eq_ignore_ascii_case(b"referer") => &mut f.referer,
                 8 if name.eq_ignore_ascii_case(b"if-range") => &mut f.if_range,
+                8 if name.eq_ignore_ascii_case(b"if-match") => &mut f.if_match,
+                19 if name.eq_ignore_ascii_case(b"if-unmodified-since") => {
+                    &mut f.if_unmodified_since
+                }
                 10 if name.eq_ignore_ascii_case(b"user-agent") => &mut f.user_agent,
                 13 if name.eq_ignore_ascii_case(b"if-none-match") => &mut f.if_none_match,
                 17 if name.eq_ignore_ascii_case(b"if-modified-since") => &mut f.if_modified_since,
@@ -188,6 +197,16 @@ impl<'b> Fields<'b> {
             }
         }
         f
+    }
+
+    /// The precondition fields (RFC 9110 §13.1).
+    pub(crate) fn preconditions(&self) -> crate::preconditions::Preconditions<'b> {
+        crate::preconditions::Preconditions {
+            if_match: self.if_match,
+            if_none_match: self.if_none_match,
+            if_modified_since: self.if_modified_since,
+            if_unmodified_since: self.if_unmodified_since,
+        }
     }
 }
 
@@ -514,15 +533,26 @@ fn static_file(
     let tag = file.etag();
     let last_modified = &file.last_modified;
 
-    // Conditionals (RFC 9110 §13.2.2): If-None-Match, else If-Modified-Since.
-    let not_modified = match (sreq.fields.if_none_match, sreq.fields.if_modified_since) {
-        (Some(inm), _) => files::none_match(inm, tag),
-        (None, Some(ims)) => {
-            crate::date::parse_imf_fixdate(ims.trim_ascii()).is_some_and(|t| st.mtime <= t)
-        }
-        (None, None) => false,
+    // Preconditions in the order of RFC 9110 §13.2.2: If-Match, else
+    // If-Unmodified-Since (412); If-None-Match, else If-Modified-Since (304).
+    let pre = sreq.fields.preconditions();
+    let outcome = if pre.if_match.is_none()
+        && pre.if_none_match.is_none()
+        && pre.if_modified_since.is_none()
+        && pre.if_unmodified_since.is_none()
+    {
+        Outcome::Proceed
+    } else {
+        let current = Current {
+            etag: tag,
+            mtime: st.mtime,
+        };
+        preconditions::evaluate(&pre, Some(current), true, crate::date::unix_now())
     };
-    if not_modified {
+    if outcome == Outcome::Failed {
+        return err(out, 412, b"");
+    }
+    if outcome == Outcome::NotModified {
         start(out, 304, &date);
         out.extend_from_slice(b"ETag: ");
         out.extend_from_slice(tag);

@@ -362,8 +362,12 @@ pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
     syscall!(fstat(fd.as_raw_fd(), st.as_mut_ptr()))?;
     // SAFETY: fstat succeeded, so it initialised `st`.
     let st = unsafe { st.assume_init() };
+    Ok(file_stat(&st))
+}
+
+fn file_stat(st: &libc::stat) -> FileStat {
     let fmt = st.st_mode & libc::S_IFMT;
-    Ok(FileStat {
+    FileStat {
         size: st.st_size as u64,
         mtime: st.st_mtime,
         mtime_nsec: st.st_mtime_nsec,
@@ -371,7 +375,7 @@ pub(crate) fn fstat(fd: BorrowedFd<'_>) -> io::Result<FileStat> {
         is_file: fmt == libc::S_IFREG,
         ino: st.st_ino,
         dev: st.st_dev,
-    })
+    }
 }
 
 /// Opens a directory (the document root).
@@ -557,6 +561,12 @@ pub(crate) fn unlink_in(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
 /// What `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)` says `name` is: `None`
 /// when it does not exist, else `Some(is_dir)`.
 pub(crate) fn entry_kind(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<bool>> {
+    Ok(stat_at(dir, name)?.map(|st| st.is_dir))
+}
+
+/// `fstatat(2)` of `name` in `dir`, not following a final symlink; `None`
+/// when there is no such entry.
+pub(crate) fn stat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<FileStat>> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // `name` is NUL-terminated and `st` is writable storage for one `stat`.
     match syscall!(fstatat(
@@ -568,7 +578,7 @@ pub(crate) fn entry_kind(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<
         Ok(_) => {
             // SAFETY: fstatat succeeded, so it initialised `st`.
             let st = unsafe { st.assume_init() };
-            Ok(Some(st.st_mode & libc::S_IFMT == libc::S_IFDIR))
+            Ok(Some(file_stat(&st)))
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
         Err(e) => Err(e),

@@ -25,6 +25,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::files;
+use crate::preconditions::{self, Current, Outcome, Preconditions};
 use crate::sys::{self, FileStat};
 
 /// Names of temporary files start with this; requests may not name them.
@@ -90,12 +91,7 @@ fn place(root: BorrowedFd<'_>, path: &[u8], fallback: bool, missing: u16) -> Res
     }
     let name = CString::new(name).map_err(|_| 400u16)?;
     let parent = CString::new(parent).map_err(|_| 400u16)?;
-    let dir = files::open_beneath(root, &parent, fallback).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOENT | libc::ENOTDIR) => missing,
-        Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM) => 403,
-        Some(libc::ENAMETOOLONG) => 414,
-        _ => 500,
-    })?;
+    let dir = files::open_beneath(root, &parent, fallback).map_err(|e| io_status(&e, missing))?;
     match sys::fstat(dir.as_fd()) {
         Ok(st) if st.is_dir => Ok(Place { dir, name }),
         Ok(_) => Err(missing),
@@ -120,16 +116,58 @@ impl std::fmt::Debug for Place {
     }
 }
 
-/// Checks a `PUT` target and creates its temporary file, before any body
-/// byte is read (so `Expect: 100-continue` gets a final status instead).
-pub(crate) fn begin_put(root: BorrowedFd<'_>, path: &[u8], fallback: bool) -> Result<Upload, u16> {
-    let Place { dir, name } = place(root, path, fallback, 409)?;
-    match sys::entry_kind(dir.as_fd(), &name) {
-        // RFC 9110 §15.5.10: a folder cannot be replaced by a file.
-        Ok(Some(true)) => return Err(409),
-        Ok(_) => {}
-        Err(_) => return Err(500),
+/// The one map from a filesystem error to the status of an upload request
+/// (its place, its temporary file, its data).
+fn io_status(e: &io::Error, missing: u16) -> u16 {
+    match e.raw_os_error() {
+        Some(libc::ENOENT | libc::ENOTDIR) => missing,
+        Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM | libc::EROFS) => 403,
+        // A name longer than the filesystem takes (NAME_MAX, PATH_MAX).
+        Some(libc::ENAMETOOLONG) => 414,
+        // Out of space: the server cannot store it now (RFC 4918 §11.5),
+        // not a request too large (413) for the server's own limit.
+        Some(libc::ENOSPC | libc::EDQUOT) => 507,
+        // Larger than the filesystem allows a file to be.
+        Some(libc::EFBIG) => 413,
+        _ => 500,
     }
+}
+
+/// The preconditions of a `PUT` or `DELETE` against what is stored at
+/// `name` now (RFC 9110 §13.2.2): 412 when they fail. Also 409 for a folder
+/// (RFC 9110 §15.5.10: it cannot be replaced or removed as a file).
+/// Returns whether a file is there.
+fn check_current(dir: BorrowedFd<'_>, name: &CStr, pre: &Preconditions<'_>) -> Result<bool, u16> {
+    let st = sys::stat_at(dir, name).map_err(|e| io_status(&e, 404))?;
+    if st.is_some_and(|st| st.is_dir) {
+        return Err(409);
+    }
+    let mut tag = [0u8; 48];
+    let current = st.map(|st| {
+        let n = files::etag(&st, &mut tag);
+        (n, st.mtime)
+    });
+    let current = current.map(|(n, mtime)| Current {
+        etag: &tag[..n],
+        mtime,
+    });
+    match preconditions::evaluate(pre, current, false, crate::date::unix_now()) {
+        Outcome::Failed | Outcome::NotModified => Err(412),
+        Outcome::Proceed => Ok(current.is_some()),
+    }
+}
+
+/// Checks a `PUT` target and its preconditions and creates its temporary
+/// file, before any body byte is read (so `Expect: 100-continue` gets a
+/// final status instead).
+pub(crate) fn begin_put(
+    root: BorrowedFd<'_>,
+    path: &[u8],
+    fallback: bool,
+    pre: &Preconditions<'_>,
+) -> Result<Upload, u16> {
+    let Place { dir, name } = place(root, path, fallback, 409)?;
+    check_current(dir.as_fd(), &name, pre)?;
     for _ in 0..8 {
         let seq = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
         let tmp = CString::new(format!("{TEMP_PREFIX}{}-{seq}", std::process::id()))
@@ -146,12 +184,7 @@ pub(crate) fn begin_put(root: BorrowedFd<'_>, path: &[u8], fallback: bool) -> Re
             }
             // Left by an earlier process with the same pid: take the next name.
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-            Err(e) => {
-                return Err(match e.raw_os_error() {
-                    Some(libc::EACCES | libc::EPERM | libc::EROFS) => 403,
-                    _ => 500,
-                })
-            }
+            Err(e) => return Err(io_status(&e, 500)),
         }
     }
     Err(500)
@@ -160,11 +193,7 @@ pub(crate) fn begin_put(root: BorrowedFd<'_>, path: &[u8], fallback: bool) -> Re
 impl Upload {
     /// Appends body bytes to the temporary file.
     pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), u16> {
-        sys::write_all(self.file.as_fd(), data).map_err(|e| match e.raw_os_error() {
-            // Out of space: the request is too large for what is left.
-            Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG) => 413,
-            _ => 500,
-        })
+        sys::write_all(self.file.as_fd(), data).map_err(|e| io_status(&e, 500))
     }
 
     /// Makes the upload durable and visible: `fsync`, `rename`, `fsync` of
@@ -193,17 +222,21 @@ impl Drop for Upload {
 }
 
 /// `DELETE`: 204 when removed, 404 when absent, 409 for a folder.
-pub(crate) fn delete(root: BorrowedFd<'_>, path: &[u8], fallback: bool) -> u16 {
+pub(crate) fn delete(
+    root: BorrowedFd<'_>,
+    path: &[u8],
+    fallback: bool,
+    pre: &Preconditions<'_>,
+) -> u16 {
     let Place { dir, name } = match place(root, path, fallback, 404) {
         Ok(p) => p,
         Err(403) => return 404,
         Err(s) => return s,
     };
-    match sys::entry_kind(dir.as_fd(), &name) {
-        Ok(None) => return 404,
-        Ok(Some(true)) => return 409,
-        Ok(Some(false)) => {}
-        Err(_) => return 500,
+    match check_current(dir.as_fd(), &name, pre) {
+        Ok(false) => return 404,
+        Ok(true) => {}
+        Err(s) => return s,
     }
     match sys::unlink_in(dir.as_fd(), &name) {
         Ok(()) => {
@@ -236,4 +269,21 @@ pub(crate) fn open_for_get(
     let fd = files::open_beneath(root, c, fallback).ok()?;
     let st = sys::fstat(fd.as_fd()).ok()?;
     st.is_file.then_some((fd, st))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_errno_map() {
+        let st = |n| io_status(&io::Error::from_raw_os_error(n), 404);
+        assert_eq!(st(libc::ENOSPC), 507);
+        assert_eq!(st(libc::EDQUOT), 507);
+        assert_eq!(st(libc::EFBIG), 413);
+        assert_eq!(st(libc::ENAMETOOLONG), 414);
+        assert_eq!(st(libc::ENOENT), 404);
+        assert_eq!(st(libc::EROFS), 403);
+        assert_eq!(st(libc::EIO), 500);
+    }
 }

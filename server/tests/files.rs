@@ -293,3 +293,47 @@ fn traversal_in_absolute_form_is_refused() {
     assert!(matches!(r.status, 400 | 403 | 404), "{}", r.status);
     assert!(!r.body.windows(SECRET.len()).any(|w| w == SECRET));
 }
+
+// Issue 17, fault 9: GET with a failing If-Match or If-Unmodified-Since got
+// 200 (RFC 9110 §13.2.2: 412); If-Modified-Since in the year 9999 got 304.
+#[test]
+fn get_evaluates_preconditions_in_order() {
+    let (server, _tree) = serve();
+    let addr = server.local_addr();
+    let first = get_path(addr, "/hello.txt");
+    assert_eq!(first.status, 200);
+    let tag = first.header("etag").expect("an ETag").to_string();
+    let lm = first
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_string();
+    let with = |fields: String| {
+        get(
+            addr,
+            &format!("GET /hello.txt HTTP/1.1\r\nHost: t\r\n{fields}\r\n"),
+        )
+        .status
+    };
+    assert_eq!(with("If-Match: \"nope\"\r\n".into()), 412);
+    assert_eq!(
+        with(format!("If-Match: W/{tag}\r\n")),
+        412,
+        "If-Match compares strongly"
+    );
+    assert_eq!(with(format!("If-Match: \"x\", {tag}\r\n")), 200);
+    assert_eq!(
+        with("If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n".into()),
+        412
+    );
+    assert_eq!(with(format!("If-Unmodified-Since: {lm}\r\n")), 200);
+    // If-Match passes, If-None-Match matches: 304 (step 3 after step 1)
+    assert_eq!(
+        with(format!("If-Match: {tag}\r\nIf-None-Match: {tag}\r\n")),
+        304
+    );
+    assert_eq!(with(format!("If-Modified-Since: {lm}\r\n")), 304);
+    assert_eq!(
+        with("If-Modified-Since: Fri, 31 Dec 9999 23:59:59 GMT\r\n".into()),
+        200
+    );
+}

@@ -351,3 +351,90 @@ fn server_killed_mid_upload_leaves_no_visible_file_and_restart_sweeps() {
     assert_eq!(listing(&dir), Vec::<String>::new());
     assert_eq!(get_path(addr, "/partial.bin").status, 404);
 }
+
+/// A request with extra header lines; returns the status.
+fn request_with(addr: SocketAddr, method: &str, path: &str, fields: &str, body: &[u8]) -> u16 {
+    let mut c = Client::connect(addr);
+    let cl = if method == "PUT" {
+        format!("Content-Length: {}\r\n", body.len())
+    } else {
+        String::new()
+    };
+    c.send(format!("{method} {path} HTTP/1.1\r\nHost: t\r\n{cl}{fields}\r\n").as_bytes());
+    c.send(body);
+    c.response_to(method == "HEAD").status
+}
+
+// Issue 17, fault 8: with uploads on, `PUT /stats` replaced what GET /stats
+// answers. Built-in routes win for every method (405 with Allow).
+#[test]
+fn builtin_routes_win_over_the_upload_folder() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    assert_eq!(put(addr, "/stats", b"{\"fake\": true}"), 405);
+    assert_eq!(put(addr, "/./metrics", b"fake 1\n"), 405);
+    assert_eq!(request(addr, "DELETE", "/stats"), 405);
+    assert_eq!(listing(&dir), Vec::<String>::new());
+    let stats = get_path(addr, "/stats");
+    assert_eq!(stats.status, 200);
+    assert_eq!(stats.header("content-type"), Some("application/json"));
+    assert!(!stats.text().contains("fake"));
+}
+
+// Issue 17, minor: a 300-byte file name (over NAME_MAX) was answered 500.
+#[test]
+fn upload_name_longer_than_the_filesystem_takes_is_414() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let name = format!("/{}", "a".repeat(300));
+    assert_eq!(put(server.local_addr(), &name, b"x"), 414);
+    assert_eq!(request(server.local_addr(), "DELETE", &name), 414);
+    assert_eq!(listing(&dir), Vec::<String>::new());
+}
+
+// Issue 17, fault 9: RFC 9110 §13.1 MUST evaluate preconditions; PUT with
+// `If-None-Match: *` on an existing file, or a stale If-Match, overwrote it.
+#[test]
+fn put_and_delete_evaluate_preconditions() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    assert_eq!(put(addr, "/f.txt", b"first"), 201);
+    // §13.1.2: If-None-Match: * fails when a representation exists
+    assert_eq!(
+        request_with(addr, "PUT", "/f.txt", "If-None-Match: *\r\n", b"second"),
+        412
+    );
+    // §13.1.1: a stale If-Match fails, for PUT and DELETE
+    assert_eq!(
+        request_with(addr, "PUT", "/f.txt", "If-Match: \"stale\"\r\n", b"third"),
+        412
+    );
+    assert_eq!(
+        request_with(addr, "DELETE", "/f.txt", "If-Match: \"stale\"\r\n", b""),
+        412
+    );
+    // §13.1.4: unmodified since 1994? No.
+    let ius = "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n";
+    assert_eq!(request_with(addr, "PUT", "/f.txt", ius, b"fourth"), 412);
+    assert_eq!(std::fs::read(dir.join("f.txt")).unwrap(), b"first");
+    // If-Match: * on a missing file fails, and creates nothing
+    assert_eq!(
+        request_with(addr, "PUT", "/g.txt", "If-Match: *\r\n", b"g"),
+        412
+    );
+    assert!(!dir.join("g.txt").exists());
+    // If-None-Match: * creates only when absent; If-Match: * replaces only when present
+    assert_eq!(
+        request_with(addr, "PUT", "/g.txt", "If-None-Match: *\r\n", b"g"),
+        201
+    );
+    assert_eq!(
+        request_with(addr, "PUT", "/f.txt", "If-Match: *\r\n", b"fifth"),
+        204
+    );
+    assert_eq!(std::fs::read(dir.join("f.txt")).unwrap(), b"fifth");
+    assert_eq!(
+        request_with(addr, "DELETE", "/f.txt", "If-Match: *\r\n", b""),
+        204
+    );
+    assert_eq!(temp_files(&dir), Vec::<String>::new());
+}
