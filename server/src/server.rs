@@ -72,6 +72,11 @@ impl Server {
                 io::Error::new(e.kind(), format!("--access-log {}: {e}", p.display()))
             })?)),
         };
+        // Before anything else touches shared state (the upload folder's
+        // sweep): a second server on a port in use refuses to start.
+        if config.listen.port() != 0 {
+            sys::check_port_free(&config.listen)?;
+        }
         let dynamic = crate::dynamic::Dirs::open(&config)?;
         let first = sys::listener(&config.listen, config.backlog)?;
         let local_addr = sys::local_addr(first.as_fd())?;

@@ -534,6 +534,52 @@ pub(crate) fn create_excl(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedF
     ))?))
 }
 
+/// `flock(LOCK_EX | LOCK_NB)`: `Ok(true)` when this descriptor now holds the
+/// lock, `Ok(false)` when another open file description holds it. The lock
+/// goes with the last descriptor of the file description (and with a killed
+/// process), which is what marks an upload's temporary file as in use.
+pub(crate) fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    match syscall!(flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB)) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Fails with `AddrInUse` when another socket already listens on `addr`.
+/// Every worker binds with `SO_REUSEPORT`, which would otherwise let a second
+/// server (same user) bind the same port silently and split the connections
+/// with the first; a probe bound without it collides with any listener.
+pub(crate) fn check_port_free(addr: &SocketAddr) -> io::Result<()> {
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    let fd = owned(syscall!(socket(
+        domain,
+        libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+        0
+    ))?);
+    // SO_REUSEADDR only: a port in TIME_WAIT is free, one with a listener is not.
+    setsockopt_int(fd.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    let (storage, len) = sockaddr(addr);
+    let ptr = std::ptr::addr_of!(storage).cast::<libc::sockaddr>();
+    // `ptr`/`len` describe the initialised address above.
+    syscall!(bind(fd.as_raw_fd(), ptr, len)).map_err(|e| {
+        if e.raw_os_error() == Some(libc::EADDRINUSE) {
+            io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!(
+                    "{addr} is already in use by another process (is another h1serve running?)"
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    Ok(())
+}
+
 /// `fsync(2)`: file data (or a folder's entries) reach stable storage.
 pub(crate) fn fsync(fd: BorrowedFd<'_>) -> io::Result<()> {
     syscall!(fsync(fd.as_raw_fd()))?;

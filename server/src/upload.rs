@@ -48,7 +48,11 @@ pub(crate) fn open_root(dir: &Path) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Removes `TEMP_PREFIX*` files under `dir` (symlinks are not followed).
+/// Removes `TEMP_PREFIX*` files under `dir` (symlinks are not followed)
+/// that no process is writing: an upload holds an exclusive `flock` on its
+/// temporary file until it ends, and a killed server's locks are gone, so a
+/// file whose lock can be taken is stale. Another live server's (sharing the
+/// folder) are kept.
 fn sweep(dir: &Path, depth: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -59,7 +63,12 @@ fn sweep(dir: &Path, depth: usize) {
         if ft.is_dir() && depth > 0 {
             sweep(&e.path(), depth - 1);
         } else if ft.is_file() && name.to_string_lossy().starts_with(TEMP_PREFIX) {
-            let _ = std::fs::remove_file(e.path());
+            let Ok(f) = std::fs::File::open(e.path()) else {
+                continue;
+            };
+            if sys::try_lock_exclusive(f.as_fd()).unwrap_or(false) {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
 }
@@ -174,13 +183,15 @@ pub(crate) fn begin_put(
             .map_err(|_| 500u16)?;
         match sys::create_excl(dir.as_fd(), &tmp) {
             Ok(file) => {
+                // Marks the file as in use for a sweep by another server.
+                let _ = sys::try_lock_exclusive(file.as_fd());
                 return Ok(Upload {
                     dir,
                     name,
                     tmp,
                     file,
                     committed: false,
-                })
+                });
             }
             // Left by an earlier process with the same pid: take the next name.
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,

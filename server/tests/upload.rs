@@ -438,3 +438,42 @@ fn put_and_delete_evaluate_preconditions() {
     );
     assert_eq!(temp_files(&dir), Vec::<String>::new());
 }
+
+// Issue 17, fault 5: a second server on the same port started silently
+// (SO_REUSEPORT) and split connections with the first; its startup sweep
+// deleted the first one's in-flight upload, whose PUT then failed 500.
+#[test]
+fn second_instance_refuses_the_port_and_spares_live_uploads() {
+    let (first, tree, dir) = serve_uploads(|_| {});
+    let addr = first.local_addr();
+    // An upload in flight on the first server: head and half the body.
+    let mut c = Client::connect(addr);
+    c.send(b"PUT /big.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello");
+    assert!(
+        eventually(|| temp_files(&dir).len() == 1),
+        "temp file created"
+    );
+
+    let mut same_port = config(Some(&tree.root));
+    same_port.listen = addr;
+    same_port.upload_dir = Some(dir.clone());
+    let err = match Server::bind(same_port) {
+        Ok(_) => panic!("a second server on a busy port must refuse to start"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
+
+    // Another port, same folder: its sweep leaves the live upload alone.
+    let mut other_port = config(Some(&tree.root));
+    other_port.upload_dir = Some(dir.clone());
+    let second = Server::bind(other_port).expect("a second server on a free port starts");
+    assert_eq!(
+        temp_files(&dir).len(),
+        1,
+        "the first server's upload was swept"
+    );
+    c.send(b"world");
+    assert_eq!(c.response().status, 201);
+    assert_eq!(std::fs::read(dir.join("big.bin")).unwrap(), b"helloworld");
+    drop(second);
+}
