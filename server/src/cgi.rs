@@ -328,6 +328,8 @@ pub(crate) struct Cgi {
     /// The connection closes after this response.
     close: bool,
     date: [u8; 29],
+    /// Given back after `Drop` has killed and reaped the child.
+    _slot: crate::dynamic::CgiSlot,
 }
 
 /// Everything [`Cgi::spawn`] needs besides the script.
@@ -340,6 +342,8 @@ pub(crate) struct Launch<'a> {
     pub(crate) cap: u64,
     pub(crate) keep_alive: bool,
     pub(crate) date: [u8; 29],
+    /// The `--cgi-max-procs` place this script holds until it is dropped.
+    pub(crate) slot: crate::dynamic::CgiSlot,
 }
 
 impl Cgi {
@@ -392,6 +396,7 @@ impl Cgi {
             version: l.meta.req.version,
             close: !l.keep_alive,
             date: l.date,
+            _slot: l.slot,
         };
         // From here on, dropping `cgi` kills and reaps the child.
         let reg = |fd: Option<&OwnedFd>, ev: u32| match fd {

@@ -66,6 +66,18 @@ pub struct Config {
     pub cgi_timeout: Duration,
     /// Most bytes a CGI script may write to stdout; then it is killed.
     pub cgi_max_output: u64,
+    /// Most CGI scripts running at once (all workers together); over it a
+    /// request for a script is answered 503 with Retry-After and nothing is
+    /// forked.
+    pub cgi_max_procs: usize,
+}
+
+/// The default `--cgi-max-procs`: 32 per core. Each script is a process
+/// with three pipes; a few dozen per core keep a burst of slow scripts from
+/// exhausting the process and descriptor tables, while leaving room for
+/// scripts that mostly wait.
+pub fn default_cgi_max_procs() -> usize {
+    32 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Default for Config {
@@ -94,6 +106,7 @@ impl Default for Config {
             cgi_dir: None,
             cgi_timeout: Duration::from_secs(30),
             cgi_max_output: 64 * 1024 * 1024,
+            cgi_max_procs: default_cgi_max_procs(),
         }
     }
 }

@@ -12,6 +12,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use h1parse::{BodyKind, Header, Request};
 
@@ -30,6 +32,22 @@ const ALLOW_UPLOAD: &[u8] = b"Allow: GET, HEAD, PUT, DELETE, OPTIONS\r\n";
 pub(crate) struct Dirs {
     upload: Option<OwnedFd>,
     cgi: Option<CgiDir>,
+    /// CGI scripts running (or about to, body being read), all workers.
+    cgi_running: Arc<AtomicUsize>,
+    /// `--cgi-max-procs`.
+    cgi_max: usize,
+}
+
+/// One of the `--cgi-max-procs` places, taken when a script request is
+/// routed and given back when the script (or the request, if it never
+/// starts) is dropped.
+#[derive(Debug)]
+pub(crate) struct CgiSlot(Arc<AtomicUsize>);
+
+impl Drop for CgiSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Dirs {
@@ -47,7 +65,19 @@ impl Dirs {
             })?),
             None => None,
         };
-        Ok(Dirs { upload, cgi })
+        Ok(Dirs {
+            upload,
+            cgi,
+            cgi_running: Arc::new(AtomicUsize::new(0)),
+            cgi_max: config.cgi_max_procs.max(1),
+        })
+    }
+
+    /// A place for one more script, if fewer than `--cgi-max-procs` run.
+    fn cgi_slot(&self) -> Option<CgiSlot> {
+        let before = self.cgi_running.fetch_add(1, Ordering::AcqRel);
+        let slot = CgiSlot(self.cgi_running.clone());
+        (before < self.cgi_max).then_some(slot)
     }
 
     /// Whether any dynamic route is on (when not, the connection skips [`route`]).
@@ -62,7 +92,7 @@ pub(crate) enum Dynamic {
     /// `PUT`: body bytes go to the temporary file.
     Upload(Upload),
     /// A CGI request whose body is being collected (at most `--max-body`).
-    CgiBody(Script, Vec<u8>),
+    CgiBody(Script, Vec<u8>, CgiSlot),
     /// A running script.
     Cgi(Box<Cgi>),
 }
@@ -88,7 +118,7 @@ impl Dynamic {
     pub(crate) fn feed(&mut self, data: &[u8]) -> Result<(), u16> {
         match self {
             Dynamic::Upload(u) => u.write(data),
-            Dynamic::CgiBody(_, body) => {
+            Dynamic::CgiBody(_, body, _) => {
                 body.extend_from_slice(data);
                 Ok(())
             }
@@ -114,7 +144,11 @@ fn answer(out: &mut Vec<u8>, ctx: &Ctx, status: u16, persist: Persist, head_only
         respond::finish(out, None, persist);
         0
     } else {
-        let extra: &[u8] = if status == 405 { ALLOW_UPLOAD } else { b"" };
+        let extra: &[u8] = match status {
+            405 => ALLOW_UPLOAD,
+            503 => b"Retry-After: 1\r\n",
+            _ => b"",
+        };
         respond::simple(out, status, &date, persist, head_only, extra)
     };
     Answer {
@@ -156,7 +190,14 @@ pub(crate) fn route(
                     Ok(_) if too_large(req, &shared.config) => {
                         Plan::Now(answer(out, ctx, 413, Persist::Close, head_only))
                     }
-                    Ok(script) => Plan::Body(Box::new(Dynamic::CgiBody(script, Vec::new()))),
+                    // Over --cgi-max-procs: 503 before any body byte is read
+                    // or any process forked (RFC 9110 §15.6.4: Retry-After).
+                    Ok(script) => match dirs.cgi_slot() {
+                        Some(slot) => {
+                            Plan::Body(Box::new(Dynamic::CgiBody(script, Vec::new(), slot)))
+                        }
+                        None => Plan::Now(answer(out, ctx, 503, refuse, head_only)),
+                    },
                 });
             }
         }
@@ -232,7 +273,7 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
             let status = u.commit().unwrap_or_else(|s| s);
             Finish::Answer(answer(out, ctx, status, persist, false))
         }
-        Dynamic::CgiBody(script, body) => {
+        Dynamic::CgiBody(script, body, slot) => {
             let cfg = &ctx.shared.config;
             let launch = Launch {
                 meta: Meta {
@@ -250,6 +291,7 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
                 cap: cfg.cgi_max_output,
                 keep_alive: c.keep_alive,
                 date: *ctx.date.http(),
+                slot,
             };
             match Cgi::spawn(&script, launch) {
                 Ok(cgi) => Finish::Running(Box::new(Dynamic::Cgi(Box::new(cgi)))),

@@ -117,6 +117,11 @@ struct Cli {
     /// if no response byte was sent yet, else the connection is closed).
     #[arg(long, default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
     cgi_max_output: u64,
+
+    /// Most CGI scripts running at once; over it, 503 with Retry-After and
+    /// no fork [default: 32 per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    cgi_max_procs: Option<u64>,
 }
 
 impl Cli {
@@ -150,6 +155,9 @@ impl Cli {
             cgi_dir: self.cgi_dir,
             cgi_timeout: self.cgi_timeout,
             cgi_max_output: self.cgi_max_output,
+            cgi_max_procs: self.cgi_max_procs.map_or(d.cgi_max_procs, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
         }
     }
 }

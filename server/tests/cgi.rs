@@ -517,3 +517,47 @@ fn client_reset_kills_and_reaps_its_script() {
     assert!(eventually(|| !group_left()), "the script's sleep survived");
     assert_no_zombies();
 }
+
+// Issue 17, fault 2: no limit on concurrent scripts (1,500 connections made
+// 3,000 processes). Over --cgi-max-procs: 503 with Retry-After, no fork.
+#[test]
+fn scripts_over_the_cap_get_503_and_are_not_forked() {
+    let (server, tree, dir) = serve_cgi(|c| c.cgi_max_procs = 2);
+    let marks = tree.base.join("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    script(
+        &dir,
+        "mark.sh",
+        &format!(
+            "#!/bin/sh\ntouch {}/$$\nsleep 1\nprintf 'Content-Type: text/plain\\n\\nslow\\n'\n",
+            marks.display()
+        ),
+    );
+    let addr = server.local_addr();
+    let req = "GET /cgi-bin/mark.sh HTTP/1.1\r\nHost: t\r\n\r\n";
+    let mut slow: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(req.as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    let n_marks = || std::fs::read_dir(&marks).unwrap().count();
+    assert!(eventually(|| n_marks() == 2), "two scripts started");
+    let over = fetch(addr, req);
+    assert_eq!(over.status, 503, "{}", over.text());
+    assert_eq!(over.header("retry-after"), Some("1"));
+    assert_eq!(n_marks(), 2, "a script was forked over the cap");
+    // The two finish; their places come back.
+    for s in &mut slow {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    }
+    assert!(
+        eventually(|| fetch(addr, req).status == 200),
+        "a place came back"
+    );
+    assert_no_zombies();
+}
