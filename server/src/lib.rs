@@ -55,6 +55,6 @@ mod sys;
 mod upload;
 mod worker;
 
-pub use config::{parse_duration, AccessLog, Config};
+pub use config::{default_cgi_max_procs, parse_bytes, parse_duration, AccessLog, Config};
 pub use server::{Server, ServerHandle};
 pub use sys::{block_termination_signals, wait_for_termination};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use h1serve::{parse_duration, AccessLog, Config, Server};
+use h1serve::{parse_bytes, parse_duration, AccessLog, Config, Server};
 
 /// An epoll HTTP/1.1 static file server. With no arguments it serves a
 /// built-in page on 127.0.0.1:8080. SIGTERM or SIGINT stops it gracefully:
@@ -38,7 +38,7 @@ struct Cli {
 
     /// Largest request body in bytes; larger is answered 413 (before reading
     /// it when Content-Length says so) and the connection closed.
-    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    #[arg(long, default_value = "1m", value_parser = parse_bytes, value_name = "BYTES")]
     max_body: u64,
 
     /// Largest request head (request line and fields) in bytes; larger is answered 431.
@@ -115,7 +115,7 @@ struct Cli {
 
     /// Most bytes a CGI script may write to stdout; then it is killed (502
     /// if no response byte was sent yet, else the connection is closed).
-    #[arg(long, default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
+    #[arg(long, default_value = "64m", value_parser = parse_bytes, value_name = "BYTES")]
     cgi_max_output: u64,
 
     /// Most CGI scripts running at once; over it, 503 with Retry-After and
