@@ -754,6 +754,20 @@ impl Connection {
         if reset {
             self.timer = Some((ctx.now + dur, kind));
         }
+        // A running script's --cgi-timeout holds whatever else the
+        // connection waits for: output the client does not read must not
+        // keep the script alive past it (the write timeout can be longer).
+        if kind != TimerKind::Cgi {
+            if let Some(cgi) = self
+                .bufs
+                .as_ref()
+                .and_then(|b| b.dynamic.as_ref()?.running())
+            {
+                if self.timer.is_none_or(|(at, _)| cgi.deadline < at) {
+                    self.timer = Some((cgi.deadline, TimerKind::Cgi));
+                }
+            }
+        }
         ctx.stats.gauge(self.gauge, gauge);
         self.gauge = gauge;
     }

@@ -561,3 +561,45 @@ fn scripts_over_the_cap_get_503_and_are_not_forked() {
     );
     assert_no_zombies();
 }
+
+// Issue 17, fault 4: --cgi-timeout was checked only once the output buffer
+// drained, so a script whose client does not read lived on (a 3 s timeout
+// script lived 30 s). It is enforced from the timer, whatever the buffers.
+#[test]
+fn timeout_kills_a_script_whose_client_does_not_read() {
+    let (server, tree, dir) = serve_cgi(|c| {
+        c.cgi_timeout = Duration::from_millis(800);
+        c.write_timeout = Duration::from_secs(30);
+    });
+    let mark = tree.base.join("flood.pid");
+    script(
+        &dir,
+        "flood.sh",
+        &format!(
+            "#!/bin/sh\necho $$ > {}\nprintf 'Content-Type: application/octet-stream\\n\\n'\nexec cat /dev/zero\n",
+            mark.display()
+        ),
+    );
+    let mut c = TcpStream::connect(server.local_addr()).unwrap();
+    c.write_all(b"GET /cgi-bin/flood.sh HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    // The client reads nothing: the socket and then the pipe fill up.
+    assert!(eventually(|| mark.exists()), "the script started");
+    let pid = std::fs::read_to_string(&mark).unwrap().trim().to_string();
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let started = Instant::now();
+    let mut gone = false;
+    while started.elapsed() < Duration::from_secs(4) {
+        if !proc_dir.exists() {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        gone,
+        "the script outlived --cgi-timeout by 3 s with its client not reading"
+    );
+    drop(c);
+    assert_no_zombies();
+}
