@@ -306,6 +306,8 @@ pub(crate) struct Cgi {
     body_pos: usize,
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,
+    /// Stderr bytes passed to the error log (at most `error_log::PER_SCRIPT`).
+    stderr_copied: u64,
     /// Stdout until the end of the script's header section.
     head: Vec<u8>,
     parser: FieldsParser,
@@ -382,6 +384,7 @@ impl Cgi {
             body_pos: 0,
             stdout: Some(out_r),
             stderr: Some(err_r),
+            stderr_copied: 0,
             head: Vec::new(),
             parser: FieldsParser::new().allow_bare_lf(true),
             fields: vec![Header::EMPTY; MAX_SCRIPT_HEADERS].into_boxed_slice(),
@@ -569,7 +572,12 @@ impl Cgi {
             match sys::read(fd.as_fd(), &mut buf) {
                 Ok(0) => self.stderr = None,
                 Ok(n) => {
-                    let _ = sys::write_all(std::io::stderr().as_fd(), &buf[..n]);
+                    // Never blocks: a bounded queue, this script's share only.
+                    let share = crate::error_log::PER_SCRIPT.saturating_sub(self.stderr_copied);
+                    let take = n.min(usize::try_from(share).unwrap_or(usize::MAX));
+                    crate::error_log::submit(&buf[..take]);
+                    crate::error_log::drop_bytes((n - take) as u64);
+                    self.stderr_copied += take as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -741,10 +749,9 @@ fn push_hex(out: &mut Vec<u8>, mut n: usize) {
     out.extend_from_slice(&tmp[i..]);
 }
 
-/// A line on the error log (stderr), never panicking on a closed stderr.
+/// A line on the error log, never blocking the worker (see `error_log`).
 fn eprintln_safe(msg: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "h1serve: {msg}");
+    crate::error_log::line(msg);
 }
 
 /// The local address of the client's socket (`SERVER_PORT`).

@@ -296,10 +296,7 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
             match Cgi::spawn(&script, launch) {
                 Ok(cgi) => Finish::Running(Box::new(Dynamic::Cgi(Box::new(cgi)))),
                 Err(e) => {
-                    let _ = crate::sys::write_all(
-                        std::io::stderr().as_fd(),
-                        format!("h1serve: cgi: cannot start {script:?}: {e}\n").as_bytes(),
-                    );
+                    crate::error_log::line(format_args!("cgi: cannot start {script:?}: {e}"));
                     Finish::Answer(answer(out, ctx, 500, persist, head_only))
                 }
             }

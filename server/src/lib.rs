@@ -45,6 +45,7 @@ mod config;
 mod connection;
 mod date;
 mod dynamic;
+mod error_log;
 mod files;
 mod preconditions;
 mod respond;

@@ -123,12 +123,16 @@ pub(crate) struct Snapshot {
     pub(crate) waiting: u64,
     pub(crate) status: [u64; STATUSES.len()],
     pub(crate) uptime_secs: u64,
+    /// Bytes of CGI stderr not copied to the error log (over a script's
+    /// share, or the log's queue full).
+    pub(crate) cgi_stderr_dropped: u64,
 }
 
 impl Snapshot {
     pub(crate) fn sum(workers: &[std::sync::Arc<WorkerStats>], started: Instant) -> Snapshot {
         let mut s = Snapshot {
             uptime_secs: started.elapsed().as_secs(),
+            cgi_stderr_dropped: crate::error_log::dropped(),
             ..Snapshot::default()
         };
         for w in workers {
@@ -176,7 +180,11 @@ impl Snapshot {
                 let _ = write!(out, "\"{s}\":{n}");
             }
         }
-        let _ = writeln!(out, "}},\"uptime\":{}}}", self.uptime_secs);
+        let _ = writeln!(
+            out,
+            "}},\"cgi_stderr_dropped\":{},\"uptime\":{}}}",
+            self.cgi_stderr_dropped, self.uptime_secs
+        );
     }
 
     /// The `/metrics` body (Prometheus text exposition format 0.0.4).
@@ -194,6 +202,11 @@ impl Snapshot {
                 self.handled,
             ),
             ("requests", "Requests answered.", self.requests),
+            (
+                "cgi_stderr_dropped_bytes",
+                "Bytes of CGI stderr not copied to the error log.",
+                self.cgi_stderr_dropped,
+            ),
         ];
         for (name, help, v) in counters {
             let _ = write!(

@@ -603,3 +603,79 @@ fn timeout_kills_a_script_whose_client_does_not_read() {
     drop(c);
     assert_no_zombies();
 }
+
+// Issue 17, fault 3: a script's stderr was copied with blocking writes in the
+// worker; with h1serve's own stderr a pipe nobody reads, one script writing
+// to stderr froze the worker. Now the copy never blocks, is capped per script,
+// and what is dropped is counted in /stats.
+#[test]
+fn stderr_flood_with_a_stalled_error_log_does_not_freeze_the_worker() {
+    let tree = TempTree::new();
+    let cgi = tree.base.join("cgi");
+    std::fs::create_dir_all(&cgi).unwrap();
+    script(
+        &cgi,
+        "spam.sh",
+        "#!/bin/sh\nhead -c 4000000 /dev/zero | tr '\\0' e >&2\nprintf 'Content-Type: text/plain\\n\\ndone\\n'\n",
+    );
+    // h1serve itself, one worker, its stderr a pipe this test never reads
+    // (after the first line, which carries the address).
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_h1serve"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--cgi-timeout",
+            "20s",
+        ])
+        .arg("--root")
+        .arg(&tree.root)
+        .arg("--cgi-dir")
+        .arg(&cgi)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("h1serve starts");
+    // Killed by pid when the test ends, passed or not.
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Reap(child);
+    let child = &mut child.0;
+    // Read the first line (the address) and keep the pipe open, unread:
+    // a closed pipe would make writes fail at once instead of stalling.
+    let mut log = std::io::BufReader::new(child.stderr.take().expect("stderr piped"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut log, &mut line).unwrap();
+    let addr: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let started = Instant::now();
+    let r = fetch(addr, "GET /cgi-bin/spam.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The same worker still answers, quickly, while its stderr is stalled.
+    let hello = get_path(addr, "/hello.txt");
+    assert_eq!(hello.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let stats = get_path(addr, "/stats").text();
+    let dropped: u64 = stats
+        .split("\"cgi_stderr_dropped\":")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .expect("cgi_stderr_dropped in /stats");
+    assert!(dropped >= 4_000_000 - 2 * 1024 * 1024, "dropped {dropped}");
+    drop(log);
+}
