@@ -468,11 +468,12 @@ impl Cgi {
             Some(_) => {}
         }
         if !self.reap() {
-            return if out.len() > before {
-                Pump::Progress
-            } else {
-                Pump::Wait
-            };
+            // The response ends at EOF on stdout (RFC 3875 §6.1). A script
+            // that closed stdout but runs on would hold the connection, and
+            // the pipelined requests behind it, until --cgi-timeout: it is
+            // stopped now, its process group with it.
+            self.drain_stderr();
+            self.kill();
         }
         self.drain_stderr();
         Pump::Done {

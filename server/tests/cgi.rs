@@ -679,3 +679,41 @@ fn stderr_flood_with_a_stalled_error_log_does_not_freeze_the_worker() {
     assert!(dropped >= 4_000_000 - 2 * 1024 * 1024, "dropped {dropped}");
     drop(log);
 }
+
+// Issue 17, minor: a script that closes stdout but keeps running held the
+// keep-alive connection until --cgi-timeout and dropped the pipelined request
+// behind it. The response ends at EOF on stdout (RFC 3875 §6.1).
+#[test]
+fn script_that_closes_stdout_and_lingers_does_not_hold_the_connection() {
+    let (server, tree, dir) = serve_cgi(|c| c.cgi_timeout = Duration::from_secs(8));
+    let mark = tree.base.join("linger.pid");
+    script(
+        &dir,
+        "linger.sh",
+        &format!(
+            "#!/bin/sh\necho $$ > {}\nprintf 'Content-Type: text/plain\\n\\nbye\\n'\nexec >&-\nexec sleep 30\n",
+            mark.display()
+        ),
+    );
+    let mut c = Conn::open(server.local_addr());
+    let started = Instant::now();
+    c.send(b"GET /cgi-bin/linger.sh HTTP/1.1\r\nHost: t\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    let first = c.reply(false);
+    assert_eq!(first.status, 200);
+    assert_eq!(first.text(), "bye\n");
+    let second = c.reply(false);
+    assert_eq!(
+        second.status, 200,
+        "the pipelined request behind the script"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "both answered only after {:?}",
+        started.elapsed()
+    );
+    let pid = std::fs::read_to_string(&mark).unwrap().trim().to_string();
+    assert!(eventually(
+        || !PathBuf::from(format!("/proc/{pid}")).exists()
+    ));
+    assert_no_zombies();
+}
