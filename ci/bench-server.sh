@@ -19,6 +19,11 @@
 #   BENCH_QUICK=1 bash ci/bench-server.sh       # CI smoke: 1 round x 1 s, 3 scenarios, 1,000 connections
 #   BENCH_ROUNDS=5 BENCH_DURATION=10 bash ci/bench-server.sh
 #   BENCH_ONLY=4KiB BENCH_IDLE_CONNS=0 bash ci/bench-server.sh   # one file size, no memory test
+#   BENCH_ONLY=none bash ci/bench-server.sh     # memory tests only
+#
+# The memory tests: idle keep-alive connections, then as many connections
+# each holding a partial head (a slowloris wave), RSS per connection during
+# the wave and RSS once they are gone.
 #
 # Prints tables; never fails on figures (it is a smoke in CI). Exits non-zero
 # only when a server cannot be started or answers wrongly.
@@ -230,6 +235,27 @@ try:
         print(f"{s['name']:<8} RSS {before} KiB -> {after} KiB: {growth:.2f} KiB per idle connection "
               f"({after / IDLE:.2f} KiB all-in); answered again: {answered}/{IDLE}")
         time.sleep(0.5)
+    # Memory: a slowloris wave: IDLE connections each holding a partial head,
+    # then all closed. RSS per connection during the wave, and after it.
+    print(f"\npartial-head connections (slowloris wave): {IDLE} per server")
+    partial = b"GET /f13.txt HTTP/1.1\r\nHost: x\r\nUser-Agent: slow\r\nX-Wait: "
+    for s in servers:
+        pid = s["pid"]
+        before = rss_kib(pid)
+        conns = []
+        for _ in range(IDLE):
+            c = socket.create_connection(("127.0.0.1", s["port"]), timeout=5)
+            c.sendall(partial)
+            conns.append(c)
+        time.sleep(1.0)
+        during = rss_kib(pid)
+        for c in conns:
+            c.close()
+        time.sleep(1.5)
+        after = rss_kib(pid)
+        print(f"{s['name']:<8} RSS {before} KiB -> {during} KiB during the wave: "
+              f"{(during - before) / IDLE:.2f} KiB per partial head; {after} KiB after it "
+              f"({(after - before) / max(before, 1) * 100:+.0f}% of before)")
 finally:
     for p in procs:
         if p.poll() is None:

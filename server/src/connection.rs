@@ -38,6 +38,13 @@ const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 /// while a head waits at the front.
 const BODY_ROOM: usize = 8 * 1024;
 
+/// A read buffer starts this small and doubles (up to the largest head plus
+/// `BODY_ROOM`) only when a head needs more room or a read fills it: a
+/// connection that trickles a partial head (slowloris) holds 2 KiB, not the
+/// 24 KiB every connection held before (issue 17: 10k of them took 321 MB).
+/// Most request heads fit; a larger one costs one or two reallocations.
+const RBUF_START: usize = 2 * 1024;
+
 /// Pooled buffers return to the pool only when below this capacity, so one
 /// huge response does not pin memory forever.
 const KEEP_WBUF_CAPACITY: usize = 256 * 1024;
@@ -65,7 +72,8 @@ struct Pending {
 /// connections hand it back to the worker's [`Pool`].
 #[derive(Debug)]
 pub(crate) struct Buffers {
-    rbuf: Box<[u8]>,
+    /// Its length is the room in use (grown in steps, see `RBUF_START`).
+    rbuf: Vec<u8>,
     /// Unconsumed input is `rbuf[start..end]`.
     start: usize,
     end: usize,
@@ -126,7 +134,7 @@ impl Pool {
     fn take(&mut self) -> Box<Buffers> {
         self.free.pop().unwrap_or_else(|| {
             Box::new(Buffers {
-                rbuf: vec![0; self.rbuf_len].into_boxed_slice(),
+                rbuf: vec![0; RBUF_START.min(self.rbuf_len)],
                 start: 0,
                 end: 0,
                 headers: vec![Header::EMPTY; self.max_headers].into_boxed_slice(),
@@ -134,10 +142,18 @@ impl Pool {
                 chunked: ChunkedDecoder::new(),
                 pending: None,
                 dynamic: None,
-                wbuf: Vec::with_capacity(16 * 1024),
+                // Allocated with the first response: a connection still
+                // reading its head (slowloris) holds no output buffer.
+                wbuf: Vec::new(),
                 wpos: 0,
             })
         })
+    }
+
+    /// Keeps at most `n` free sets (after a wave of connections is over).
+    pub(crate) fn shrink(&mut self, n: usize) {
+        self.free.truncate(n);
+        self.free.shrink_to_fit();
     }
 
     fn give(&mut self, mut b: Box<Buffers>) {
@@ -152,6 +168,14 @@ impl Pool {
         b.wbuf.clear();
         b.wpos = 0;
         self.free.push(b);
+    }
+}
+
+/// Doubles a read buffer, up to `max` bytes (the largest head plus `BODY_ROOM`).
+fn grow(rbuf: &mut Vec<u8>, max: usize) {
+    let len = rbuf.len();
+    if len < max {
+        rbuf.resize((len * 2).min(max), 0);
     }
 }
 
@@ -357,6 +381,10 @@ impl Connection {
             b.end -= b.start;
             b.start = 0;
         }
+        if b.end == b.rbuf.len() {
+            // Full of one unfinished message: room to grow, up to the limit.
+            grow(&mut b.rbuf, ctx.pool.rbuf_len);
+        }
         let room = b.rbuf.len() - b.end;
         if room == 0 {
             // Cannot happen: the parser fails at `max_head`, below the buffer size.
@@ -365,6 +393,11 @@ impl Connection {
         match sys::read(self.fd.as_fd(), &mut b.rbuf[b.end..]) {
             Ok(n) => {
                 b.end += n;
+                if n == room {
+                    // A stream that fills the buffer gets a larger one next
+                    // time, so bodies do not go through in 4 KiB reads.
+                    grow(&mut b.rbuf, ctx.pool.rbuf_len);
+                }
                 if n < room && !self.hup {
                     self.readable = false;
                 }
@@ -856,6 +889,32 @@ mod tests {
 
     /// What an idle keep-alive connection costs in the worker's table: the
     /// buffers are back in the pool, so this is all of it.
+    // Issue 17, fault 6: every busy connection, a slowloris one too, held a
+    // 24 KiB read buffer and a 16 KiB output buffer. A fresh set holds 2 KiB
+    // and no output buffer; reads grow it, doubling, up to the head limit.
+    #[test]
+    fn fresh_buffers_are_small_and_grow_to_the_limit() {
+        let mut pool = Pool::new(16 * 1024, 8 * 1024, 100, 4);
+        let b = pool.take();
+        assert_eq!(b.rbuf.len(), 2048);
+        assert_eq!(b.wbuf.capacity(), 0);
+        let mut rbuf = b.rbuf.clone();
+        let mut sizes = Vec::new();
+        for _ in 0..6 {
+            grow(&mut rbuf, pool.rbuf_len);
+            sizes.push(rbuf.len());
+        }
+        assert_eq!(sizes, [4096, 8192, 16384, 24576, 24576, 24576]);
+        // After a wave, the pool keeps only a few free sets.
+        let taken: Vec<_> = (0..4).map(|_| pool.take()).collect();
+        for b in taken {
+            pool.give(b);
+        }
+        assert_eq!(pool.free.len(), 4);
+        pool.shrink(1);
+        assert_eq!(pool.free.len(), 1);
+    }
+
     #[test]
     fn idle_connection_is_small() {
         let size = std::mem::size_of::<Connection>();

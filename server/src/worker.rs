@@ -30,6 +30,10 @@ const EVENTS: usize = 1024;
 /// Pooled buffer sets kept per worker.
 const POOL_KEEP: usize = 256;
 
+/// A wave of this many connections is followed by handing freed memory
+/// back to the system once it is over (`sys::release_free_memory`).
+const TRIM_AFTER: usize = 4 * POOL_KEEP;
+
 /// What request handling needs from the worker, borrowed apart from the
 /// connection table.
 #[derive(Debug)]
@@ -67,6 +71,8 @@ pub(crate) struct Worker {
     slots: Vec<Slot>,
     free: Vec<u32>,
     open: usize,
+    /// Most connections open at once since memory was last handed back.
+    peak_open: usize,
     /// Deadlines by (time, slot, generation); stale entries are skipped.
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     accept_paused_until: Option<Instant>,
@@ -116,6 +122,7 @@ impl Worker {
             slots: Vec::new(),
             free: Vec::new(),
             open: 0,
+            peak_open: 0,
             timers: BinaryHeap::new(),
             accept_paused_until: None,
             shutdown_deadline: None,
@@ -256,6 +263,7 @@ impl Worker {
         let mut conn = Connection::new(fd, peer);
         self.ctx.token = token(slot, gen);
         self.open += 1;
+        self.peak_open = self.peak_open.max(self.open);
         if over {
             conn.refuse(&mut self.ctx);
         }
@@ -356,6 +364,16 @@ impl Worker {
         self.ctx.stats.closed();
         self.ctx.shared.active.fetch_sub(1, Ordering::Relaxed);
         // Dropping `conn` closes the socket, which also removes it from epoll.
+        drop(conn);
+        // After a wave (thousands of connections, e.g. slowloris), most of
+        // their buffers went back to the allocator, which keeps them; once
+        // the connections are few again, hand that memory back to the
+        // system. At most once per wave: `peak` rises again only with load.
+        if self.open <= POOL_KEEP / 4 && self.peak_open >= TRIM_AFTER {
+            self.peak_open = self.open;
+            self.ctx.pool.shrink(POOL_KEEP / 8);
+            sys::release_free_memory();
+        }
     }
 
     /// Stop accepting, close idle connections, let the others finish.
