@@ -38,18 +38,7 @@ pub fn load(name: String, text: &str) -> Result<Run, String> {
 }
 
 fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
+    crate::report::xml(s)
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {

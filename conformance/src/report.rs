@@ -273,7 +273,9 @@ pub fn json(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>) -> St
     s
 }
 
-fn xml(s: &str) -> String {
+/// Text escaped for XML and HTML (also used by `html`): markup characters
+/// as entities, control bytes other than newline and tab dropped.
+pub(crate) fn xml(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -296,21 +296,7 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
         .iter()
         .map(|o| o.to_string())
         .collect();
-    let mut result = CaseResult {
-        id: case.id.clone(),
-        area: case.area.clone(),
-        title: case.title.clone(),
-        section: case.section.clone(),
-        rfc: case.rfc.clone(),
-        level: case.level,
-        verdict: Verdict::Pass,
-        observed: String::new(),
-        accepted: accepted_words,
-        reasons: Vec::new(),
-        findings: Vec::new(),
-        reproducer: String::new(),
-        ms: 0,
-    };
+    let mut result = CaseResult::new(case, Verdict::Pass, accepted_words);
     let missing: Vec<&String> = case
         .needs
         .iter()
@@ -444,23 +430,32 @@ pub async fn run_all_until(
     results.into_iter().flatten().collect()
 }
 
+impl CaseResult {
+    /// A result for `case` with nothing observed yet.
+    fn new(case: &Case, verdict: Verdict, accepted: Vec<String>) -> CaseResult {
+        CaseResult {
+            id: case.id.clone(),
+            area: case.area.clone(),
+            title: case.title.clone(),
+            section: case.section.clone(),
+            rfc: case.rfc.clone(),
+            level: case.level,
+            verdict,
+            observed: String::new(),
+            accepted,
+            reasons: Vec::new(),
+            findings: Vec::new(),
+            reproducer: String::new(),
+            ms: 0,
+        }
+    }
+}
+
 /// The result of a case the deadline cut off (or never let start).
 fn cut_off(case: &Case) -> CaseResult {
-    CaseResult {
-        id: case.id.clone(),
-        area: case.area.clone(),
-        title: case.title.clone(),
-        section: case.section.clone(),
-        rfc: case.rfc.clone(),
-        level: case.level,
-        verdict: Verdict::NotApplicable,
-        observed: String::new(),
-        accepted: Vec::new(),
-        reasons: vec![DEADLINE_REASON.to_string()],
-        findings: Vec::new(),
-        reproducer: String::new(),
-        ms: 0,
-    }
+    let mut r = CaseResult::new(case, Verdict::NotApplicable, Vec::new());
+    r.reasons.push(DEADLINE_REASON.to_string());
+    r
 }
 
 /// The reason given for cases `--deadline` cut off.
