@@ -10,6 +10,9 @@
 //! * A non-token method answered 501 is not accepted (RFC 9112 §3: 400).
 //! * A server that autocorrects a target with a space (lighttpd served a file
 //!   named `a b`) fails, even where `GET /a b` happens to find no file.
+//! * Framing cases do not rest on POST being accepted: a server that refuses
+//!   every POST is judged on how it frames (Python's http.server failed them
+//!   all for answering POST 501).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -43,6 +46,10 @@ enum Style {
     /// Takes everything between the first and the last space of the
     /// request-line as the target, ignores the query: `/` is 200, the rest 404.
     Autocorrect,
+    /// Refuses every POST (405, like Python's http.server answers 501);
+    /// otherwise `strict_cl` decides whether a GET with a Content-Length that
+    /// is not 1*DIGIT gets 400 and a close (RFC 9112 §6.3 rule 5).
+    NoPost { strict_cl: bool },
 }
 
 const BODY: &[u8] = b"hello";
@@ -50,6 +57,24 @@ const BODY: &[u8] = b"hello";
 /// The response to one request head, and whether to close after it.
 fn answer(style: Style, head: &[u8]) -> (Vec<u8>, bool) {
     let head_req = head.starts_with(b"HEAD ");
+    if let Style::NoPost { strict_cl } = style {
+        let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+        let bad_cl = text.lines().any(|l| {
+            l.strip_prefix("content-length:").is_some_and(|v| {
+                v.trim().is_empty() || !v.trim().bytes().all(|b| b.is_ascii_digit())
+            })
+        });
+        let (status, close) = if head.starts_with(b"POST ") {
+            ("405 Method Not Allowed", true)
+        } else if bad_cl && strict_cl {
+            ("400 Bad Request", true)
+        } else {
+            ("200 OK", false)
+        };
+        let conn = if close { "Connection: close\r\n" } else { "" };
+        let out = format!("HTTP/1.1 {status}\r\n{DATE}{conn}Content-Length: 0\r\n\r\n");
+        return (out.into_bytes(), close);
+    }
     if let Style::Autocorrect = style {
         let line = String::from_utf8_lossy(head);
         let line = line.lines().next().unwrap_or("");
@@ -244,4 +269,17 @@ fn autocorrected_target_fails_where_the_corrected_path_exists() {
         verdicts(&strict.addr().to_string(), &ids),
         all(&ids, Verdict::Pass)
     );
+}
+
+#[test]
+fn framing_cases_do_not_rest_on_post_being_accepted() {
+    let ids = [
+        "content-length.non-numeric",
+        "content-length.plus-sign",
+        "content-length.empty",
+    ];
+    let strict = serve(Style::NoPost { strict_cl: true }).to_string();
+    assert_eq!(verdicts(&strict, &ids), all(&ids, Verdict::Pass));
+    let lax = serve(Style::NoPost { strict_cl: false }).to_string();
+    assert_eq!(verdicts(&lax, &ids), all(&ids, Verdict::Fail));
 }
