@@ -18,6 +18,7 @@
 //! * `html` — `h1spec report`: several runs side by side in one HTML page.
 //! * `baseline` — regressions against a recorded run, and `diff`.
 //! * `spawn` — starting and stopping a target for `--spawn`.
+//! * `fuzz` — `h1spec fuzz`: generated inputs, oracles, shrinking, case files.
 //! * `mock` — the mock server with switchable bugs behind the mutation test.
 #![deny(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod baseline;
 pub mod case;
 pub mod catalog;
 pub mod exchange;
+pub mod fuzz;
 pub mod html;
 pub mod mock;
 pub mod observe;

@@ -20,6 +20,8 @@ use h1spec::runner::{self, Options, Profile};
 use h1spec::target::{self, ProbeError, Target, TargetProfile};
 use h1spec::{catalog, spawn};
 
+mod fuzz_cli;
+
 const USAGE: u8 = 2;
 const UNREACHABLE: u8 = 3;
 
@@ -74,6 +76,12 @@ enum Cmd {
         #[arg(long, default_value = "h1spec: HTTP/1.1 conformance")]
         title: String,
     },
+    /// Fuzz a server over the wire: generated requests, each followed by a
+    /// canary request, judged for crashes, hangs, malformed responses and
+    /// desyncs against RFC 9112's reading of the bytes (with
+    /// --differential: where servers disagree). Findings are shrunk and can
+    /// be written as case files. Exit 1 on findings.
+    Fuzz(Box<fuzz_cli::FuzzArgs>),
     /// Serve the built-in mock server (optionally with bugs) until killed.
     Mock {
         /// Address to listen on.
@@ -347,6 +355,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Some(Cmd::Mock { listen, bugs }) => mock(&listen, &bugs),
+        Some(Cmd::Fuzz(args)) => fuzz_cli::run(&args),
         Some(Cmd::Report {
             files,
             output,

@@ -71,6 +71,14 @@ fn signal_group(pgid: u32, signal: libc::c_int) {
 }
 
 impl Spawned {
+    /// How the process ended, once it has (`None` while it runs).
+    pub fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(status.to_string()),
+            _ => None,
+        }
+    }
+
     /// SIGTERM to the process group, then SIGKILL after 3 s if still there.
     pub fn stop(&mut self) {
         // Once reaped, the id may be reused: never signal it after that.

@@ -1,0 +1,521 @@
+//! The oracles: what RFC 9112 says the bytes contain (h1parse's strict
+//! reading, the reference), and what the server's answers say it read.
+//!
+//! A server may refuse anything (an error status, then close) and may close
+//! after any response; what it may not do is answer more requests than the
+//! bytes hold, answer a request that the RFC reads as body or as an
+//! unframeable message, answer the canary as something else than when it
+//! is sent alone, or wait for bytes that were never part of a message.
+
+use h1parse::{BodyKind, ChunkedDecoder, ErrorKind, Header, RequestParser, Status};
+
+use crate::exchange::End;
+use crate::observe::{Observation, Seen};
+
+/// One complete request in the reference reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Req {
+    /// Its method.
+    pub method: Vec<u8>,
+    /// Byte range of the whole message (head and body).
+    pub span: std::ops::Range<usize>,
+    /// Whether the connection must close after its response (HTTP/1.0
+    /// without keep-alive, `Connection: close`, CONNECT).
+    pub last: bool,
+}
+
+/// Where the reference reading stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Every byte was read, as whole messages.
+    End,
+    /// A request ends the connection; the bytes after it are not read.
+    Closed,
+    /// A message the RFC rejects; `framing` says whether its error makes
+    /// the message's length unknowable (after it, nothing can be read).
+    Error {
+        /// h1parse's error kind.
+        kind: ErrorKind,
+        /// Offset in the bytes.
+        offset: usize,
+        /// Whether the error concerns framing (length, line ends, field syntax).
+        framing: bool,
+    },
+    /// The bytes end inside a message.
+    Partial,
+}
+
+impl Stop {
+    /// A short label for signatures.
+    pub fn label(self) -> String {
+        match self {
+            Stop::End => "end".into(),
+            Stop::Closed => "close".into(),
+            Stop::Error { kind, .. } => format!("{kind:?}"),
+            Stop::Partial => "partial".into(),
+        }
+    }
+}
+
+/// The reference reading of the bytes sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// The complete requests, in order.
+    pub requests: Vec<Req>,
+    /// Why reading stopped.
+    pub stop: Stop,
+}
+
+impl Reading {
+    /// The most final responses a conforming server can send: `None` when
+    /// the reference cannot say (a non-framing error the server may
+    /// tolerate, after which its reading of the rest is its own).
+    pub fn max_answers(&self) -> Option<usize> {
+        let n = self.requests.len();
+        match self.stop {
+            Stop::End | Stop::Closed => Some(n),
+            Stop::Error { framing: true, .. } | Stop::Partial => Some(n + 1),
+            Stop::Error { framing: false, .. } => None,
+        }
+    }
+}
+
+/// Errors after which the length of the message is not knowable, or that
+/// servers are known to read two ways (so reading on is the smuggling
+/// precondition). The rest (method, target, version, Host, limits, CTLs in
+/// a value) leave the framing intact: a server that tolerates them reads
+/// the same messages.
+pub fn is_framing(kind: ErrorKind) -> bool {
+    use ErrorKind::*;
+    !matches!(
+        kind,
+        InvalidMethod
+            | InvalidTarget
+            | UriTooLong
+            | MissingVersion
+            | InvalidVersion
+            | UnsupportedVersion
+            | MissingHost
+            | DuplicateHost
+            | InvalidHost
+            | HeaderSectionTooLarge
+            | HeaderLineTooLong
+            | TooManyHeaders
+            | InvalidHeaderValue
+    )
+}
+
+/// Reads `bytes` as RFC 9112 does, message after message.
+pub fn read(bytes: &[u8]) -> Reading {
+    let mut requests = Vec::new();
+    let mut pos = 0;
+    let stop = loop {
+        if pos == bytes.len() {
+            break Stop::End;
+        }
+        let buf = &bytes[pos..];
+        let mut headers = [Header::EMPTY; 128];
+        let req = match RequestParser::new().parse(buf, &mut headers) {
+            Ok(Status::Complete(r)) => r,
+            Ok(Status::Partial) => break Stop::Partial,
+            Err(e) => {
+                break Stop::Error {
+                    kind: e.kind,
+                    offset: pos + e.offset,
+                    framing: is_framing(e.kind),
+                }
+            }
+        };
+        let method = req.method.get(buf).to_vec();
+        let start = pos;
+        pos += req.head_len;
+        match req.body {
+            BodyKind::None | BodyKind::UntilClose => {}
+            BodyKind::Length(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                if bytes.len() - pos < n {
+                    break Stop::Partial;
+                }
+                pos += n;
+            }
+            BodyKind::Chunked => {
+                let mut dec = ChunkedDecoder::new();
+                let outcome = loop {
+                    match dec.decode(&bytes[pos..]) {
+                        Err(e) => {
+                            break Err(Stop::Error {
+                                kind: e.kind,
+                                offset: pos + e.offset,
+                                framing: true,
+                            })
+                        }
+                        Ok(c) => {
+                            pos += c.consumed;
+                            if c.done {
+                                break Ok(());
+                            }
+                            if c.consumed == 0 {
+                                break Err(Stop::Partial);
+                            }
+                        }
+                    }
+                };
+                if let Err(stop) = outcome {
+                    break stop;
+                }
+            }
+        }
+        let last = !req.keep_alive;
+        requests.push(Req {
+            method,
+            span: start..pos,
+            last,
+        });
+        if last {
+            break Stop::Closed;
+        }
+        if requests.len() >= 64 {
+            break Stop::Closed;
+        }
+    };
+    Reading { requests, stop }
+}
+
+/// A finding class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// The server's process exited, or it stopped accepting connections.
+    Crash,
+    /// The server stopped answering a plain GET on a new connection.
+    Hang,
+    /// A response the validator rejects (framing, bytes after a bodiless response).
+    Malformed,
+    /// The server read a different number of requests than the bytes hold.
+    Desync,
+    /// Servers given the same bytes read different numbers of requests.
+    Differential,
+}
+
+impl Class {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Crash => "crash",
+            Class::Hang => "hang",
+            Class::Malformed => "malformed",
+            Class::Desync => "desync",
+            Class::Differential => "differential",
+        }
+    }
+}
+
+/// What an oracle found in one exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The class.
+    pub class: Class,
+    /// What identifies the bug, for de-duplication: class, kind and the
+    /// reference's stop (e.g. `desync:extra:ObsFold`).
+    pub signature: String,
+    /// One sentence for people.
+    pub detail: String,
+    /// The server's answers could also mean it is slow: judge again on a
+    /// connection we do not half-close, waiting the full time.
+    pub confirm: bool,
+}
+
+/// Final (non-1xx) responses.
+pub fn finals(o: &Observation) -> Vec<&Seen> {
+    o.responses.iter().filter(|r| r.status >= 200).collect()
+}
+
+/// Validator findings that concern message framing (a missing Date or a
+/// close without `Connection: close` are conformance failures, not bugs a
+/// fuzzer hunts).
+fn framing_findings(o: &Observation) -> Vec<&str> {
+    o.findings
+        .iter()
+        .map(|f| f.text.as_str())
+        .filter(|t| !t.contains("Date") && !t.contains("§9.6") && !t.contains("Connection: close"))
+        .collect()
+}
+
+/// Digits out: `12 bytes of body after a HEAD response` and `3 bytes of
+/// body after a HEAD response` are one bug.
+fn shape(text: &str) -> String {
+    let mut out = String::new();
+    let mut digits = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                out.push('N');
+            }
+            digits = true;
+        } else {
+            digits = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The canary: where it starts in the bytes sent, and the status it gets
+/// when sent alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Canary {
+    /// Offset of its first byte.
+    pub start: usize,
+    /// Its status when sent alone.
+    pub status: u16,
+}
+
+/// Judges one exchange; `half_closed` says we sent FIN after the bytes
+/// (the fast path).
+pub fn judge(
+    reading: &Reading,
+    o: &Observation,
+    canary: Canary,
+    half_closed: bool,
+) -> Option<Verdict> {
+    let answers = finals(o);
+    // A 101, or a 2xx to CONNECT, ends HTTP on the connection: what
+    // follows is another protocol's, nothing to judge.
+    let switched = o.responses.iter().any(|r| r.status == 101)
+        || reading
+            .requests
+            .iter()
+            .zip(&answers)
+            .any(|(q, r)| q.method == b"CONNECT" && (200..300).contains(&r.status));
+    if switched {
+        return None;
+    }
+    // An error answer to a HEAD that carries a body, then a close, leaks
+    // nothing into a next response: noise for a fuzzer (the conformance
+    // cases judge it).
+    let closing_error = o.end.is_closed() && answers.last().is_some_and(|r| r.status >= 400);
+    let malformed = framing_findings(o)
+        .into_iter()
+        .find(|t| !(closing_error && t.contains("after a HEAD")));
+    if let Some(text) = malformed {
+        return Some(Verdict {
+            class: Class::Malformed,
+            signature: format!("malformed:{}", shape(text)),
+            detail: format!("malformed response: {text}"),
+            confirm: false,
+        });
+    }
+    let m = answers.len();
+    let n = reading.requests.len();
+    let label = reading.stop.label();
+    let desync = |kind: &str, detail: String, confirm: bool| {
+        Some(Verdict {
+            class: Class::Desync,
+            signature: format!("desync:{kind}:{label}"),
+            detail,
+            confirm,
+        })
+    };
+    // A response that announced the close must be the last.
+    if let Some(i) = answers[..m.saturating_sub(1)]
+        .iter()
+        .position(|r| r.has("connection: close"))
+    {
+        return desync(
+            "after-close",
+            format!(
+                "response {} announced the close, then {} more came",
+                i + 1,
+                m - i - 1
+            ),
+            false,
+        );
+    }
+    if let Some(max) = reading.max_answers() {
+        if m > max {
+            let why = match reading.stop {
+                Stop::End => "all of them".to_string(),
+                Stop::Closed => "the last one asks to close".to_string(),
+                Stop::Error { kind, offset, .. } => format!(
+                    "then a message RFC 9112 rejects ({}, byte {offset}) after which nothing can be read",
+                    kind.description()
+                ),
+                Stop::Partial => "then an incomplete message".to_string(),
+            };
+            return desync(
+                "extra",
+                format!("{m} responses, but the bytes hold {n} requests ({why})"),
+                false,
+            );
+        }
+    }
+    // The canary: the last request of a reading that ends with it, or the
+    // last answer of a server that read on past a tolerable error.
+    let canary_read_alone = reading
+        .requests
+        .last()
+        .is_some_and(|r| r.span.start == canary.start);
+    let canary_at = match reading.stop {
+        Stop::End if canary_read_alone => Some(n - 1),
+        Stop::Error { framing: false, .. } if m >= n + 2 => Some(m - 1),
+        _ => None,
+    };
+    if let Some(i) = canary_at.filter(|i| *i < m) {
+        let earlier_refusal = answers[..i]
+            .iter()
+            .any(|r| r.status >= 400 && !r.keep_alive);
+        let r = answers[i];
+        if r.complete && r.status != canary.status && !earlier_refusal && r.status != 503 {
+            return desync(
+                "canary",
+                format!(
+                    "the canary was answered {} (alone: {}): the server read it from another byte",
+                    r.status, canary.status
+                ),
+                false,
+            );
+        }
+    }
+    if reading.stop == Stop::End && m < n {
+        let refused = answers
+            .iter()
+            .any(|r| r.status >= 400 || r.has("connection: close"));
+        if !refused {
+            match o.end {
+                End::Open => {
+                    return desync(
+                        "swallowed",
+                        format!(
+                            "{m} responses to {n} requests, and the server waits for more: it took part of the bytes as a body or head"
+                        ),
+                        half_closed,
+                    )
+                }
+                _ if !half_closed => {
+                    return desync(
+                        "dropped",
+                        format!("{m} responses to {n} requests, then a close without a word"),
+                        false,
+                    )
+                }
+                _ => {
+                    return desync(
+                        "dropped",
+                        format!("{m} responses to {n} requests, then a close without a word"),
+                        true,
+                    )
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Statuses that refuse a message (rather than answer it): after one, a
+/// server that closes has read nothing more.
+fn refuses(status: u16) -> bool {
+    matches!(status, 400 | 408 | 411 | 413 | 414 | 417 | 431 | 501 | 505)
+}
+
+/// How one server read the bytes: answers before its first refusal, and
+/// whether it refused.
+fn interpretation(o: &Observation) -> (usize, bool) {
+    let answers = finals(o);
+    match answers.iter().position(|r| refuses(r.status)) {
+        Some(i) => (i, true),
+        None => (answers.len(), false),
+    }
+}
+
+/// The differential oracle: the same bytes, several servers. A finding is
+/// two servers that both took every message they answered, but answered a
+/// different number (`count`: one of them reads a body or a request the
+/// other does not), or one that refuses a message where the other reads on
+/// past it (`lenient`: put in front of the strict one, it forwards what
+/// the other rejects). Returns the verdict and the two names.
+pub fn differ(
+    reading: &Reading,
+    names: &[&str],
+    seen: &[Observation],
+) -> Option<(Verdict, Vec<String>)> {
+    let views: Vec<(usize, bool)> = seen.iter().map(interpretation).collect();
+    let label = reading.stop.label();
+    for a in 0..views.len() {
+        for b in 0..views.len() {
+            if a == b {
+                continue;
+            }
+            let ((ma, ra), (mb, rb)) = (views[a], views[b]);
+            let kind = if !ra && !rb && ma < mb {
+                "count"
+            } else if ra && !rb && mb > ma + 1 {
+                "lenient"
+            } else {
+                continue;
+            };
+            let say = |m: usize, r: bool| {
+                if r {
+                    format!("answered {m} then refused one")
+                } else {
+                    format!("answered {m}")
+                }
+            };
+            let detail = format!(
+                "{}: {}; {}: {} (RFC 9112 reads {} request(s), then {})",
+                names[a],
+                say(ma, ra),
+                names[b],
+                say(mb, rb),
+                reading.requests.len(),
+                label
+            );
+            return Some((
+                Verdict {
+                    class: Class::Differential,
+                    signature: format!("differential:{kind}:{}<{}:{label}", names[a], names[b]),
+                    detail,
+                    confirm: false,
+                },
+                vec![names[a].to_string(), names[b].to_string()],
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn reference_reads_messages_bodies_and_stops() {
+        let r = read(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(r.requests.len(), 2);
+        assert_eq!(r.stop, Stop::End);
+        assert_eq!(r.max_answers(), Some(2));
+
+        let r = read(b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        assert_eq!(r.requests.len(), 2);
+        assert_eq!(r.stop, Stop::Closed);
+
+        let r = read(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        assert!(matches!(
+            r.stop,
+            Stop::Error {
+                kind: ErrorKind::ContentLengthWithTransferEncoding,
+                framing: true,
+                ..
+            }
+        ));
+        assert_eq!(r.max_answers(), Some(1));
+
+        let r = read(b"GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(matches!(r.stop, Stop::Error { framing: false, .. }));
+        assert_eq!(r.max_answers(), None);
+
+        let r = read(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc");
+        assert_eq!(r.stop, Stop::Partial);
+        assert_eq!(r.requests.len(), 0);
+    }
+}

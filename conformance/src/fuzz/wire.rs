@@ -1,0 +1,135 @@
+//! One fuzz exchange on the wire, lean enough for tens of thousands a
+//! second: connect, write the input (with its pauses) and the canary, and
+//! read until the server closes, goes quiet, or the deadline passes.
+//!
+//! The fast path half-closes after writing: a server then answers what it
+//! read and closes, so the exchange ends as soon as the server is done
+//! instead of after an idle wait. What the half-close could change (a
+//! server that drops requests when it sees our FIN, or takes long to
+//! answer) is judged again on the slow path, which does not half-close and
+//! waits the full idle time.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{sleep, timeout, Instant};
+
+use super::gen::Input;
+use crate::exchange::{End, Transcript};
+
+/// Stop reading past this many bytes: a fuzz exchange that gets more is
+/// looping, and what came first is enough to judge.
+const MAX_RECEIVED: usize = 4 << 20;
+
+/// How to run one exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct Wire {
+    /// Connect timeout, and the longest one write may take.
+    pub step: Duration,
+    /// Stop when nothing arrived for this long.
+    pub idle: Duration,
+    /// Half-close after the last byte (the fast path).
+    pub half_close: bool,
+    /// Without the half-close: stop this long after the server has sent
+    /// `expect` complete final responses, instead of waiting `idle`.
+    pub grace: Option<(usize, Duration)>,
+}
+
+/// After this many confirmations that the half-close was what made a
+/// server look wrong, a run stops half-closing.
+pub const HALF_CLOSE_REFUTED: u64 = 20;
+
+/// Why an exchange could not be made.
+#[derive(Debug)]
+pub struct ConnectError(pub std::io::Error);
+
+/// Writes `input` then `canary`; returns what came back.
+pub async fn exchange(
+    addr: &str,
+    input: &Input,
+    canary: &[u8],
+    wire: Wire,
+) -> Result<Transcript, ConnectError> {
+    let stream = match timeout(wire.step, TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(ConnectError(e)),
+        Err(_) => {
+            return Err(ConnectError(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connect timed out",
+            )))
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let mut sent = Vec::with_capacity(input.bytes.len() + canary.len());
+    let mut write_failed = false;
+    let mut from = 0;
+    let pieces = input
+        .splits
+        .iter()
+        .map(|(at, pause)| (*at, Some(*pause)))
+        .chain(std::iter::once((input.bytes.len(), None)));
+    // Reading starts only after writing: a server that answers early fills
+    // our receive buffer, which holds far more than one fuzz exchange sends.
+    for (at, pause) in pieces {
+        let at = at.clamp(from, input.bytes.len());
+        let mut piece = &input.bytes[from..at];
+        let with_canary;
+        if pause.is_none() {
+            with_canary = [piece, canary].concat();
+            piece = &with_canary;
+        }
+        from = at;
+        if piece.is_empty() {
+            continue;
+        }
+        match timeout(wire.step, wr.write_all(piece)).await {
+            Ok(Ok(())) => sent.extend_from_slice(piece),
+            _ => {
+                write_failed = true;
+                break;
+            }
+        }
+        if let Some(p) = pause {
+            sleep(p).await;
+        }
+    }
+    let mut half_closed = false;
+    if wire.half_close && !write_failed {
+        half_closed = wr.shutdown().await.is_ok();
+    }
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let deadline = Instant::now() + wire.idle * 10;
+    let mut idle = wire.idle;
+    let end = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || received.len() >= MAX_RECEIVED {
+            break End::Open;
+        }
+        match timeout(idle.min(left), rd.read(&mut chunk)).await {
+            Err(_) => break End::Open,
+            Ok(Ok(0)) => break End::Closed,
+            Ok(Ok(n)) => {
+                received.extend_from_slice(&chunk[..n]);
+                if let Some((expect, grace)) = wire.grace {
+                    if crate::observe::complete_finals(&sent, &received) >= expect {
+                        idle = grace;
+                    }
+                }
+            }
+            Ok(Err(_)) => break End::Reset,
+        }
+    };
+    Ok(Transcript {
+        sent,
+        received,
+        end,
+        write_failed,
+        silence_broken: None,
+        half_closed,
+        await_missed: None,
+    })
+}

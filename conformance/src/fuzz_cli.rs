@@ -1,0 +1,357 @@
+//! `h1spec fuzz`: flags, targets, output.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Args;
+
+use h1spec::case::Vars;
+use h1spec::fuzz::{self, Config, FuzzTarget, Summary, Watch};
+use h1spec::report::Format;
+use h1spec::target::TargetProfile;
+use h1spec::{catalog, runner, spawn};
+
+use super::{check_addr, interrupted, runtime, usage, UNREACHABLE};
+
+/// Flags of `h1spec fuzz`.
+#[derive(Args)]
+pub struct FuzzArgs {
+    /// The server to fuzz, HOST:PORT.
+    target: Option<String>,
+    /// Start the server with this command (`{port}` is replaced by a free
+    /// port) and watch its process: an exit is a crash finding.
+    #[arg(long, value_name = "CMD")]
+    spawn: Option<String>,
+    /// Send every input to each of these servers and report where they
+    /// disagree on how many requests the bytes hold (HOST:PORT,
+    /// NAME=HOST:PORT or spawn:CMD {port}; two or more).
+    #[arg(long, num_args = 2.., value_name = "TARGET", conflicts_with_all = ["target", "spawn"])]
+    differential: Vec<String>,
+    /// Seed of the input sequence: the same seed sends the same inputs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Stop after this many inputs.
+    #[arg(long, value_name = "N")]
+    runs: Option<u64>,
+    /// Stop after this long: `90`, `90s`, `10m`, `1h`.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Connections in flight at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    jobs: usize,
+    /// Connect timeout and the longest one write may take, in ms.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    timeout: u64,
+    /// How long to wait for more bytes when confirming a finding, in ms
+    /// (raise it for a slow server).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    wait: u64,
+    /// Write each finding as a case file in DIR (`h1spec --cases DIR` replays them).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Output format: human or json.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Exchanges each finding may spend on shrinking.
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    shrink_budget: usize,
+    /// Stop after this many distinct findings.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    max_findings: usize,
+    /// Also take the requests of the case files in DIR as seeds (repeatable).
+    #[arg(long = "cases", value_name = "DIR")]
+    case_dirs: Vec<PathBuf>,
+    /// Do not seed with the built-in cases' requests (grammar only).
+    #[arg(long)]
+    no_seeds: bool,
+    /// Target profile file (host, paths): see the README.
+    #[arg(long, value_name = "FILE")]
+    target_profile: Option<PathBuf>,
+    /// Host header value [default: the profile's, else localhost].
+    #[arg(long)]
+    host: Option<String>,
+    /// A path that answers 200 to GET [default: /].
+    #[arg(long)]
+    path: Option<String>,
+    /// A path that accepts request bodies [default: --path].
+    #[arg(long)]
+    post: Option<String>,
+}
+
+/// `90`, `90s`, `10m`, `1h`, `500ms`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 90s, 10m, 1h)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        "ms" => return Ok(Duration::from_millis(n)),
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {s:?} (use ms, s, m or h)"
+            ))
+        }
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+struct Child(Mutex<spawn::Spawned>);
+
+impl Watch for Child {
+    fn exited(&self) -> Option<String> {
+        self.0.lock().ok()?.exited()
+    }
+}
+
+impl FuzzArgs {
+    fn vars(&self) -> Result<Vars, String> {
+        let p = match &self.target_profile {
+            Some(f) => TargetProfile::load(f)?,
+            None => TargetProfile::default(),
+        };
+        let path = self.path.clone().or(p.path).unwrap_or_else(|| "/".into());
+        Ok(Vars {
+            host: self
+                .host
+                .clone()
+                .or(p.host)
+                .unwrap_or_else(|| "localhost".into()),
+            post: self.post.clone().or(p.post).unwrap_or_else(|| path.clone()),
+            path,
+            missing: p.missing.unwrap_or_else(|| "/h1spec-canary-404".into()),
+            ..Vars::default()
+        })
+    }
+
+    /// Requests of the compiled cases (and `--cases` files), filled in.
+    fn seeds(&self, vars: &Vars) -> Result<Vec<Vec<u8>>, String> {
+        let mut cases = if self.no_seeds {
+            Vec::new()
+        } else {
+            catalog::builtin()?
+        };
+        for d in &self.case_dirs {
+            cases.extend(catalog::load_dir(d)?);
+        }
+        let mut seeds = Vec::new();
+        for c in &cases {
+            let Ok(actions) = runner::actions(c, vars) else {
+                continue;
+            };
+            let mut bytes = Vec::new();
+            for a in actions {
+                if let h1spec::exchange::Action::Write(b) = a {
+                    bytes.extend_from_slice(&b);
+                }
+            }
+            if !bytes.is_empty() && bytes.len() <= 16 * 1024 {
+                seeds.push(bytes);
+            }
+        }
+        Ok(seeds)
+    }
+}
+
+/// Runs `h1spec fuzz`.
+pub fn run(args: &FuzzArgs) -> ExitCode {
+    if matches!(args.format, Format::Junit | Format::Tap) {
+        return usage("fuzz prints human or json (--format human|json)");
+    }
+    if args.jobs == 0 {
+        return usage("--jobs must be at least 1");
+    }
+    let vars = match args.vars() {
+        Ok(v) => v,
+        Err(e) => return usage(e),
+    };
+    let seeds = match args.seeds(&vars) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    // Targets: one (address or --spawn), or several with --differential.
+    let mut keep = Vec::new();
+    let mut watch: Option<Arc<dyn Watch>> = None;
+    let mut targets = Vec::new();
+    let specs: Vec<String> = if !args.differential.is_empty() {
+        args.differential.clone()
+    } else if let Some(cmd) = &args.spawn {
+        if args.target.is_some() {
+            return usage("give a target HOST:PORT or --spawn CMD, not both");
+        }
+        vec![format!("spawn:{cmd}")]
+    } else if let Some(t) = &args.target {
+        vec![t.clone()]
+    } else {
+        return usage("no target: give HOST:PORT, --spawn CMD or --differential A B ...");
+    };
+    for spec in &specs {
+        let (name, rest) = match spec.split_once('=') {
+            Some((n, r)) if !n.contains(':') && !n.contains(' ') => (Some(n.to_string()), r),
+            _ => (None, spec.as_str()),
+        };
+        let (addr, label) = match rest.strip_prefix("spawn:") {
+            Some(cmd) => match spawn::spawn(cmd, Duration::from_secs(10)) {
+                Ok(s) => {
+                    let addr = s.addr.clone();
+                    let child = Arc::new(Child(Mutex::new(s)));
+                    if specs.len() == 1 {
+                        watch = Some(child.clone());
+                    }
+                    keep.push(child);
+                    let first = cmd.split_whitespace().next().unwrap_or("spawned");
+                    (addr, first.rsplit('/').next().unwrap_or(first).to_string())
+                }
+                Err(e) => {
+                    eprintln!("h1spec: {e}");
+                    return ExitCode::from(UNREACHABLE);
+                }
+            },
+            None => {
+                if let Err(e) = check_addr(rest) {
+                    return usage(e);
+                }
+                (rest.to_string(), rest.to_string())
+            }
+        };
+        let name = name.unwrap_or(label);
+        if targets.iter().any(|t: &FuzzTarget| t.name == name) {
+            return usage(format!(
+                "two targets named {name:?}: name them NAME=HOST:PORT"
+            ));
+        }
+        targets.push(FuzzTarget {
+            name,
+            addr,
+            vars: vars.clone(),
+        });
+    }
+    let cfg = Config {
+        seed: args.seed,
+        runs: args.runs,
+        duration: args.duration,
+        jobs: args.jobs,
+        step: Duration::from_millis(args.timeout),
+        wait: Duration::from_millis(args.wait),
+        shrink_budget: args.shrink_budget,
+        max_findings: args.max_findings.max(1),
+    };
+    let tty = std::io::stderr().is_terminal();
+    let progress: Option<Box<dyn Fn(fuzz::Progress) + Send + Sync>> = tty.then(|| {
+        Box::new(|p: fuzz::Progress| {
+            eprint!(
+                "\r\x1b[K{} inputs, {:.0}/s, {} finding(s), {:.0} s",
+                p.inputs,
+                p.inputs as f64 / p.seconds.max(0.001),
+                p.findings,
+                p.seconds
+            );
+        }) as Box<dyn Fn(fuzz::Progress) + Send + Sync>
+    });
+    let rt = runtime();
+    let summary = rt.block_on(async {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            interrupted().await;
+            let _ = tx.send(());
+        });
+        fuzz::fuzz(targets.clone(), seeds, cfg, watch, progress, Some(rx)).await
+    });
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let mut summary = match summary {
+        Ok(s) => s,
+        Err(fuzz::StartError::Unreachable(m)) => {
+            eprintln!("h1spec: target does not answer HTTP: {m}");
+            return ExitCode::from(UNREACHABLE);
+        }
+    };
+    drop(keep);
+    if let Some(dir) = &args.out {
+        let how = format!("`h1spec fuzz --seed {}`", args.seed);
+        for f in &mut summary.findings {
+            match fuzz::out::write_case(dir, f, &vars, f.canary_status, &how) {
+                Ok(p) => f.case_file = Some(p.display().to_string()),
+                Err(e) => {
+                    eprintln!("h1spec: cannot write a case file in {}: {e}", dir.display());
+                    return ExitCode::from(super::USAGE);
+                }
+            }
+        }
+    }
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("summary serializes")
+        ),
+        _ => print!("{}", human(&summary, &targets)),
+    }
+    if summary.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn human(s: &Summary, targets: &[FuzzTarget]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let names: Vec<String> = targets
+        .iter()
+        .map(|t| format!("{} ({})", t.name, t.addr))
+        .collect();
+    let _ = writeln!(
+        out,
+        "h1spec fuzz: {} inputs to {} in {:.1} s ({:.0} inputs/s, {} exchanges), seed {}",
+        s.inputs,
+        names.join(", "),
+        s.seconds,
+        s.inputs as f64 / s.seconds.max(0.001),
+        s.exchanges,
+        s.seed
+    );
+    for n in &s.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    if let Some(why) = &s.stopped {
+        let _ = writeln!(out, "stopped early: {why}");
+    }
+    if s.findings.is_empty() {
+        let _ = writeln!(out, "no findings");
+        return out;
+    }
+    let classes: Vec<String> = s.by_class.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let _ = writeln!(
+        out,
+        "{} finding(s): {} ({} repeat(s) of known ones not shown)\n",
+        s.findings.len(),
+        classes.join(", "),
+        s.duplicates
+    );
+    for f in &s.findings {
+        let _ = writeln!(out, "{}  [{}]", f.signature, f.targets.join(" vs "));
+        let _ = writeln!(out, "  {}", f.detail);
+        let _ = writeln!(
+            out,
+            "  input {} ({} bytes, shrunk to {}): '{}' + canary",
+            f.iteration, f.original_len, f.shrunk_len, f.bytes
+        );
+        for w in &f.observed {
+            let _ = writeln!(out, "  observed: {w}");
+        }
+        let _ = writeln!(out, "  reproduce: {}", f.reproducer);
+        if let Some(p) = &f.case_file {
+            let _ = writeln!(out, "  case file: {p}");
+        }
+        out.push('\n');
+    }
+    out
+}
