@@ -47,8 +47,8 @@ impl Rng {
     }
 
     /// One element of `items`.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -99,7 +99,7 @@ impl Grammar {
     pub fn input(&self, seed: u64, iteration: u64) -> Input {
         let mut rng = Rng::for_iteration(seed, iteration);
         let mut bytes = if !self.seeds.is_empty() && rng.chance(20) {
-            rng.pick(&self.seeds).clone()
+            self.seeds[rng.below(self.seeds.len())].clone()
         } else {
             let n = 1 + usize::from(rng.chance(30)) + usize::from(rng.chance(10));
             let mut b = Vec::new();
@@ -131,9 +131,9 @@ impl Grammar {
     /// Appends one request.
     fn message(&self, rng: &mut Rng, out: &mut Vec<u8>) {
         let method = if rng.chance(6) {
-            *rng.pick(&["get", "G ET", "GET\t", "X-H1SPEC", "PATCH"])
+            rng.pick(&["get", "G ET", "GET\t", "X-H1SPEC", "PATCH"])
         } else {
-            *rng.pick(&[
+            rng.pick(&[
                 "GET", "GET", "GET", "POST", "POST", "PUT", "HEAD", "OPTIONS", "DELETE",
             ])
         };
@@ -144,7 +144,7 @@ impl Grammar {
             3 => format!(
                 "{}?{}",
                 self.path,
-                *rng.pick(&["a=b", "a b", "a%20b", "#f", "\x7f"])
+                rng.pick(&["a=b", "a b", "a%20b", "#f", "\x7f"])
             ),
             4 | 5 => self.post.clone(),
             _ => self.path.clone(),
@@ -152,7 +152,7 @@ impl Grammar {
         let version = match rng.below(100) {
             0..=84 => "HTTP/1.1",
             85..=91 => "HTTP/1.0",
-            _ => *rng.pick(&["HTTP/1.2", "http/1.1", "HTTP/1.10", "HTTP/2.0", "HTTP/1.1 "]),
+            _ => rng.pick(&["HTTP/1.2", "http/1.1", "HTTP/1.10", "HTTP/2.0", "HTTP/1.1 "]),
         };
         let eol: &[u8] = match rng.below(30) {
             0 => b"\n",
@@ -188,7 +188,7 @@ impl Grammar {
             fields.push(("Expect".into(), b"100-continue".to_vec()));
         }
         if rng.chance(20) {
-            let (n, v) = *rng.pick(&[
+            let (n, v) = rng.pick(&[
                 ("X-A", "b"),
                 ("Accept", "*/*"),
                 ("User-Agent", "h1spec-fuzz"),
@@ -249,7 +249,7 @@ impl Grammar {
             .into_bytes(),
             3 => b"0\r\n\r\n".to_vec(),
             _ => {
-                let n = *rng.pick(&[1usize, 5, 13, 64, 300]);
+                let n = rng.pick(&[1usize, 5, 13, 64, 300]);
                 (0..n).map(|i| b'a' + (i % 26) as u8).collect()
             }
         }
@@ -341,7 +341,7 @@ impl Grammar {
             },
             _ => Framing {
                 fields: vec![(
-                    (*rng.pick(&[
+                    (rng.pick(&[
                         "Transfer_Encoding",
                         "Content-Length ",
                         "Transfer-Encoding\x0b",
@@ -419,13 +419,13 @@ const INTERESTING: &[u8] = b"\r\n\0 \t:;,0129aAfF-\"\x0b\x0c\x7f\x80\xff";
 /// line, or turn a CRLF into a bare LF.
 pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
     if bytes.is_empty() {
-        bytes.push(*rng.pick(INTERESTING));
+        bytes.push(rng.pick(INTERESTING));
         return;
     }
     let at = rng.below(bytes.len());
     match rng.below(7) {
-        0 | 1 => bytes[at] = *rng.pick(INTERESTING),
-        2 => bytes.insert(at, *rng.pick(INTERESTING)),
+        0 | 1 => bytes[at] = rng.pick(INTERESTING),
+        2 => bytes.insert(at, rng.pick(INTERESTING)),
         3 => {
             bytes.remove(at);
         }
