@@ -114,7 +114,11 @@ impl Grammar {
             }
         }
         let mut splits = Vec::new();
-        if rng.chance(12) && bytes.len() > 1 {
+        // Fragmented: separate writes, half of them with a 1 ms pause (the
+        // server surely reads the pieces apart), half without (cheaper; on
+        // loopback with TCP_NODELAY usually apart too). Pauses are what
+        // bounds the exchange rate, so they are rare.
+        if rng.chance(8) && bytes.len() > 1 {
             let mut at: Vec<usize> = (0..1 + rng.below(3))
                 .map(|_| 1 + rng.below(bytes.len() - 1))
                 .collect();
@@ -122,7 +126,7 @@ impl Grammar {
             at.dedup();
             splits = at
                 .into_iter()
-                .map(|a| (a, Duration::from_millis(1 + rng.below(3) as u64)))
+                .map(|a| (a, Duration::from_millis(rng.below(2) as u64)))
                 .collect();
         }
         Input { bytes, splits }
