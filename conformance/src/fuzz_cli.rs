@@ -324,6 +324,14 @@ fn human(s: &Summary, targets: &[FuzzTarget]) -> String {
     if let Some(why) = &s.stopped {
         let _ = writeln!(out, "stopped early: {why}");
     }
+    if !s.lenient.is_empty() {
+        let l: Vec<String> = s.lenient.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        let _ = writeln!(
+            out,
+            "lenient (read on, coherently, past a message RFC 9112 rejects; not findings): {}",
+            l.join(", ")
+        );
+    }
     if s.findings.is_empty() {
         let _ = writeln!(out, "no findings");
         return out;

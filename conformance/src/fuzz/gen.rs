@@ -489,6 +489,33 @@ mod tests {
     }
 
     #[test]
+    fn the_readings_take_any_input() {
+        // The oracles read every input twice (strict and lenient): no input
+        // may make them panic (a chunked error offset once did).
+        let g = grammar();
+        let canary = b"GET /404 HTTP/1.1\r\nHost: h\r\n\r\n";
+        for i in 0..20_000 {
+            let input = g.input(3, i);
+            let bytes = [&input.bytes[..], &canary[..]].concat();
+            let strict = crate::fuzz::oracle::read(&bytes);
+            let lenient = crate::fuzz::oracle::read_lenient(&bytes);
+            let _ = crate::fuzz::oracle::Canary::after(&input.bytes, 404, &strict);
+            for r in [strict, lenient] {
+                for q in &r.requests {
+                    assert!(q.span.end <= bytes.len());
+                }
+                if let crate::fuzz::oracle::Stop::Error { offset, .. } = r.stop {
+                    assert!(
+                        offset <= bytes.len(),
+                        "input {i}: offset {offset} of {}",
+                        bytes.len()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn inputs_vary_and_mostly_parse() {
         use h1parse::{Header, RequestParser, Status};
         let g = grammar();

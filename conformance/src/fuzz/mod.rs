@@ -130,6 +130,11 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// What the run learnt about the target on the way.
     pub notes: Vec<String>,
+    /// Inputs the target read on past a message RFC 9112 says to reject,
+    /// coherently (the canary answered as when sent alone), by h1parse's
+    /// error: leniencies, the precondition of a desync between this server
+    /// and a stricter one, but no desync on their own.
+    pub lenient: BTreeMap<String, u64>,
 }
 
 /// The canary request for a target.
@@ -164,6 +169,7 @@ struct Run {
     /// The target behaves differently when we half-close: stop doing it.
     no_half_close: AtomicBool,
     notes: Mutex<Vec<String>>,
+    lenient: Mutex<BTreeMap<String, u64>>,
     findings: Mutex<Vec<Finding>>,
     watch: Option<Arc<dyn Watch>>,
     started: Instant,
@@ -230,6 +236,7 @@ pub async fn fuzz(
         refuted: AtomicU64::new(0),
         no_half_close: AtomicBool::new(false),
         notes: Mutex::new(Vec::new()),
+        lenient: Mutex::new(BTreeMap::new()),
         findings: Mutex::new(Vec::new()),
         watch,
         started: Instant::now(),
@@ -261,7 +268,13 @@ pub async fn fuzz(
         });
     }
     for w in workers {
-        let _ = w.await;
+        if let Err(e) = w.await {
+            if e.is_panic() {
+                run.notes.lock().expect("notes").push(format!(
+                    "internal error: a fuzz worker panicked ({e}); the run went on with one worker fewer: please report it"
+                ));
+            }
+        }
     }
     run.stop.store(true, Ordering::Relaxed);
     let mut findings = run.findings.lock().expect("findings").clone();
@@ -272,6 +285,7 @@ pub async fn fuzz(
     }
     let stopped = run.stopped.lock().expect("stopped").clone();
     let notes = run.notes.lock().expect("notes").clone();
+    let lenient = run.lenient.lock().expect("lenient").clone();
     Ok(Summary {
         seed: cfg.seed,
         inputs: run.inputs.load(Ordering::Relaxed),
@@ -282,6 +296,7 @@ pub async fn fuzz(
         duplicates: run.duplicates.load(Ordering::Relaxed),
         stopped,
         notes,
+        lenient,
     })
 }
 
@@ -322,6 +337,22 @@ impl Run {
         }
     }
 
+    /// A verdict, with leniencies counted rather than reported.
+    fn judged(&self, r: Result<Option<Verdict>, String>) -> Option<Verdict> {
+        match r {
+            Ok(v) => v,
+            Err(label) => {
+                *self
+                    .lenient
+                    .lock()
+                    .expect("lenient")
+                    .entry(label)
+                    .or_insert(0) += 1;
+                None
+            }
+        }
+    }
+
     /// The slow path did not confirm a fast-path verdict.
     fn refute(&self) {
         let n = self.refuted.fetch_add(1, Ordering::Relaxed) + 1;
@@ -354,10 +385,8 @@ impl Run {
         let p = &self.targets[t];
         let bytes = [&input.bytes[..], &p.canary].concat();
         let reading = oracle::read(&bytes);
-        let canary = Canary {
-            start: input.bytes.len(),
-            status: p.canary_status,
-        };
+        let lenient = oracle::read_lenient(&bytes);
+        let canary = Canary::after(&input.bytes, p.canary_status, &reading);
         let expect = reading.max_answers().unwrap_or(reading.requests.len() + 1);
         let Some(tr) = self.send(t, input, self.fast(expect)).await else {
             return Err(self.health(t).await.unwrap_or_else(|| Verdict {
@@ -368,7 +397,7 @@ impl Run {
             }));
         };
         let o = observe::observe(&tr);
-        let mut v = oracle::judge(&reading, &o, canary, true);
+        let mut v = self.judged(oracle::judge(&reading, &lenient, &o, &bytes, canary, true));
         let mut words = o.words();
         if tr.end == End::Open && oracle::finals(&o).is_empty() {
             if let Some(dead) = self.health(t).await {
@@ -389,7 +418,7 @@ impl Run {
             };
             let o = observe::observe(&tr);
             words = o.words();
-            let again = oracle::judge(&reading, &o, canary, false);
+            let again = self.judged(oracle::judge(&reading, &lenient, &o, &bytes, canary, false));
             if again.as_ref().map(|a| &a.signature) != v.as_ref().map(|v| &v.signature) {
                 self.refute();
             }

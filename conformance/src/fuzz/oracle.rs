@@ -46,6 +46,21 @@ pub enum Stop {
 }
 
 impl Stop {
+    /// Where reading stopped, for people.
+    pub fn describe(self) -> String {
+        match self {
+            Stop::End => "all read".into(),
+            Stop::Closed => "the last one asks to close".into(),
+            Stop::Error { kind, offset, .. } => {
+                format!(
+                    "then a message RFC 9112 rejects: {}, byte {offset}",
+                    kind.description()
+                )
+            }
+            Stop::Partial => "then an incomplete message".into(),
+        }
+    }
+
     /// A short label for signatures.
     pub fn label(self) -> String {
         match self {
@@ -105,8 +120,74 @@ pub fn is_framing(kind: ErrorKind) -> bool {
     )
 }
 
-/// Reads `bytes` as RFC 9112 does, message after message.
+/// Reads `bytes` as RFC 9112 does, message after message, rejecting
+/// everything it may reject (h1parse's defaults).
 pub fn read(bytes: &[u8]) -> Reading {
+    read_with(bytes, false, &[])
+}
+
+/// Reads `bytes` with the leniencies RFC 9112 allows a server: a bare LF
+/// ends a line of the head (§2.2), obs-fold is replaced by spaces (§5.2),
+/// and a message with both Content-Length and Transfer-Encoding is framed
+/// by Transfer-Encoding, after which the connection must close (§6.3 rule
+/// 3). A server may read either way; it may not read a third.
+pub fn read_lenient(bytes: &[u8]) -> Reading {
+    let mut buf = bytes.to_vec();
+    let mut last_at = Vec::new();
+    for _ in 0..32 {
+        let r = read_with(&buf, true, &last_at);
+        let start = r.requests.last().map_or(0, |q| q.span.end);
+        match r.stop {
+            Stop::Error {
+                kind: ErrorKind::ObsFold,
+                offset,
+                ..
+            } if offset >= 2
+                && offset <= buf.len()
+                && buf[offset - 1] == b'\n'
+                && !first_field(&buf[start.min(offset)..offset]) =>
+            {
+                let from = if buf[offset - 2] == b'\r' {
+                    offset - 2
+                } else {
+                    offset - 1
+                };
+                buf[from..offset].fill(b' ');
+            }
+            Stop::Error {
+                kind: ErrorKind::ContentLengthWithTransferEncoding,
+                offset,
+                ..
+            } => {
+                // Hide Content-Length (same length, so offsets hold) and
+                // mark the message as the connection's last.
+                let head = &buf[start..offset.min(buf.len())];
+                let Some(at) = find_field(head, b"content-length") else {
+                    return r;
+                };
+                buf[start + at] = b'X';
+                last_at.push(start);
+            }
+            _ => return r,
+        }
+    }
+    read_with(&buf, true, &last_at)
+}
+
+/// Whether the only line before the end of `head` is the request line (so
+/// whitespace there starts no fold).
+fn first_field(head: &[u8]) -> bool {
+    head.iter().filter(|b| **b == b'\n').count() <= 1
+}
+
+/// Offset of a field line named `name` (lower case) in `head`.
+fn find_field(head: &[u8], name: &[u8]) -> Option<usize> {
+    head.windows(name.len() + 1)
+        .position(|w| w[0] == b'\n' && w[1..].eq_ignore_ascii_case(name))
+        .map(|p| p + 1)
+}
+
+fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
     let mut requests = Vec::new();
     let mut pos = 0;
     let stop = loop {
@@ -115,7 +196,10 @@ pub fn read(bytes: &[u8]) -> Reading {
         }
         let buf = &bytes[pos..];
         let mut headers = [Header::EMPTY; 128];
-        let req = match RequestParser::new().parse(buf, &mut headers) {
+        let req = match RequestParser::new()
+            .allow_bare_lf(bare_lf)
+            .parse(buf, &mut headers)
+        {
             Ok(Status::Complete(r)) => r,
             Ok(Status::Partial) => break Stop::Partial,
             Err(e) => {
@@ -140,12 +224,14 @@ pub fn read(bytes: &[u8]) -> Reading {
             }
             BodyKind::Chunked => {
                 let mut dec = ChunkedDecoder::new();
+                // The decoder's error offsets count from the body's start.
+                let body = pos;
                 let outcome = loop {
                     match dec.decode(&bytes[pos..]) {
                         Err(e) => {
                             break Err(Stop::Error {
                                 kind: e.kind,
-                                offset: pos + e.offset,
+                                offset: (body + e.offset).min(bytes.len()),
                                 framing: true,
                             })
                         }
@@ -165,16 +251,13 @@ pub fn read(bytes: &[u8]) -> Reading {
                 }
             }
         }
-        let last = !req.keep_alive;
+        let last = !req.keep_alive || last_at.contains(&start);
         requests.push(Req {
             method,
             span: start..pos,
             last,
         });
-        if last {
-            break Stop::Closed;
-        }
-        if requests.len() >= 64 {
+        if last || requests.len() >= 64 {
             break Stop::Closed;
         }
     };
@@ -268,53 +351,69 @@ pub struct Canary {
     pub start: usize,
     /// Its status when sent alone.
     pub status: u16,
+    /// The input ends with an empty line and names no body framing after
+    /// the strict reading stopped: a server that tolerates the error reads
+    /// the canary next.
+    pub tail_clean: bool,
 }
 
-/// Judges one exchange; `half_closed` says we sent FIN after the bytes
-/// (the fast path).
+impl Canary {
+    /// The canary after `input`, as `reading` (the strict one) read them.
+    pub fn after(input: &[u8], status: u16, reading: &Reading) -> Canary {
+        let from = match reading.stop {
+            Stop::Error { offset, .. } => offset.min(input.len()),
+            _ => input.len(),
+        };
+        let rest = input[from..].to_ascii_lowercase();
+        let framed = rest.windows(14).any(|w| w == b"content-length")
+            || rest.windows(17).any(|w| w == b"transfer-encoding");
+        Canary {
+            start: input.len(),
+            status,
+            tail_clean: input.ends_with(b"\r\n\r\n") && !framed,
+        }
+    }
+}
+
+/// Judges one exchange against the strict and the lenient reading of
+/// what was sent; `half_closed` says we sent FIN after the bytes (the fast
+/// path). `Ok(None)`: nothing wrong; `Err(label)`: the server read on past
+/// a message RFC 9112 says to reject, coherently (it answered the message
+/// and then the canary as when sent alone): a leniency, not a desync.
 pub fn judge(
-    reading: &Reading,
+    strict: &Reading,
+    lenient: &Reading,
     o: &Observation,
+    sent: &[u8],
     canary: Canary,
     half_closed: bool,
-) -> Option<Verdict> {
+) -> Result<Option<Verdict>, String> {
     let answers = finals(o);
     // A 101, or a 2xx to CONNECT, ends HTTP on the connection: what
     // follows is another protocol's, nothing to judge.
     let switched = o.responses.iter().any(|r| r.status == 101)
-        || reading
-            .requests
-            .iter()
-            .zip(&answers)
-            .any(|(q, r)| q.method == b"CONNECT" && (200..300).contains(&r.status));
-    if switched {
-        return None;
-    }
-    // An error answer to a HEAD that carries a body, then a close, leaks
-    // nothing into a next response: noise for a fuzzer (the conformance
-    // cases judge it).
-    let closing_error = o.end.is_closed() && answers.last().is_some_and(|r| r.status >= 400);
-    let malformed = framing_findings(o)
-        .into_iter()
-        .find(|t| !(closing_error && t.contains("after a HEAD")));
-    if let Some(text) = malformed {
-        return Some(Verdict {
-            class: Class::Malformed,
-            signature: format!("malformed:{}", shape(text)),
-            detail: format!("malformed response: {text}"),
-            confirm: false,
+        || [strict, lenient].iter().any(|rd| {
+            rd.requests
+                .iter()
+                .zip(&answers)
+                .any(|(q, r)| q.method == b"CONNECT" && (200..300).contains(&r.status))
         });
+    if switched {
+        return Ok(None);
+    }
+    if let Some(v) = malformed(strict, o, sent, &answers) {
+        return Ok(Some(v));
     }
     let m = answers.len();
-    let n = reading.requests.len();
-    let label = reading.stop.label();
+    let n = strict.requests.len();
+    let label = strict.stop.label();
     let desync = |kind: &str, detail: String, confirm: bool| {
-        Some(Verdict {
+        Ok(Some(Verdict {
             class: Class::Desync,
             signature: format!("desync:{kind}:{label}"),
             detail,
             confirm,
-        })
+        }))
     };
     // A response that announced the close must be the last.
     if let Some(i) = answers[..m.saturating_sub(1)]
@@ -331,82 +430,150 @@ pub fn judge(
             false,
         );
     }
-    if let Some(max) = reading.max_answers() {
-        if m > max {
-            let why = match reading.stop {
-                Stop::End => "all of them".to_string(),
-                Stop::Closed => "the last one asks to close".to_string(),
-                Stop::Error { kind, offset, .. } => format!(
-                    "then a message RFC 9112 rejects ({}, byte {offset}) after which nothing can be read",
-                    kind.description()
-                ),
-                Stop::Partial => "then an incomplete message".to_string(),
-            };
-            return desync(
-                "extra",
-                format!("{m} responses, but the bytes hold {n} requests ({why})"),
-                false,
-            );
-        }
-    }
-    // The canary: the last request of a reading that ends with it, or the
-    // last answer of a server that read on past a tolerable error.
-    let canary_read_alone = reading
-        .requests
-        .last()
-        .is_some_and(|r| r.span.start == canary.start);
-    let canary_at = match reading.stop {
-        Stop::End if canary_read_alone => Some(n - 1),
-        Stop::Error { framing: false, .. } if m >= n + 2 => Some(m - 1),
+    let max = match (strict.max_answers(), lenient.max_answers()) {
+        (Some(a), Some(b)) => Some(a.max(b)),
         _ => None,
     };
-    if let Some(i) = canary_at.filter(|i| *i < m) {
-        let earlier_refusal = answers[..i]
-            .iter()
-            .any(|r| r.status >= 400 && !r.keep_alive);
-        let r = answers[i];
-        if r.complete && r.status != canary.status && !earlier_refusal && r.status != 503 {
-            return desync(
-                "canary",
-                format!(
-                    "the canary was answered {} (alone: {}): the server read it from another byte",
-                    r.status, canary.status
-                ),
-                false,
-            );
+    if let Some(max) = max.filter(|max| m > *max) {
+        let canary_last = answers
+            .last()
+            .is_some_and(|r| r.complete && r.status == canary.status);
+        let refused = answers.get(n).is_some_and(|r| r.status >= 400);
+        if let Stop::Error { .. } = strict.stop {
+            if m == n + 2 && canary_last && !refused {
+                return Err(label);
+            }
+            if m == n + 2 && canary_last {
+                return desync(
+                    "after-error",
+                    format!(
+                        "answered {} to a message it cannot frame ({}), then read on instead of closing",
+                        answers[n].status,
+                        strict.stop.describe()
+                    ),
+                    false,
+                );
+            }
         }
+        return desync(
+            "extra",
+            format!(
+                "{m} responses, but the bytes hold {n} request(s) ({}; at most {max} answers)",
+                strict.stop.describe()
+            ),
+            false,
+        );
     }
-    if reading.stop == Stop::End && m < n {
+    if let Some(v) = canary_check(strict, lenient, &answers, canary) {
+        return desync("canary", v, false);
+    }
+    let whole: Vec<&Reading> = [strict, lenient]
+        .into_iter()
+        .filter(|r| r.stop == Stop::End)
+        .collect();
+    let least = whole.iter().map(|r| r.requests.len()).min();
+    if let Some(need) = least.filter(|need| m < *need) {
         let refused = answers
             .iter()
             .any(|r| r.status >= 400 || r.has("connection: close"));
         if !refused {
-            match o.end {
-                End::Open => {
-                    return desync(
-                        "swallowed",
-                        format!(
-                            "{m} responses to {n} requests, and the server waits for more: it took part of the bytes as a body or head"
-                        ),
-                        half_closed,
-                    )
-                }
-                _ if !half_closed => {
-                    return desync(
-                        "dropped",
-                        format!("{m} responses to {n} requests, then a close without a word"),
-                        false,
-                    )
-                }
-                _ => {
-                    return desync(
-                        "dropped",
-                        format!("{m} responses to {n} requests, then a close without a word"),
-                        true,
-                    )
-                }
+            if o.end == End::Open {
+                return desync(
+                    "swallowed",
+                    format!(
+                        "{m} responses to {need} requests, and the server waits for more: it took part of the bytes as a body or head"
+                    ),
+                    half_closed,
+                );
             }
+            return desync(
+                "dropped",
+                format!("{m} responses to {need} requests, then a close without a word"),
+                half_closed,
+            );
         }
+    }
+    Ok(None)
+}
+
+/// Malformed responses, without the noise a fuzzer cannot act on.
+fn malformed(strict: &Reading, o: &Observation, sent: &[u8], answers: &[&Seen]) -> Option<Verdict> {
+    let closing_error = o.end.is_closed() && answers.last().is_some_and(|r| r.status >= 400);
+    // Where the first message h1parse could not read starts: if it starts
+    // with HEAD, a server that read it as a HEAD rightly sent no body.
+    let unread = strict.requests.last().map_or(0, |q| q.span.end);
+    let unread_is_head = sent.get(unread..).is_some_and(|b| b.starts_with(b"HEAD"));
+    let text = framing_findings(o).into_iter().find(|t| {
+        let head_noise = closing_error
+            && (t.contains("after a HEAD") || (t.contains("cut short") && unread_is_head));
+        !head_noise
+    })?;
+    let (sig, detail) = if o.garbage.is_some()
+        && matches!(
+            strict.stop,
+            Stop::Error {
+                kind: ErrorKind::MissingVersion,
+                ..
+            }
+        )
+        && o.responses.is_empty()
+    {
+        (
+            "malformed:http09".to_string(),
+            "a request line without a version was answered without a status line (an HTTP/0.9 response)".to_string(),
+        )
+    } else {
+        (
+            format!("malformed:{}", shape(text)),
+            format!("malformed response: {text}"),
+        )
+    };
+    Some(Verdict {
+        class: Class::Malformed,
+        signature: sig,
+        detail,
+        confirm: false,
+    })
+}
+
+/// The canary was read alone and answered otherwise than when sent alone.
+fn canary_check(
+    strict: &Reading,
+    lenient: &Reading,
+    answers: &[&Seen],
+    canary: Canary,
+) -> Option<String> {
+    let m = answers.len();
+    // Where the canary's answer must be, by a reading that ends with it.
+    let at = [strict, lenient].into_iter().find_map(|r| {
+        let alone = r
+            .requests
+            .last()
+            .is_some_and(|q| q.span.start == canary.start);
+        (r.stop == Stop::End && alone).then(|| r.requests.len() - 1)
+    });
+    let at = at.or({
+        // A server that tolerated a non-framing error and read on: the
+        // canary is its last answer, if the bytes put nothing between that
+        // message's head and the canary.
+        match strict.stop {
+            Stop::Error { framing: false, .. }
+                if canary.tail_clean && m >= strict.requests.len() + 2 =>
+            {
+                Some(m - 1)
+            }
+            _ => None,
+        }
+    })?;
+    let r = answers.get(at)?;
+    let earlier_refusal = answers[..at]
+        .iter()
+        .any(|r| r.status >= 400 && !r.keep_alive);
+    if r.complete && r.status != canary.status && !earlier_refusal && r.status != 503 {
+        return Some(format!(
+            "the canary was answered {} (alone: {}): the server read it from another byte",
+            r.status, canary.status
+        ));
     }
     None
 }
@@ -513,6 +680,16 @@ mod tests {
         let r = read(b"GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n");
         assert!(matches!(r.stop, Stop::Error { framing: false, .. }));
         assert_eq!(r.max_answers(), None);
+
+        // The leniencies RFC 9112 allows: bare LF in the head, obs-fold,
+        // Transfer-Encoding over Content-Length (then close).
+        let r = read_lenient(
+            b"GET / HTTP/1.1\nHost: a\nX: b\r\n c\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        assert_eq!((r.requests.len(), r.stop), (2, Stop::End));
+        let r = read_lenient(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!((r.requests.len(), r.stop), (1, Stop::Closed));
+        assert_eq!(r.requests[0].span, 0..79);
 
         let r = read(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc");
         assert_eq!(r.stop, Stop::Partial);
