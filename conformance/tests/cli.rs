@@ -466,3 +466,80 @@ fn spawned_target_is_stopped_when_h1spec_is_terminated() {
     );
     let _ = std::fs::remove_file(&pidfile);
 }
+
+#[test]
+fn fuzz_usage_errors_exit_2_and_unreachable_exits_3() {
+    assert_eq!(code(&h1spec(&["fuzz"])), 2, "no target");
+    assert_eq!(
+        code(&h1spec(&["fuzz", "127.0.0.1:1", "--duration", "5x"])),
+        2
+    );
+    assert_eq!(code(&h1spec(&["fuzz", "not-an-address"])), 2);
+    assert_eq!(
+        code(&h1spec(&["fuzz", "127.0.0.1:1", "--format", "junit"])),
+        2
+    );
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let o = h1spec(&["fuzz", &addr, "--runs", "10"]);
+    assert_eq!(code(&o), 3, "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn fuzz_finds_a_bug_writes_a_case_that_replays_and_passes_a_correct_server() {
+    let buggy = Mock::start(&[Bug::ClOverTe]).unwrap();
+    let correct = Mock::start(&[]).unwrap();
+    let dir = std::env::temp_dir().join(format!("h1spec-cli-fuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = h1spec(&[
+        "fuzz",
+        &buggy.addr().to_string(),
+        "--path",
+        "/",
+        "--post",
+        "/echo",
+        "--runs",
+        "3000",
+        "--format",
+        "json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(findings
+        .iter()
+        .any(|f| f["signature"].as_str().unwrap().starts_with("desync:")));
+    assert!(findings.iter().all(|f| f["case_file"].is_string()));
+    // The case files replay: they fail on the buggy server, pass on the correct one.
+    let replay = |addr: String| {
+        code(&h1spec(&[
+            &addr,
+            "--cases",
+            dir.to_str().unwrap(),
+            "--no-builtin",
+            "--path",
+            "/",
+            "--post",
+            "/echo",
+            "--wait",
+            "300",
+        ]))
+    };
+    assert_eq!(replay(buggy.addr().to_string()), 1);
+    assert_eq!(replay(correct.addr().to_string()), 0);
+    // The same seed sends the same inputs: no findings on the correct server.
+    let o = h1spec(&[
+        "fuzz",
+        &correct.addr().to_string(),
+        "--post",
+        "/echo",
+        "--runs",
+        "3000",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("no findings"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -93,7 +93,7 @@ const FOUND: &[(Bug, &str)] = &[
     (Bug::Http10Persistent, "desync:extra:close"),
     (Bug::IgnoreChunked, "desync:"),
     (Bug::LaxChunkSize, "desync:extra:"),
-    (Bug::ObsFoldAccept, "desync:extra:ObsFold"),
+    (Bug::ObsFoldAccept, "desync:"),
     (Bug::HeadBody, "malformed:"),
     (Bug::BodyOn204, "malformed:"),
 ];

@@ -40,6 +40,8 @@ pub enum Stop {
         offset: usize,
         /// Whether the error concerns framing (length, line ends, field syntax).
         framing: bool,
+        /// Whether it is in a chunked body (else in a head).
+        body: bool,
     },
     /// The bytes end inside a message.
     Partial,
@@ -79,6 +81,18 @@ pub struct Reading {
     pub requests: Vec<Req>,
     /// Why reading stopped.
     pub stop: Stop,
+    /// Bytes the lenient reading left out (ignored field lines), all
+    /// before the canary: offsets after them are this much smaller.
+    pub removed: usize,
+}
+
+impl Reading {
+    /// Whether the last request read is the canary, on its own.
+    pub fn ends_with_canary(&self, canary_start: usize) -> bool {
+        self.requests
+            .last()
+            .is_some_and(|q| q.span.start + self.removed == canary_start)
+    }
 }
 
 impl Reading {
@@ -134,6 +148,7 @@ pub fn read(bytes: &[u8]) -> Reading {
 pub fn read_lenient(bytes: &[u8]) -> Reading {
     let mut buf = bytes.to_vec();
     let mut last_at = Vec::new();
+    let mut removed = 0;
     for _ in 0..32 {
         let r = read_with(&buf, true, &last_at);
         let start = r.requests.last().map_or(0, |q| q.span.end);
@@ -158,7 +173,7 @@ pub fn read_lenient(bytes: &[u8]) -> Reading {
                 kind: ErrorKind::ContentLengthWithTransferEncoding,
                 offset,
                 ..
-            } => {
+            } if !last_at.contains(&start) => {
                 // Hide Content-Length (same length, so offsets hold) and
                 // mark the message as the connection's last.
                 let head = &buf[start..offset.min(buf.len())];
@@ -168,10 +183,46 @@ pub fn read_lenient(bytes: &[u8]) -> Reading {
                 buf[start + at] = b'X';
                 last_at.push(start);
             }
-            _ => return r,
+            // A field line h1parse rejects, which a tolerant server skips:
+            // read on without it (not an RFC leniency, but the reading
+            // under which such a server's answers are coherent).
+            Stop::Error {
+                kind:
+                    ErrorKind::MissingColon
+                    | ErrorKind::InvalidHeaderName
+                    | ErrorKind::WhitespaceBeforeColon
+                    | ErrorKind::BareCr
+                    | ErrorKind::InvalidHeaderValue,
+                offset,
+                body: false,
+                ..
+            } if offset < buf.len() && !first_field(&buf[start.min(offset)..offset]) => {
+                let from = buf[..offset]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |p| p + 1);
+                let to = buf[offset..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(buf.len(), |p| offset + p + 1);
+                if to - from >= buf.len() {
+                    return r;
+                }
+                buf.drain(from..to);
+                removed += to - from;
+                for l in &mut last_at {
+                    if *l > from {
+                        *l -= to - from;
+                    }
+                }
+            }
+            _ => return Reading { removed, ..r },
         }
     }
-    read_with(&buf, true, &last_at)
+    Reading {
+        removed,
+        ..read_with(&buf, true, &last_at)
+    }
 }
 
 /// Whether the only line before the end of `head` is the request line (so
@@ -207,6 +258,7 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
                     kind: e.kind,
                     offset: pos + e.offset,
                     framing: is_framing(e.kind),
+                    body: false,
                 }
             }
         };
@@ -233,6 +285,7 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
                                 kind: e.kind,
                                 offset: (body + e.offset).min(bytes.len()),
                                 framing: true,
+                                body: true,
                             })
                         }
                         Ok(c) => {
@@ -261,7 +314,11 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
             break Stop::Closed;
         }
     };
-    Reading { requests, stop }
+    Reading {
+        requests,
+        stop,
+        removed: 0,
+    }
 }
 
 /// A finding class.
@@ -367,10 +424,16 @@ impl Canary {
         let rest = input[from..].to_ascii_lowercase();
         let framed = rest.windows(14).any(|w| w == b"content-length")
             || rest.windows(17).any(|w| w == b"transfer-encoding");
+        // The first empty line after the error ends the input: nothing
+        // lies between the tolerated head and the canary.
+        let first_blank = rest
+            .windows(3)
+            .position(|w| w == b"\n\r\n")
+            .map(|p| from + p + 3);
         Canary {
             start: input.len(),
             status,
-            tail_clean: input.ends_with(b"\r\n\r\n") && !framed,
+            tail_clean: first_blank == Some(input.len()) && !framed,
         }
     }
 }
@@ -435,15 +498,15 @@ pub fn judge(
         _ => None,
     };
     if let Some(max) = max.filter(|max| m > *max) {
-        let canary_last = answers
-            .last()
-            .is_some_and(|r| r.complete && r.status == canary.status);
-        let refused = answers.get(n).is_some_and(|r| r.status >= 400);
-        if let Stop::Error { .. } = strict.stop {
-            if m == n + 2 && canary_last && !refused {
-                return Err(label);
-            }
-            if m == n + 2 && canary_last {
+        let refused = answers.get(n).is_some_and(|r| refuses(r.status));
+        if let Stop::Error {
+            kind, offset, body, ..
+        } = strict.stop
+        {
+            // CL+TE: whatever its reading, the server had to close (§6.3 rule 3).
+            let cl_te = kind == ErrorKind::ContentLengthWithTransferEncoding;
+            let coherent = !cl_te && resumes_coherently(sent, offset, canary, &answers[n + 1..]);
+            if coherent && refused {
                 return desync(
                     "after-error",
                     format!(
@@ -453,6 +516,20 @@ pub fn judge(
                     ),
                     false,
                 );
+            }
+            if coherent && (body || body_framing(kind)) {
+                return desync(
+                    "read-on",
+                    format!(
+                        "read on past a message whose body cannot be framed ({}): it chose a length RFC 9112 does not give, and answered {} more",
+                        strict.stop.describe(),
+                        m - n - 1
+                    ),
+                    false,
+                );
+            }
+            if coherent {
+                return Err(label);
             }
         }
         return desync(
@@ -496,6 +573,58 @@ pub fn judge(
     Ok(None)
 }
 
+/// Errors in the framing of a body (not of a head line).
+fn body_framing(kind: ErrorKind) -> bool {
+    use ErrorKind::*;
+    matches!(
+        kind,
+        InvalidContentLength
+            | ConflictingContentLength
+            | InvalidTransferEncoding
+            | UnsupportedTransferCoding
+            | TransferEncodingInHttp10
+    )
+}
+
+/// Whether the answers after the one to the rejected message are what a
+/// server gives that skipped that message up to some line boundary after
+/// the error and read the rest as RFC 9112 does: as many answers as that
+/// reading has requests, the canary's (if read on its own) as when sent
+/// alone. Such a server read on
+/// past an error, but it did not take part of a message for a request
+/// beyond what it skipped.
+fn resumes_coherently(sent: &[u8], from: usize, canary: Canary, after: &[&Seen]) -> bool {
+    if canary.start > sent.len() || from > canary.start {
+        return false;
+    }
+    let Some(last) = after.last() else {
+        return false;
+    };
+    if !last.complete {
+        return false;
+    }
+    let starts = sent[from..canary.start]
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| from + i + 1)
+        .chain([canary.start]);
+    for s in starts {
+        let rest = &sent[s..];
+        for r in [read(rest), read_lenient(rest)] {
+            // The canary, when read on its own, answered as when sent alone.
+            let alone = r.ends_with_canary(canary.start - s);
+            if r.stop == Stop::End
+                && r.requests.len() == after.len()
+                && (!alone || last.status == canary.status)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// Malformed responses, without the noise a fuzzer cannot act on.
 fn malformed(strict: &Reading, o: &Observation, sent: &[u8], answers: &[&Seen]) -> Option<Verdict> {
     let closing_error = o.end.is_closed() && answers.last().is_some_and(|r| r.status >= 400);
@@ -504,8 +633,8 @@ fn malformed(strict: &Reading, o: &Observation, sent: &[u8], answers: &[&Seen]) 
     let unread = strict.requests.last().map_or(0, |q| q.span.end);
     let unread_is_head = sent.get(unread..).is_some_and(|b| b.starts_with(b"HEAD"));
     let text = framing_findings(o).into_iter().find(|t| {
-        let head_noise = closing_error
-            && (t.contains("after a HEAD") || (t.contains("cut short") && unread_is_head));
+        let head_noise = (closing_error && t.contains("after a HEAD"))
+            || (t.contains("cut short by the close (0 bytes") && unread_is_head);
         !head_noise
     })?;
     let (sig, detail) = if o.garbage.is_some()
