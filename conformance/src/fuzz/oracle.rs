@@ -713,57 +713,65 @@ fn refuses(status: u16) -> bool {
     matches!(status, 400 | 408 | 411 | 413 | 414 | 417 | 431 | 501 | 505)
 }
 
-/// How one server read the bytes: answers before its first refusal, and
-/// whether it refused.
-fn interpretation(o: &Observation) -> (usize, bool) {
+/// How one server read the bytes: answers before its first refusal,
+/// whether it refused one, and whether it still waited for bytes at the end.
+fn interpretation(o: &Observation) -> (usize, bool, bool) {
     let answers = finals(o);
+    let open = o.end == End::Open;
     match answers.iter().position(|r| refuses(r.status)) {
-        Some(i) => (i, true),
-        None => (answers.len(), false),
+        Some(i) => (i, true, open),
+        None => (answers.len(), false, open),
     }
 }
 
-/// The differential oracle: the same bytes, several servers. A finding is
-/// two servers that both took every message they answered, but answered a
-/// different number (`count`: one of them reads a body or a request the
-/// other does not), or one that refuses a message where the other reads on
-/// past it (`lenient`: put in front of the strict one, it forwards what
-/// the other rejects). Returns the verdict and the two names.
+/// The differential oracle: the same bytes, several servers. Refusing is
+/// always safe, and so is closing early; what is not:
+///
+/// * `count`: a server answered fewer messages than another and still
+///   waits for more, without refusing anything: it took bytes the other
+///   read as requests for part of a message (as a back end behind the
+///   other, it would hold them, or prepend them to the next client's
+///   request).
+/// * `lenient`: the bytes are invalid by RFC 9112 (the strict reading
+///   stops at an error or inside a message), one server refuses them, and
+///   the other reads on past that message: put in front of a server with
+///   yet another reading, it forwards what should have been refused.
+///
+/// Returns the verdict and the two names.
 pub fn differ(
     reading: &Reading,
     names: &[&str],
     seen: &[Observation],
 ) -> Option<(Verdict, Vec<String>)> {
-    let views: Vec<(usize, bool)> = seen.iter().map(interpretation).collect();
+    let views: Vec<(usize, bool, bool)> = seen.iter().map(interpretation).collect();
     let label = reading.stop.label();
+    let invalid = matches!(reading.stop, Stop::Error { .. } | Stop::Partial);
     for a in 0..views.len() {
         for b in 0..views.len() {
             if a == b {
                 continue;
             }
-            let ((ma, ra), (mb, rb)) = (views[a], views[b]);
-            let kind = if !ra && !rb && ma < mb {
+            let ((ma, ra, open_a), (mb, rb, _)) = (views[a], views[b]);
+            let kind = if !ra && !rb && ma < mb && open_a {
                 "count"
-            } else if ra && !rb && mb > ma + 1 {
+            } else if invalid && ra && !rb && ma >= reading.requests.len() && mb > ma + 1 {
                 "lenient"
             } else {
                 continue;
             };
-            let say = |m: usize, r: bool| {
-                if r {
-                    format!("answered {m} then refused one")
-                } else {
-                    format!("answered {m}")
-                }
+            let say = |m: usize, r: bool, open: bool| match (r, open) {
+                (true, _) => format!("answered {m} then refused one"),
+                (false, true) => format!("answered {m} and waited for more"),
+                (false, false) => format!("answered {m}"),
             };
             let detail = format!(
-                "{}: {}; {}: {} (RFC 9112 reads {} request(s), then {})",
+                "{}: {}; {}: {} (RFC 9112 reads {} request(s), {})",
                 names[a],
-                say(ma, ra),
+                say(ma, ra, open_a),
                 names[b],
-                say(mb, rb),
+                say(mb, rb, views[b].2),
                 reading.requests.len(),
-                label
+                reading.stop.describe()
             );
             return Some((
                 Verdict {
