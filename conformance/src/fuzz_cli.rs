@@ -30,6 +30,16 @@ pub struct FuzzArgs {
     /// NAME=HOST:PORT or spawn:CMD {port}; two or more).
     #[arg(long, num_args = 2.., value_name = "TARGET", conflicts_with_all = ["target", "spawn"])]
     differential: Vec<String>,
+    /// Proxy mode: the front end to fuzz (HOST:PORT), which forwards to the
+    /// echo origin h1spec runs at --origin-listen; a finding is also any
+    /// request the origin receives that the client's bytes do not hold as
+    /// a message (smuggled), a changed body length, or non-HTTP bytes.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["target", "differential"], requires = "origin_listen")]
+    via: Option<String>,
+    /// Proxy mode: where h1spec's echo origin listens (port 0: any free
+    /// port; `{origin_port}` in --spawn is replaced by it).
+    #[arg(long, value_name = "ADDR")]
+    origin_listen: Option<String>,
     /// Seed of the input sequence: the same seed sends the same inputs.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -180,14 +190,26 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
     let mut keep = Vec::new();
     let mut watch: Option<Arc<dyn Watch>> = None;
     let mut targets = Vec::new();
+    let rt = runtime();
+    let origin = match &args.origin_listen {
+        Some(addr) => match rt.block_on(fuzz::origin::Origin::start(addr)) {
+            Ok(o) => Some(o),
+            Err(e) => return usage(format!("--origin-listen {addr}: {e}")),
+        },
+        None => None,
+    };
+    let origin_port = origin.as_ref().map_or(0, |o| o.addr.port()).to_string();
     let specs: Vec<String> = if !args.differential.is_empty() {
         args.differential.clone()
     } else if let Some(cmd) = &args.spawn {
         if args.target.is_some() {
             return usage("give a target HOST:PORT or --spawn CMD, not both");
         }
-        vec![format!("spawn:{cmd}")]
-    } else if let Some(t) = &args.target {
+        vec![format!(
+            "spawn:{}",
+            cmd.replace("{origin_port}", &origin_port)
+        )]
+    } else if let Some(t) = args.via.as_ref().or(args.target.as_ref()) {
         vec![t.clone()]
     } else {
         return usage("no target: give HOST:PORT, --spawn CMD or --differential A B ...");
@@ -242,6 +264,22 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
         wait: Duration::from_millis(args.wait),
         shrink_budget: args.shrink_budget,
         max_findings: args.max_findings.max(1),
+        origin: origin.clone(),
+    };
+    if origin.is_some() && args.differential.len() > 1 {
+        return usage(
+            "--origin-listen goes with one front end (--via or --spawn), not --differential",
+        );
+    }
+    let cfg = match &origin {
+        Some(o) => {
+            eprintln!(
+                "h1spec: proxy mode: the echo origin listens on {}; one exchange at a time, so each request it receives is attributed",
+                o.addr
+            );
+            Config { jobs: 1, ..cfg }
+        }
+        None => cfg,
     };
     let tty = std::io::stderr().is_terminal();
     let progress: Option<Box<dyn Fn(fuzz::Progress) + Send + Sync>> = tty.then(|| {
@@ -255,7 +293,6 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
             );
         }) as Box<dyn Fn(fuzz::Progress) + Send + Sync>
     });
-    let rt = runtime();
     let summary = rt.block_on(async {
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {

@@ -147,3 +147,140 @@ fn a_dropped_pipeline_is_found_as_swallowed() {
         s.findings.iter().map(|f| &f.signature).collect::<Vec<_>>()
     );
 }
+
+/// A toy reverse proxy for proxy mode: reads the client's bytes until the
+/// client half-closes or goes quiet, frames them with h1parse, and
+/// forwards each message re-serialized (head line, Host, Content-Length,
+/// decoded body) on one connection to the origin, then relays the
+/// origin's answers. With `ignore_chunked` it frames a chunked body as no
+/// body (and reads the chunks as the next requests), like a front end that
+/// does not implement Transfer-Encoding.
+fn toy_proxy(origin: std::net::SocketAddr, ignore_chunked: bool) -> std::net::SocketAddr {
+    use h1parse::{BodyKind, ChunkedDecoder, Header, RequestParser, Status};
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { continue };
+            std::thread::spawn(move || {
+                client
+                    .set_read_timeout(Some(Duration::from_millis(200)))
+                    .unwrap();
+                let mut bytes = Vec::new();
+                let mut chunk = [0u8; 8192];
+                while let Ok(n) = client.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    bytes.extend_from_slice(&chunk[..n]);
+                }
+                let mut out = Vec::new();
+                let mut pos = 0;
+                while pos < bytes.len() {
+                    let buf = &bytes[pos..];
+                    let mut headers = [Header::EMPTY; 64];
+                    let Ok(Status::Complete(req)) = RequestParser::new().parse(buf, &mut headers)
+                    else {
+                        break;
+                    };
+                    let line = format!(
+                        "{} {} HTTP/1.1\r\nHost: origin\r\n",
+                        String::from_utf8_lossy(req.method.get(buf)),
+                        String::from_utf8_lossy(req.target.get(buf))
+                    );
+                    pos += req.head_len;
+                    let mut body = Vec::new();
+                    match req.body {
+                        BodyKind::Length(n) => {
+                            let n = (n as usize).min(bytes.len() - pos);
+                            body.extend_from_slice(&bytes[pos..pos + n]);
+                            pos += n;
+                        }
+                        BodyKind::Chunked if !ignore_chunked => {
+                            let mut dec = ChunkedDecoder::new();
+                            loop {
+                                let Ok(c) = dec.decode(&bytes[pos..]) else {
+                                    break;
+                                };
+                                body.extend_from_slice(&bytes[pos..][c.data.clone()]);
+                                pos += c.consumed;
+                                if c.done || c.consumed == 0 {
+                                    break;
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    out.extend_from_slice(line.as_bytes());
+                    out.extend_from_slice(
+                        format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes(),
+                    );
+                    out.extend_from_slice(&body);
+                }
+                let Ok(mut up) = std::net::TcpStream::connect(origin) else {
+                    return;
+                };
+                let _ = up.write_all(&out);
+                let _ = up.shutdown(std::net::Shutdown::Write);
+                let mut answers = Vec::new();
+                let _ = up.read_to_end(&mut answers);
+                let _ = client.write_all(&answers);
+            });
+        }
+    });
+    addr
+}
+
+fn fuzz_via(front: std::net::SocketAddr, origin: h1spec::fuzz::origin::Origin) -> Summary {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let target = FuzzTarget {
+        name: "proxy".into(),
+        addr: front.to_string(),
+        vars: vars(),
+    };
+    let cfg = Config {
+        seed: 0,
+        runs: Some(600),
+        duration: Some(Duration::from_secs(60)),
+        jobs: 1,
+        wait: Duration::from_millis(300),
+        shrink_budget: 50,
+        max_findings: 50,
+        origin: Some(origin),
+        ..Config::default()
+    };
+    rt.block_on(fuzz::fuzz(vec![target], Vec::new(), cfg, None, None, None))
+        .expect("the proxy answers")
+}
+
+#[test]
+fn proxy_mode_finds_a_front_end_that_smuggles_and_passes_one_that_does_not() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let origin = rt
+        .block_on(h1spec::fuzz::origin::Origin::start("127.0.0.1:0"))
+        .unwrap();
+    let _keep = std::thread::spawn({
+        // The origin's tasks live on `rt`: keep it running in a thread.
+        let rt = rt;
+        move || rt.block_on(std::future::pending::<()>())
+    });
+    let sound = fuzz_via(toy_proxy(origin.addr, false), origin.clone());
+    let proxy_findings = |s: &Summary| -> Vec<String> {
+        s.findings
+            .iter()
+            .filter(|f| f.signature.starts_with("proxy:"))
+            .map(|f| f.signature.clone())
+            .collect()
+    };
+    assert_eq!(sound.inputs, 600);
+    assert_eq!(proxy_findings(&sound), Vec::<String>::new());
+    let broken = fuzz_via(toy_proxy(origin.addr, true), origin);
+    let found = proxy_findings(&broken);
+    assert!(
+        found
+            .iter()
+            .any(|s| s.starts_with("proxy:smuggled") || s.starts_with("proxy:body")),
+        "{found:?}"
+    );
+}

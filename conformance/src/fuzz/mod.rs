@@ -10,6 +10,7 @@
 
 pub mod gen;
 pub mod oracle;
+pub mod origin;
 pub mod out;
 pub mod shrink;
 pub mod wire;
@@ -57,6 +58,9 @@ pub struct Config {
     pub shrink_budget: usize,
     /// Stop after this many distinct findings.
     pub max_findings: usize,
+    /// Proxy mode: the echo origin behind the target (a front end), whose
+    /// log is compared with what was sent. Needs `jobs` = 1.
+    pub origin: Option<origin::Origin>,
 }
 
 impl Default for Config {
@@ -70,6 +74,7 @@ impl Default for Config {
             wait: Duration::from_millis(1000),
             shrink_budget: 300,
             max_findings: 20,
+            origin: None,
         }
     }
 }
@@ -427,6 +432,24 @@ impl Run {
         Ok((v, words))
     }
 
+    /// Proxy mode: what the origin received for `input`, once it stops
+    /// receiving.
+    async fn forwarded(&self, origin: &origin::Origin, input: &Input) -> Option<Verdict> {
+        let mut seen = origin.count();
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let now = origin.count();
+            if now == seen {
+                break;
+            }
+            seen = now;
+        }
+        let (got, garbage) = origin.take();
+        let bytes = [&input.bytes[..], &self.targets[0].canary].concat();
+        let lenient = oracle::read_lenient(&bytes);
+        oracle::forwarded(&lenient, &bytes, &got, &garbage)
+    }
+
     /// After a silent exchange: is the target still there?
     async fn health(&self, t: usize) -> Option<Verdict> {
         let p = &self.targets[t];
@@ -471,12 +494,21 @@ impl Run {
     /// The single-target oracle verdicts, or the differential one.
     async fn check(&self, input: &Input, confirm: bool) -> Checked {
         if self.targets.len() == 1 {
-            return match self.verdict(0, input, confirm).await {
-                Ok((v, words)) => {
-                    Ok(v.map(|v| (v, vec![self.targets[0].target.name.clone()], vec![words])))
-                }
-                Err(dead) => Err((dead, self.targets[0].target.name.clone())),
+            let name = self.targets[0].target.name.clone();
+            if let Some(origin) = &self.cfg.origin {
+                origin.take();
+            }
+            let before = self.exchanges.load(Ordering::Relaxed);
+            let (v, words) = match self.verdict(0, input, confirm).await {
+                Ok(x) => x,
+                Err(dead) => return Err((dead, name)),
             };
+            let once = self.exchanges.load(Ordering::Relaxed) == before + 1;
+            let v = match (&self.cfg.origin, v) {
+                (Some(origin), None) if once => self.forwarded(origin, input).await,
+                (_, v) => v,
+            };
+            return Ok(v.map(|v| (v, vec![name], vec![words])));
         }
         let mut seen = Vec::new();
         let bytes = [&input.bytes[..], &self.targets[0].canary].concat();

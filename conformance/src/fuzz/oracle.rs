@@ -22,6 +22,10 @@ pub struct Req {
     /// Whether the connection must close after its response (HTTP/1.0
     /// without keep-alive, `Connection: close`, CONNECT).
     pub last: bool,
+    /// Its request-target.
+    pub target: Vec<u8>,
+    /// Its body length (decoded, for chunked).
+    pub body_len: u64,
 }
 
 /// Where the reference reading stops.
@@ -263,7 +267,9 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
             }
         };
         let method = req.method.get(buf).to_vec();
+        let target = req.target.get(buf).to_vec();
         let start = pos;
+        let mut body_len = 0u64;
         pos += req.head_len;
         match req.body {
             BodyKind::None | BodyKind::UntilClose => {}
@@ -273,6 +279,7 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
                     break Stop::Partial;
                 }
                 pos += n;
+                body_len = n as u64;
             }
             BodyKind::Chunked => {
                 let mut dec = ChunkedDecoder::new();
@@ -290,6 +297,7 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
                         }
                         Ok(c) => {
                             pos += c.consumed;
+                            body_len += c.data.len() as u64;
                             if c.done {
                                 break Ok(());
                             }
@@ -309,6 +317,8 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
             method,
             span: start..pos,
             last,
+            target,
+            body_len,
         });
         if last || requests.len() >= 64 {
             break Stop::Closed;
@@ -783,6 +793,99 @@ pub fn differ(
                 vec![names[a].to_string(), names[b].to_string()],
             ));
         }
+    }
+    None
+}
+
+/// `http://host/path?q` → `/path?q` (a proxy forwards origin-form).
+fn origin_form(target: &[u8]) -> &[u8] {
+    let lower = target.to_ascii_lowercase();
+    for scheme in [&b"http://"[..], b"https://"] {
+        if lower.starts_with(scheme) {
+            let rest = &target[scheme.len()..];
+            return match rest.iter().position(|b| *b == b'/' || *b == b'?') {
+                Some(p) => &rest[p..],
+                None => b"/",
+            };
+        }
+    }
+    target
+}
+
+/// The proxy oracle: what the origin behind a front end received, against
+/// RFC 9112's (lenient) reading of what the client sent. The front end may
+/// refuse any message and forward only some; it may not forward a request
+/// that no message of the reading starts with (a request hidden in a body:
+/// smuggled), change a body's length, or forward bytes that are not HTTP.
+pub fn forwarded(
+    lenient: &Reading,
+    sent: &[u8],
+    got: &[super::origin::Received],
+    garbage: &[Vec<u8>],
+) -> Option<Verdict> {
+    let label = lenient.stop.label();
+    let verdict = |kind: &str, detail: String| Verdict {
+        class: Class::Desync,
+        signature: format!("proxy:{kind}:{label}"),
+        detail,
+        confirm: false,
+    };
+    if let Some(g) = garbage.first() {
+        return Some(verdict(
+            "garbage",
+            format!(
+                "the origin received {} bytes that are not an HTTP/1.1 request: {:?}",
+                g.len(),
+                String::from_utf8_lossy(&g[..g.len().min(80)])
+            ),
+        ));
+    }
+    // The messages a front end may forward: those of the reading, and the
+    // one it stopped at (a lenient front end forwards it), by target.
+    let mut cands: Vec<(Vec<u8>, Option<u64>)> = lenient
+        .requests
+        .iter()
+        .map(|q| (origin_form(&q.target).to_vec(), Some(q.body_len)))
+        .collect();
+    if matches!(lenient.stop, Stop::Error { .. } | Stop::Partial) {
+        // The stuck message's own target: the second word of its first
+        // line (the lenient reading removed no bytes before it that matter
+        // for finding the line; search the original bytes from its end).
+        let at = lenient
+            .requests
+            .last()
+            .map_or(0, |q| q.span.end + lenient.removed);
+        let line = sent.get(at..).unwrap_or_default();
+        let line = line.split(|b| *b == b'\n').next().unwrap_or_default();
+        if let Some(t) = line.split(|b| *b == b' ').nth(1) {
+            cands.push((origin_form(t).to_vec(), None));
+        }
+    }
+    let mut next = 0;
+    for (i, r) in got.iter().enumerate() {
+        let target = origin_form(&r.target);
+        let Some(j) = (next..cands.len()).find(|j| cands[*j].0 == target) else {
+            return Some(verdict(
+                "smuggled",
+                format!(
+                    "the origin received request {} `{} {}`, which no message the client sent starts with: the front end took it out of another message",
+                    i + 1,
+                    String::from_utf8_lossy(&r.method),
+                    String::from_utf8_lossy(&r.target)
+                ),
+            ));
+        };
+        if let Some(len) = cands[j].1.filter(|len| *len != r.body_len) {
+            return Some(verdict(
+                "body",
+                format!(
+                    "the origin received `{}` with a {}-byte body; the client sent {len} bytes of body",
+                    String::from_utf8_lossy(&r.target),
+                    r.body_len
+                ),
+            ));
+        }
+        next = j + 1;
     }
     None
 }
