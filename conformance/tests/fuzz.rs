@@ -199,15 +199,13 @@ fn toy_proxy(origin: std::net::SocketAddr, ignore_chunked: bool) -> std::net::So
                         }
                         BodyKind::Chunked if !ignore_chunked => {
                             let mut dec = ChunkedDecoder::new();
-                            loop {
-                                let Ok(c) = dec.decode(&bytes[pos..]) else {
-                                    break;
-                                };
+                            while let Ok(c) = dec.decode(&bytes[pos..]) {
                                 body.extend_from_slice(&bytes[pos..][c.data.clone()]);
                                 pos += c.consumed;
                                 if c.done || c.consumed == 0 {
                                     break;
                                 }
+                            }
                             }
                         }
                         _ => {}
