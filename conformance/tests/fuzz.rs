@@ -206,7 +206,6 @@ fn toy_proxy(origin: std::net::SocketAddr, ignore_chunked: bool) -> std::net::So
                                     break;
                                 }
                             }
-                            }
                         }
                         _ => {}
                     }
