@@ -337,7 +337,7 @@ pub(crate) struct Cgi {
 /// Everything [`Cgi::spawn`] needs besides the script.
 pub(crate) struct Launch<'a> {
     pub(crate) meta: Meta<'a>,
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: crate::spool::Body,
     pub(crate) epoll: &'a Epoll,
     pub(crate) token: u64,
     pub(crate) deadline: Instant,
@@ -356,10 +356,18 @@ impl Cgi {
         let mut envp: Vec<*const libc::c_char> = env.iter().map(|c| c.as_ptr()).collect();
         envp.push(std::ptr::null());
         let argv = [script.path.as_ptr(), std::ptr::null()];
-        let (in_r, in_w) = sys::pipe()?;
+        // A spilled body is the script's stdin as it is; a small one goes
+        // through a pipe.
+        let (in_r, in_w, body) = match l.body {
+            crate::spool::Body::File(f) => (OwnedFd::from(f), None, Vec::new()),
+            crate::spool::Body::Memory(b) => {
+                let (r, w) = sys::pipe()?;
+                (r, (!b.is_empty()).then_some(w), b)
+            }
+        };
         let (out_r, out_w) = sys::pipe()?;
         let (err_r, err_w) = sys::pipe()?;
-        for fd in [&in_w, &out_r, &err_r] {
+        for fd in in_w.iter().chain([&out_r, &err_r]) {
             sys::set_nonblocking(fd.as_fd())?;
         }
         let pid = sys::spawn(&sys::Spawn {
@@ -379,8 +387,8 @@ impl Cgi {
             pid,
             reaped: false,
             pidfd: sys::pidfd_open(pid).ok(),
-            stdin: (!l.body.is_empty()).then_some(in_w),
-            body: l.body,
+            stdin: in_w,
+            body,
             body_pos: 0,
             stdout: Some(out_r),
             stderr: Some(err_r),

@@ -66,7 +66,17 @@ struct Pending {
     remaining: u64,
     /// Decoded body bytes so far (for `--max-body` on chunked bodies).
     received: u64,
+    /// `received` when the body timer was last set: the timer moves only
+    /// after [`BODY_PROGRESS`] more bytes.
+    at_timer: u64,
 }
+
+/// Body bytes that must arrive for `--body-timeout` to start again. A
+/// timer that any byte reset let a client keep a connection (and a CGI
+/// slot) forever at one byte per timeout; this way a body must come at
+/// 1 KiB per timeout at least (34 B/s with the default 30 s), like
+/// Apache's `mod_reqtimeout` MinRate.
+const BODY_PROGRESS: u64 = 1024;
 
 /// The memory a connection needs only while it is busy. Idle keep-alive
 /// connections hand it back to the worker's [`Pool`].
@@ -100,6 +110,7 @@ impl Buffers {
                 _ => 0,
             },
             received: 0,
+            at_timer: 0,
         });
     }
 }
@@ -772,9 +783,20 @@ impl Connection {
             } else {
                 (TimerKind::Idle, Gauge::Waiting, cfg.keepalive_timeout)
             };
+        let body_progress = |c: &mut Connection| {
+            let p = c.bufs.as_mut().and_then(|b| b.pending.as_mut());
+            p.is_some_and(|p| {
+                let enough = p.received - p.at_timer >= BODY_PROGRESS;
+                if enough {
+                    p.at_timer = p.received;
+                }
+                enough
+            })
+        };
         let reset = match self.timer {
             Some((_, k)) if k == kind => match kind {
-                TimerKind::Write | TimerKind::Body => io_progress,
+                TimerKind::Write => io_progress,
+                TimerKind::Body => io_progress && body_progress(self),
                 // Header deadlines move only when a request completed, never
                 // on mere bytes, so a slowloris client cannot extend them.
                 TimerKind::Header => completed,

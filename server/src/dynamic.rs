@@ -21,6 +21,7 @@ use crate::cgi::{self, Cgi, CgiDir, Launch, Meta, Pump, Script};
 use crate::config::Config;
 use crate::files;
 use crate::respond::{self, target_path, Answer, FileBody, Persist};
+use crate::spool::Spool;
 use crate::upload::{self, Upload};
 use crate::worker::Ctx;
 
@@ -91,8 +92,9 @@ impl Dirs {
 pub(crate) enum Dynamic {
     /// `PUT`: body bytes go to the temporary file.
     Upload(Upload),
-    /// A CGI request whose body is being collected (at most `--max-body`).
-    CgiBody(Script, Vec<u8>, CgiSlot),
+    /// A CGI request whose body is being collected (at most `--max-body`;
+    /// past 16 KiB in an unlinked file, see [`Spool`]).
+    CgiBody(Script, Spool, CgiSlot),
     /// A running script.
     Cgi(Box<Cgi>),
 }
@@ -118,10 +120,14 @@ impl Dynamic {
     pub(crate) fn feed(&mut self, data: &[u8]) -> Result<(), u16> {
         match self {
             Dynamic::Upload(u) => u.write(data),
-            Dynamic::CgiBody(_, body, _) => {
-                body.extend_from_slice(data);
-                Ok(())
-            }
+            Dynamic::CgiBody(_, body, _) => body.push(data).map_err(|e| {
+                crate::error_log::line(format_args!("cgi: cannot spool a request body: {e}"));
+                if e.raw_os_error() == Some(libc::ENOSPC) {
+                    507
+                } else {
+                    500
+                }
+            }),
             Dynamic::Cgi(_) => Ok(()),
         }
     }
@@ -194,7 +200,7 @@ pub(crate) fn route(
                     // or any process forked (RFC 9110 §15.6.4: Retry-After).
                     Ok(script) => match dirs.cgi_slot() {
                         Some(slot) => {
-                            Plan::Body(Box::new(Dynamic::CgiBody(script, Vec::new(), slot)))
+                            Plan::Body(Box::new(Dynamic::CgiBody(script, Spool::default(), slot)))
                         }
                         None => Plan::Now(answer(out, ctx, 503, refuse, head_only)),
                     },
@@ -273,8 +279,16 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
             let status = u.commit().unwrap_or_else(|s| s);
             Finish::Answer(answer(out, ctx, status, persist, false))
         }
-        Dynamic::CgiBody(script, body, slot) => {
+        Dynamic::CgiBody(script, spool, slot) => {
             let cfg = &ctx.shared.config;
+            let body_len = spool.len() as usize;
+            let body = match spool.finish() {
+                Ok(b) => b,
+                Err(e) => {
+                    crate::error_log::line(format_args!("cgi: cannot rewind a spooled body: {e}"));
+                    return Finish::Answer(answer(out, ctx, 500, persist, head_only));
+                }
+            };
             let launch = Launch {
                 meta: Meta {
                     req: c.req,
@@ -282,7 +296,7 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
                     headers: c.headers,
                     peer: c.peer,
                     local: cgi::local_addr(c.sock),
-                    body_len: body.len(),
+                    body_len,
                 },
                 body,
                 epoll: &ctx.epoll,

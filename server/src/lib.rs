@@ -21,6 +21,7 @@
 //!   where body bytes go, `Expect: 100-continue` decided from the head.
 //! * `upload` — `PUT`/`DELETE` under `--upload-dir`: temp file, `fsync`,
 //!   `rename`, `fsync` of the folder.
+//! * `spool` — a CGI body: 16 KiB in memory, the rest in an unlinked file.
 //! * `cgi` — CGI/1.1 under `--cgi-dir`: fork/exec with everything prepared
 //!   before the fork, pipes and a pidfd in the worker's epoll.
 //! * `sys` — every syscall and every `unsafe` block.
@@ -51,6 +52,7 @@ mod preconditions;
 mod respond;
 mod server;
 mod site;
+mod spool;
 mod stats;
 mod sys;
 mod upload;

@@ -717,3 +717,104 @@ fn script_that_closes_stdout_and_lingers_does_not_hold_the_connection() {
     ));
     assert_no_zombies();
 }
+
+/// VmRSS of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS")
+}
+
+// Issue 17 fault 1: a CGI request body was collected in memory before the
+// script started, so stalled uploads to a script cost their whole size
+// (1,000 clients × 1 MiB: 2.9 MB → 1,073 MB). Past 16 KiB it now goes to
+// an unlinked file. 200 clients each send all but the last byte of a
+// 1 MiB body; the server (a child process, so the test's own memory does
+// not count) must grow by far less than the 200 MiB the bodies hold.
+#[test]
+fn stalled_cgi_bodies_do_not_stay_in_memory() {
+    let tree = TempTree::new();
+    let dir = tree.base.join("cgi");
+    std::fs::create_dir_all(&dir).unwrap();
+    script(&dir, "echo.sh", ECHO);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h1serve"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--max-body",
+            "2m",
+        ])
+        .args(["--cgi-max-procs", "1000", "--cgi-dir"])
+        .arg(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = common::printed_addr(&mut child);
+    let pid = child.id();
+    let before = rss_kib(pid);
+    const CLIENTS: usize = 200;
+    const BODY: usize = 1 << 20;
+    let body = vec![b'x'; BODY - 1];
+    let mut conns = Vec::new();
+    for _ in 0..CLIENTS {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "POST /cgi-bin/echo.sh HTTP/1.1\r\nHost: t\r\nContent-Length: {BODY}\r\n\r\n"
+        )
+        .unwrap();
+        s.write_all(&body).unwrap();
+        conns.push(s);
+    }
+    // Until the server has read what was sent (its memory stops growing).
+    let mut after = rss_kib(pid);
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = rss_kib(pid);
+        if now.abs_diff(after) < 256 {
+            break;
+        }
+        after = now;
+    }
+    let after = rss_kib(pid).max(after);
+    // The last byte: every script runs and answers with the whole body.
+    let mut last = conns.pop().unwrap();
+    last.write_all(b"x").unwrap();
+    last.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 65536];
+    while reply.len() < BODY {
+        match last.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+        }
+    }
+    drop(conns);
+    let _ = child.kill();
+    let _ = child.wait();
+    let grown_mib = after.saturating_sub(before) / 1024;
+    eprintln!(
+        "{CLIENTS} stalled 1 MiB CGI bodies: RSS {before} KiB -> {after} KiB (+{grown_mib} MiB)"
+    );
+    assert!(
+        grown_mib < 40,
+        "{CLIENTS} stalled CGI bodies grew the server by {grown_mib} MiB"
+    );
+    assert!(
+        reply.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&reply[..reply.len().min(200)])
+    );
+    assert!(
+        reply.len() > BODY,
+        "the script got the whole body on stdin ({} bytes back)",
+        reply.len()
+    );
+}

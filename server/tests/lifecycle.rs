@@ -98,6 +98,55 @@ fn stalled_body_gets_408() {
     assert!(c.closed_within(Duration::from_secs(2)));
 }
 
+// Issue 17 fault 1: any body byte restarted --body-timeout, so a client
+// dribbling one byte per timeout held its connection (and a CGI slot)
+// forever. A body must now bring 1 KiB per timeout: one byte every 100 ms
+// with a 300 ms timeout is a 408 within about 300 ms; 4 KiB every 100 ms
+// keeps going and completes.
+#[test]
+fn dribbled_body_times_out_but_a_steady_one_does_not() {
+    let (server, _tree) = serve_with(|c| c.body_timeout = Duration::from_millis(300));
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < Duration::from_secs(3) {
+        // One byte per 100 ms (errors once the server has closed are fine).
+        let _ = s.write_all(b"x");
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        if !got.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        got.starts_with(b"HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let mut c = Client::connect(server.local_addr());
+    c.send(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 40960\r\n\r\n");
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(100));
+        c.send(&[b'x'; 4096]);
+    }
+    // The body came at 40 KiB/s: no 408; the file route then answers.
+    assert_ne!(c.response().status, 408);
+}
+
 #[test]
 fn client_that_does_not_read_is_dropped_after_write_timeout() {
     let (server, _tree) = serve_with(|c| c.write_timeout = Duration::from_millis(300));
