@@ -70,6 +70,11 @@ pub struct Config {
     /// request for a script is answered 503 with Retry-After and nothing is
     /// forked.
     pub cgi_max_procs: usize,
+    /// Test hook, not a flag: an upload commit waits this long first (as
+    /// on a slow disk), so a test can show that it does not hold up the
+    /// worker. Zero outside tests.
+    #[doc(hidden)]
+    pub commit_delay: Duration,
 }
 
 /// The default `--cgi-max-procs`: 32 per core. Each script is a process
@@ -107,6 +112,7 @@ impl Default for Config {
             cgi_timeout: Duration::from_secs(30),
             cgi_max_output: 64 * 1024 * 1024,
             cgi_max_procs: default_cgi_max_procs(),
+            commit_delay: Duration::ZERO,
         }
     }
 }

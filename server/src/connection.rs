@@ -282,7 +282,7 @@ impl Connection {
     fn cgi_running(&self) -> bool {
         self.bufs
             .as_ref()
-            .is_some_and(|b| b.dynamic.as_ref().is_some_and(|d| d.running().is_some()))
+            .is_some_and(|b| b.dynamic.as_ref().is_some_and(|d| d.busy()))
     }
 
     fn has_output(&self) -> bool {
@@ -656,8 +656,10 @@ impl Connection {
         let Some(b) = self.bufs.as_deref_mut() else {
             return false;
         };
-        let Some(Dynamic::Cgi(cgi)) = b.dynamic.take().map(|d| *d) else {
-            return false;
+        let req = match b.dynamic.take().map(|d| *d) {
+            Some(Dynamic::Cgi(cgi)) => cgi.req,
+            Some(Dynamic::Commit(c)) => c.req,
+            _ => return false,
         };
         let answer = Answer {
             status,
@@ -665,7 +667,7 @@ impl Connection {
             file: None,
             close,
         };
-        self.complete(ctx, cgi.req, answer);
+        self.complete(ctx, req, answer);
         true
     }
 

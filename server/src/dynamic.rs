@@ -17,11 +17,13 @@ use std::sync::Arc;
 
 use h1parse::{BodyKind, Header, Request};
 
+use crate::blocking::{Pending, Pool};
 use crate::cgi::{self, Cgi, CgiDir, Launch, Meta, Pump, Script};
 use crate::config::Config;
 use crate::files;
 use crate::respond::{self, target_path, Answer, FileBody, Persist};
 use crate::spool::Spool;
+use crate::sys::{EPOLLET, EPOLLIN};
 use crate::upload::{self, Upload};
 use crate::worker::Ctx;
 
@@ -37,6 +39,8 @@ pub(crate) struct Dirs {
     cgi_running: Arc<AtomicUsize>,
     /// `--cgi-max-procs`.
     cgi_max: usize,
+    /// Threads that commit uploads (fsync, rename) off the event loop.
+    io: Option<Pool>,
 }
 
 /// One of the `--cgi-max-procs` places, taken when a script request is
@@ -66,8 +70,13 @@ impl Dirs {
             })?),
             None => None,
         };
+        let io = match upload {
+            Some(_) => Some(Pool::new(2)?),
+            None => None,
+        };
         Ok(Dirs {
             upload,
+            io,
             cgi,
             cgi_running: Arc::new(AtomicUsize::new(0)),
             cgi_max: config.cgi_max_procs.max(1),
@@ -97,6 +106,16 @@ pub(crate) enum Dynamic {
     CgiBody(Script, Spool, CgiSlot),
     /// A running script.
     Cgi(Box<Cgi>),
+    /// An upload being committed (fsync, rename) on a pool thread.
+    Commit(Box<Commit>),
+}
+
+/// An upload commit in flight.
+#[derive(Debug)]
+pub(crate) struct Commit {
+    pub(crate) req: Request,
+    job: Pending<Result<u16, u16>>,
+    persist: Persist,
 }
 
 /// What [`route`] decided.
@@ -128,7 +147,7 @@ impl Dynamic {
                     500
                 }
             }),
-            Dynamic::Cgi(_) => Ok(()),
+            Dynamic::Cgi(_) | Dynamic::Commit(_) => Ok(()),
         }
     }
 
@@ -139,6 +158,12 @@ impl Dynamic {
             Dynamic::Cgi(c) => Some(c.as_ref()),
             _ => None,
         }
+    }
+
+    /// A script or a commit is producing the response: the connection
+    /// reads no more requests until it is done.
+    pub(crate) fn busy(&self) -> bool {
+        matches!(self, Dynamic::Cgi(_) | Dynamic::Commit(_))
     }
 }
 
@@ -276,8 +301,36 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
     let head_only = c.req.method.get(c.head) == b"HEAD";
     match d {
         Dynamic::Upload(u) => {
-            let status = u.commit().unwrap_or_else(|s| s);
-            Finish::Answer(answer(out, ctx, status, persist, false))
+            // fsync and rename can take long on a busy disk: on a pool
+            // thread, with the answer written when its eventfd rings.
+            let job = ctx
+                .shared
+                .dynamic
+                .io
+                .as_ref()
+                .ok_or_else(|| std::io::Error::other("no commit threads"))
+                .and_then(|io| {
+                    let delay = ctx.shared.config.commit_delay;
+                    io.submit(move || {
+                        std::thread::sleep(delay);
+                        u.commit()
+                    })
+                });
+            let job = match job.and_then(|j| {
+                ctx.epoll.add(j.fd(), EPOLLIN | EPOLLET, c.token)?;
+                Ok(j)
+            }) {
+                Ok(job) => job,
+                Err(e) => {
+                    crate::error_log::line(format_args!("upload: cannot commit: {e}"));
+                    return Finish::Answer(answer(out, ctx, 500, persist, false));
+                }
+            };
+            Finish::Running(Box::new(Dynamic::Commit(Box::new(Commit {
+                req: *c.req,
+                job,
+                persist,
+            }))))
         }
         Dynamic::CgiBody(script, spool, slot) => {
             let cfg = &ctx.shared.config;
@@ -315,20 +368,35 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
                 }
             }
         }
-        Dynamic::Cgi(cgi) => Finish::Running(Box::new(Dynamic::Cgi(cgi))),
+        d @ (Dynamic::Cgi(_) | Dynamic::Commit(_)) => Finish::Running(Box::new(d)),
     }
 }
 
-/// Moves a running script's output along; `None` when `d` is not a
-/// running script. On `Done`, the script's pipes have left the epoll.
+/// Moves a running script's output along, or answers once an upload's
+/// commit has ended; `None` when `d` is neither. On `Done`, the script's
+/// pipes (or the commit's eventfd) have left the epoll.
 pub(crate) fn pump(
     d: &mut Dynamic,
     ctx: &Ctx,
     out: &mut Vec<u8>,
     high_water: usize,
 ) -> Option<Pump> {
-    let Dynamic::Cgi(cgi) = d else {
-        return None;
+    let cgi = match d {
+        Dynamic::Cgi(cgi) => cgi,
+        Dynamic::Commit(c) => {
+            let Some(result) = c.job.take() else {
+                return Some(Pump::Wait);
+            };
+            let status = result.unwrap_or_else(|s| s);
+            let _ = ctx.epoll.delete(c.job.fd());
+            let a = answer(out, ctx, status, c.persist, false);
+            return Some(Pump::Done {
+                status,
+                body_len: a.body_len,
+                close: a.close,
+            });
+        }
+        _ => return None,
     };
     // The connection's timer stands for the write timeout while output
     // waits, so the script's own deadline is also checked here.

@@ -21,6 +21,7 @@
 //!   where body bytes go, `Expect: 100-continue` decided from the head.
 //! * `upload` — `PUT`/`DELETE` under `--upload-dir`: temp file, `fsync`,
 //!   `rename`, `fsync` of the folder.
+//! * `blocking` — the threads that commit uploads off the event loop.
 //! * `spool` — a CGI body: 16 KiB in memory, the rest in an unlinked file.
 //! * `cgi` — CGI/1.1 under `--cgi-dir`: fork/exec with everything prepared
 //!   before the fork, pipes and a pidfd in the worker's epoll.
@@ -41,6 +42,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod access_log;
+mod blocking;
 mod cgi;
 mod config;
 mod connection;

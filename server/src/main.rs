@@ -158,6 +158,7 @@ impl Cli {
             cgi_max_procs: self.cgi_max_procs.map_or(d.cgi_max_procs, |n| {
                 usize::try_from(n).unwrap_or(usize::MAX)
             }),
+            commit_delay: d.commit_delay,
         }
     }
 }
