@@ -11,7 +11,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -21,7 +20,7 @@ use crate::blocking::{Pending, Pool};
 use crate::cgi::{self, Cgi, CgiDir, Launch, Meta, Pump, Script};
 use crate::config::Config;
 use crate::files;
-use crate::respond::{self, target_path, Answer, FileBody, Persist};
+use crate::respond::{self, target_path, Answer, Persist};
 use crate::spool::Spool;
 use crate::sys::{EPOLLET, EPOLLIN};
 use crate::upload::{self, Upload};
@@ -255,24 +254,20 @@ pub(crate) fn route(
             Some(Plan::Now(answer(out, ctx, status, refuse, false)))
         }
         b"GET" | b"HEAD" => {
+            // Through the static-file path: validators, 304, Range.
             let (fd, st) = upload::open_for_get(root, path, fallback)?;
-            let date = *ctx.date.http();
-            respond::start(out, 200, &date);
-            out.extend_from_slice(b"Content-Type: ");
-            out.extend_from_slice(files::mime_type(path).as_bytes());
-            out.extend_from_slice(b"\r\n");
-            respond::finish(out, Some(st.size), refuse);
-            let file = (!head_only && st.size > 0).then(|| FileBody {
-                fd: Rc::new(fd),
-                offset: 0,
-                remaining: st.size,
-            });
-            Some(Plan::Now(Answer {
-                status: 200,
-                body_len: if head_only { 0 } else { st.size },
-                file,
-                close: refuse == Persist::Close,
-            }))
+            let file = files::OpenFile::uncached(fd, st);
+            let sreq = respond::StaticRequest {
+                path,
+                norm: files::Normalized {
+                    trailing_slash: false,
+                },
+                head_only,
+                fields: respond::Fields::scan(head, headers),
+                persist: refuse,
+                keep_alive: refuse != Persist::Close,
+            };
+            Some(Plan::Now(respond::serve_file(&sreq, &file, path, ctx, out)))
         }
         b"POST" | b"PATCH" => Some(Plan::Now(answer(out, ctx, 405, refuse, head_only))),
         _ => None,

@@ -298,6 +298,12 @@ pub(crate) struct OpenFile {
 }
 
 impl OpenFile {
+    /// A file opened outside the cache (an upload: it may be replaced at
+    /// any time, so it is not kept open between requests).
+    pub(crate) fn uncached(fd: OwnedFd, stat: FileStat) -> OpenFile {
+        OpenFile::new(fd, stat, None)
+    }
+
     fn new(fd: OwnedFd, stat: FileStat, content: Option<Rc<[u8]>>) -> OpenFile {
         let mut tag = [0u8; 48];
         let etag_len = etag(&stat, &mut tag);

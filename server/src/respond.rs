@@ -451,13 +451,14 @@ fn builtin(
     }
 }
 
-struct StaticRequest<'a> {
-    path: &'a [u8],
-    norm: Normalized,
-    head_only: bool,
-    fields: Fields<'a>,
-    persist: Persist,
-    keep_alive: bool,
+/// A GET or HEAD for a file, as the static-file path needs it.
+pub(crate) struct StaticRequest<'a> {
+    pub(crate) path: &'a [u8],
+    pub(crate) norm: Normalized,
+    pub(crate) head_only: bool,
+    pub(crate) fields: Fields<'a>,
+    pub(crate) persist: Persist,
+    pub(crate) keep_alive: bool,
 }
 
 fn io_status(e: &std::io::Error) -> u16 {
@@ -529,6 +530,29 @@ fn static_file(
         // `/file.txt/` names a folder that is not one.
         return err(out, 404, b"");
     }
+    // `rel` ends in the NUL the syscall needed.
+    let name = rel.strip_suffix(b"\0").unwrap_or(rel);
+    serve_file(&sreq, &file, name, ctx, out)
+}
+
+/// Answers a GET or HEAD for an open regular file: preconditions (RFC 9110
+/// §13.2.2), 304, Range and If-Range (206, 416), validators, and the body
+/// (from memory for small cached files, else by sendfile). Static files
+/// and uploaded ones both go through it. `name` gives the media type.
+pub(crate) fn serve_file(
+    sreq: &StaticRequest<'_>,
+    file: &files::OpenFile,
+    name: &[u8],
+    ctx: &mut Ctx,
+    out: &mut Vec<u8>,
+) -> Answer {
+    let date = *ctx.date.http();
+    let err = |out: &mut Vec<u8>, status: u16, extra: &[u8]| Answer {
+        status,
+        body_len: simple(out, status, &date, sreq.persist, sreq.head_only, extra),
+        file: None,
+        close: !sreq.keep_alive,
+    };
     let st = file.stat;
     let tag = file.etag();
     let last_modified = &file.last_modified;
@@ -604,8 +628,6 @@ fn static_file(
     let len = to - from;
     start(out, status, &date);
     out.extend_from_slice(b"Content-Type: ");
-    // `rel` ends in the NUL the syscall needed.
-    let name = rel.strip_suffix(b"\0").unwrap_or(rel);
     out.extend_from_slice(files::mime_type(name).as_bytes());
     out.extend_from_slice(b"\r\nETag: ");
     out.extend_from_slice(tag);

@@ -506,3 +506,56 @@ fn a_slow_commit_does_not_hold_up_other_requests() {
         get_done - put_done
     );
 }
+
+// Issue 13: uploaded files were served by a second, simpler path without
+// validators, so If-None-Match, If-Match and Range were ignored. They now
+// go through the static-file path: ETag and Last-Modified, 304, 412, 206
+// and 416, and HEAD with the same fields.
+#[test]
+fn uploaded_files_answer_validators_and_ranges() {
+    let (server, _tree, _dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    let body = body_of(10_000);
+    assert_eq!(put(addr, "/sub/data.bin", &body), 201);
+    let full = common::get(addr, "GET /sub/data.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(full.status, 200);
+    assert_eq!(full.body, body);
+    let etag = full.header("etag").expect("an ETag").to_string();
+    assert!(full.header("last-modified").is_some());
+    assert_eq!(full.header("accept-ranges"), Some("bytes"));
+
+    let not_modified = common::get(
+        addr,
+        &format!("GET /sub/data.bin HTTP/1.1\r\nHost: t\r\nIf-None-Match: {etag}\r\n\r\n"),
+    );
+    assert_eq!((not_modified.status, not_modified.body.len()), (304, 0));
+    assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
+
+    let failed = common::get(
+        addr,
+        "GET /sub/data.bin HTTP/1.1\r\nHost: t\r\nIf-Match: \"nope\"\r\n\r\n",
+    );
+    assert_eq!(failed.status, 412);
+
+    let part = common::get(
+        addr,
+        "GET /sub/data.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=100-199\r\n\r\n",
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.header("content-range"), Some("bytes 100-199/10000"));
+    assert_eq!(part.body, &body[100..200]);
+
+    let beyond = common::get(
+        addr,
+        "GET /sub/data.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=20000-\r\n\r\n",
+    );
+    assert_eq!(beyond.status, 416);
+
+    // A replaced upload has a new validator: the old one no longer matches.
+    assert_eq!(put(addr, "/sub/data.bin", &body_of(10)), 204);
+    let fresh = common::get(
+        addr,
+        &format!("GET /sub/data.bin HTTP/1.1\r\nHost: t\r\nIf-None-Match: {etag}\r\n\r\n"),
+    );
+    assert_eq!((fresh.status, fresh.body.len()), (200, 10));
+}
