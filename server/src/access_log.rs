@@ -11,8 +11,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::respond::push_u64;
 use crate::sys;
+use crate::writer::push_u64;
 
 /// Buffer size that triggers a write.
 const FLUSH_AT: usize = 32 * 1024;

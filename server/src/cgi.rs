@@ -23,13 +23,15 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use h1parse::{FieldsParser, Header, Request, Status, Version};
 
 use crate::files;
-use crate::respond::{self, Persist};
 use crate::sys::{self, Epoll, EPOLLET, EPOLLIN, EPOLLOUT};
+use crate::writer::{self, Persist};
 
 /// The URL folder scripts are mounted at (normalized form, no slashes).
 pub(crate) const MOUNT: &[u8] = b"cgi-bin";
@@ -294,6 +296,18 @@ pub(crate) enum Pump {
     },
 }
 
+/// One of the `--cgi-max-procs` places, taken when a script request is
+/// routed and given back when the script (or the request, if it never
+/// starts) is dropped.
+#[derive(Debug)]
+pub(crate) struct CgiSlot(pub(crate) Arc<AtomicUsize>);
+
+impl Drop for CgiSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// A running script.
 #[derive(Debug)]
 pub(crate) struct Cgi {
@@ -331,7 +345,7 @@ pub(crate) struct Cgi {
     close: bool,
     date: [u8; 29],
     /// Given back after `Drop` has killed and reaped the child.
-    _slot: crate::dynamic::CgiSlot,
+    _slot: CgiSlot,
 }
 
 /// Everything [`Cgi::spawn`] needs besides the script.
@@ -345,7 +359,7 @@ pub(crate) struct Launch<'a> {
     pub(crate) keep_alive: bool,
     pub(crate) date: [u8; 29],
     /// The `--cgi-max-procs` place this script holds until it is dropped.
-    pub(crate) slot: crate::dynamic::CgiSlot,
+    pub(crate) slot: CgiSlot,
 }
 
 impl Cgi {
@@ -514,7 +528,7 @@ impl Cgi {
             };
         }
         let persist = Persist::new(self.keep_alive, self.version);
-        let body_len = respond::simple(out, status, &self.date, persist, self.head_only, b"");
+        let body_len = writer::simple(out, status, &self.date, persist, self.head_only, b"");
         Pump::Done {
             status,
             body_len,
@@ -653,17 +667,7 @@ impl Cgi {
         }
         let (code, phrase) = status.unwrap_or(if location { (302, b"") } else { (200, b"") });
         self.status = code;
-        out.extend_from_slice(b"HTTP/1.1 ");
-        respond::push_u64(out, u64::from(code));
-        out.push(b' ');
-        if phrase.is_empty() || phrase.iter().any(|&b| b < b' ' && b != b'\t') {
-            out.extend_from_slice(respond::reason(code).as_bytes());
-        } else {
-            out.extend_from_slice(phrase);
-        }
-        out.extend_from_slice(b"\r\nServer: h1serve\r\nDate: ");
-        out.extend_from_slice(&self.date);
-        out.extend_from_slice(b"\r\n");
+        writer::start_with_reason(out, code, phrase, &self.date);
         for h in headers {
             let name = h.name.get(buf);
             if NOT_RELAYED.iter().any(|n| name.eq_ignore_ascii_case(n)) {
@@ -678,18 +682,18 @@ impl Cgi {
         let framing = if self.head_only || code == 204 || code == 304 {
             // RFC 9110 §9.3.2: HEAD may carry the length GET would have.
             let len = if self.head_only { length } else { None };
-            respond::finish(out, len, persist);
+            writer::finish(out, len, persist);
             Framing::Discard
         } else if let Some(n) = length {
-            respond::finish(out, Some(n), persist);
+            writer::finish(out, Some(n), persist);
             Framing::Length(n)
         } else if self.version == Version::Http11 {
             out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-            respond::finish(out, None, persist);
+            writer::finish(out, None, persist);
             Framing::Chunked
         } else {
             // HTTP/1.0 has no chunked coding: the close ends the body.
-            respond::finish(out, None, Persist::Close);
+            writer::finish(out, None, Persist::Close);
             self.close = true;
             Framing::Close
         };

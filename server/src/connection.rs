@@ -24,11 +24,12 @@ use h1parse::{
 
 use crate::access_log::Entry;
 use crate::cgi::Pump;
+use crate::ctx::Ctx;
 use crate::dynamic::{self, Dynamic, Finish, Plan};
-use crate::respond::{self, Answer, FileBody, Persist};
+use crate::respond;
 use crate::stats::Gauge;
 use crate::sys;
-use crate::worker::Ctx;
+use crate::writer::{self, Answer, FileBody, Persist};
 
 /// Stop answering pipelined requests once this much output is waiting, and
 /// write it first (bounds memory per connection).
@@ -272,9 +273,9 @@ impl Connection {
     }
 
     /// Gives busy-time memory back (the connection is closing).
-    pub(crate) fn release(&mut self, ctx: &mut Ctx) {
+    pub(crate) fn release(&mut self, pool: &mut Pool) {
         if let Some(b) = self.bufs.take() {
-            ctx.pool.give(b);
+            pool.give(b);
         }
     }
 
@@ -300,10 +301,10 @@ impl Connection {
     }
 
     /// Answers 503 at once (over `--max-connections`) and closes after.
-    pub(crate) fn refuse(&mut self, ctx: &mut Ctx) {
-        let b = self.bufs.get_or_insert_with(|| ctx.pool.take());
+    pub(crate) fn refuse(&mut self, ctx: &mut Ctx, pool: &mut Pool) {
+        let b = self.bufs.get_or_insert_with(|| pool.take());
         let date = *ctx.date.http();
-        respond::simple(
+        writer::simple(
             &mut b.wbuf,
             503,
             &date,
@@ -317,17 +318,17 @@ impl Connection {
 
     /// Runs the state machine as far as it goes without blocking. Returns
     /// false when the connection should be closed.
-    pub(crate) fn drive(&mut self, ctx: &mut Ctx) -> bool {
+    pub(crate) fn drive(&mut self, ctx: &mut Ctx, pool: &mut Pool) -> bool {
         let served = self.served;
         let mut progress = false;
-        let alive = self.run(ctx, &mut progress);
+        let alive = self.run(ctx, pool, &mut progress);
         if alive {
-            self.settle(ctx, progress, served != self.served);
+            self.settle(ctx, pool, progress, served != self.served);
         }
         alive
     }
 
-    fn run(&mut self, ctx: &mut Ctx, progress: &mut bool) -> bool {
+    fn run(&mut self, ctx: &mut Ctx, pool: &mut Pool, progress: &mut bool) -> bool {
         loop {
             if self.has_output() {
                 match self.flush(progress) {
@@ -371,7 +372,7 @@ impl Connection {
             if !self.readable {
                 return true;
             }
-            match self.read(ctx) {
+            match self.read(pool) {
                 Ok(0) => self.peer_eof = true,
                 Ok(_) => *progress = true,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
@@ -383,8 +384,8 @@ impl Connection {
     /// Reads once into the read buffer. A short read means the socket is
     /// drained (edge-triggered epoll will report new data), saving the
     /// `EAGAIN` round trip.
-    fn read(&mut self, ctx: &mut Ctx) -> io::Result<usize> {
-        let b = self.bufs.get_or_insert_with(|| ctx.pool.take());
+    fn read(&mut self, pool: &mut Pool) -> io::Result<usize> {
+        let b = self.bufs.get_or_insert_with(|| pool.take());
         if b.end == b.rbuf.len() && b.start > 0 {
             // Keep the unconsumed bytes, move them to the front: parser spans
             // are relative to `start`, so this is invisible to it.
@@ -394,7 +395,7 @@ impl Connection {
         }
         if b.end == b.rbuf.len() {
             // Full of one unfinished message: room to grow, up to the limit.
-            grow(&mut b.rbuf, ctx.pool.rbuf_len);
+            grow(&mut b.rbuf, pool.rbuf_len);
         }
         let room = b.rbuf.len() - b.end;
         if room == 0 {
@@ -407,7 +408,7 @@ impl Connection {
                 if n == room {
                     // A stream that fills the buffer gets a larger one next
                     // time, so bodies do not go through in 4 KiB reads.
-                    grow(&mut b.rbuf, ctx.pool.rbuf_len);
+                    grow(&mut b.rbuf, pool.rbuf_len);
                 }
                 if n < room && !self.hup {
                     self.readable = false;
@@ -716,7 +717,7 @@ impl Connection {
     }
 
     /// A timer fired. Returns false when the connection should be closed.
-    pub(crate) fn expire(&mut self, ctx: &mut Ctx, kind: TimerKind) -> bool {
+    pub(crate) fn expire(&mut self, ctx: &mut Ctx, pool: &mut Pool, kind: TimerKind) -> bool {
         let started = self
             .bufs
             .as_ref()
@@ -731,7 +732,7 @@ impl Connection {
                 fail(b, ctx, self.peer, 408);
                 self.close_after = true;
                 self.timer = None;
-                self.drive(ctx)
+                self.drive(ctx, pool)
             }
             TimerKind::Cgi => {
                 let Some(b) = self.bufs.as_deref_mut() else {
@@ -752,7 +753,7 @@ impl Connection {
                     return false;
                 }
                 self.timer = None;
-                self.drive(ctx)
+                self.drive(ctx, pool)
             }
             _ => false,
         }
@@ -760,9 +761,9 @@ impl Connection {
 
     /// Picks the deadline and gauge for the state the connection is in, and
     /// returns idle memory to the pool.
-    fn settle(&mut self, ctx: &mut Ctx, io_progress: bool, completed: bool) {
+    fn settle(&mut self, ctx: &mut Ctx, pool: &mut Pool, io_progress: bool, completed: bool) {
         if self.idle() {
-            self.release(ctx);
+            self.release(pool);
         }
         let cfg = &ctx.shared.config;
         let (kind, gauge, dur): (TimerKind, Gauge, Duration) =
@@ -894,7 +895,7 @@ fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
 /// Queues an error response that closes the connection, and logs it.
 fn fail(b: &mut Buffers, ctx: &mut Ctx, peer: Option<SocketAddr>, status: u16) {
     let date = *ctx.date.http();
-    let bytes = respond::simple(&mut b.wbuf, status, &date, Persist::Close, false, b"");
+    let bytes = writer::simple(&mut b.wbuf, status, &date, Persist::Close, false, b"");
     ctx.stats.response(status, true);
     ctx.log.record(&Entry {
         peer,

@@ -8,92 +8,24 @@
 //! framing stays right whatever the client sends), or returns the sink the
 //! body goes to, and only then does the connection send `100 Continue`.
 
-use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use h1parse::{BodyKind, Header, Request};
 
-use crate::blocking::{Pending, Pool};
-use crate::cgi::{self, Cgi, CgiDir, Launch, Meta, Pump, Script};
+use crate::blocking::Pending;
+use crate::cgi::{self, Cgi, CgiSlot, Launch, Meta, Pump, Script};
 use crate::config::Config;
+use crate::ctx::Ctx;
 use crate::files;
-use crate::respond::{self, target_path, Answer, Persist};
+use crate::respond::{self, target_path};
 use crate::spool::Spool;
 use crate::sys::{EPOLLET, EPOLLIN};
 use crate::upload::{self, Upload};
-use crate::worker::Ctx;
+use crate::writer::{self, Answer, Persist};
 
 /// `Allow` when uploads are on (RFC 9110 §10.2.1).
 const ALLOW_UPLOAD: &[u8] = b"Allow: GET, HEAD, PUT, DELETE, OPTIONS\r\n";
-
-/// The folders of the dynamic routes, opened once at startup.
-#[derive(Debug)]
-pub(crate) struct Dirs {
-    upload: Option<OwnedFd>,
-    cgi: Option<CgiDir>,
-    /// CGI scripts running (or about to, body being read), all workers.
-    cgi_running: Arc<AtomicUsize>,
-    /// `--cgi-max-procs`.
-    cgi_max: usize,
-    /// Threads that commit uploads (fsync, rename) off the event loop.
-    io: Option<Pool>,
-}
-
-/// One of the `--cgi-max-procs` places, taken when a script request is
-/// routed and given back when the script (or the request, if it never
-/// starts) is dropped.
-#[derive(Debug)]
-pub(crate) struct CgiSlot(Arc<AtomicUsize>);
-
-impl Drop for CgiSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl Dirs {
-    /// Opens `--upload-dir` (sweeping stale temporary files) and `--cgi-dir`.
-    pub(crate) fn open(config: &Config) -> io::Result<Dirs> {
-        let upload = match &config.upload_dir {
-            Some(d) => Some(upload::open_root(d).map_err(|e| {
-                io::Error::new(e.kind(), format!("--upload-dir {}: {e}", d.display()))
-            })?),
-            None => None,
-        };
-        let cgi = match &config.cgi_dir {
-            Some(d) => Some(CgiDir::open(d).map_err(|e| {
-                io::Error::new(e.kind(), format!("--cgi-dir {}: {e}", d.display()))
-            })?),
-            None => None,
-        };
-        let io = match upload {
-            Some(_) => Some(Pool::new(2)?),
-            None => None,
-        };
-        Ok(Dirs {
-            upload,
-            io,
-            cgi,
-            cgi_running: Arc::new(AtomicUsize::new(0)),
-            cgi_max: config.cgi_max_procs.max(1),
-        })
-    }
-
-    /// A place for one more script, if fewer than `--cgi-max-procs` run.
-    fn cgi_slot(&self) -> Option<CgiSlot> {
-        let before = self.cgi_running.fetch_add(1, Ordering::AcqRel);
-        let slot = CgiSlot(self.cgi_running.clone());
-        (before < self.cgi_max).then_some(slot)
-    }
-
-    /// Whether any dynamic route is on (when not, the connection skips [`route`]).
-    pub(crate) fn enabled(&self) -> bool {
-        self.upload.is_some() || self.cgi.is_some()
-    }
-}
 
 /// A request a dynamic route took, between its head and its answer.
 #[derive(Debug)]
@@ -170,8 +102,8 @@ fn answer(out: &mut Vec<u8>, ctx: &Ctx, status: u16, persist: Persist, head_only
     let date = *ctx.date.http();
     let body_len = if status == 204 {
         // RFC 9110 §15.3.5: no content, and no Content-Length either.
-        respond::start(out, 204, &date);
-        respond::finish(out, None, persist);
+        writer::start(out, 204, &date);
+        writer::finish(out, None, persist);
         0
     } else {
         let extra: &[u8] = match status {
@@ -179,7 +111,7 @@ fn answer(out: &mut Vec<u8>, ctx: &Ctx, status: u16, persist: Persist, head_only
             503 => b"Retry-After: 1\r\n",
             _ => b"",
         };
-        respond::simple(out, status, &date, persist, head_only, extra)
+        writer::simple(out, status, &date, persist, head_only, extra)
     };
     Answer {
         status,

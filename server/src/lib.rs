@@ -8,15 +8,20 @@
 //!
 //! * `server` — [`Server::bind`] opens the root, binds one listener per
 //!   worker and spawns the workers; [`ServerHandle`] stops them.
+//! * `ctx` — `Shared` (what every worker reads) and `Ctx` (one worker's caches,
+//!   counters, clock): the leaf request handlers import.
 //! * `worker` — the event loop: accept, readiness dispatch, the timer heap
 //!   that gives `epoll_wait` its timeout, graceful shutdown.
 //! * `connection` — the per-connection state machine: read, parse (resuming),
 //!   discard bodies, answer, batch, write, linger.
-//! * `respond` — routing a request to its answer and writing response heads.
+//! * `respond` — routing a request to its answer (built-ins, static files).
+//! * `writer` — the response writer every handler uses: status line, Date,
+//!   framing, Connection, integers.
 //! * `files` — traversal-proof paths, `openat2(RESOLVE_BENEATH)`, MIME types,
 //!   validators, `Range`, the open-file cache.
 //! * `stats`, `access_log`, `date` — per-worker counters, the buffered
 //!   combined log, the cached `Date`.
+//! * `dirs` — the upload and CGI folders, the CGI count, the commit threads.
 //! * `dynamic` — the routes that are not files: which requests they take,
 //!   where body bytes go, `Expect: 100-continue` decided from the head.
 //! * `upload` — `PUT`/`DELETE` under `--upload-dir`: temp file, `fsync`,
@@ -46,7 +51,9 @@ mod blocking;
 mod cgi;
 mod config;
 mod connection;
+mod ctx;
 mod date;
+mod dirs;
 mod dynamic;
 mod error_log;
 mod files;
@@ -59,6 +66,7 @@ mod stats;
 mod sys;
 mod upload;
 mod worker;
+mod writer;
 
 pub use config::{default_cgi_max_procs, parse_bytes, parse_duration, AccessLog, Config};
 pub use server::{Server, ServerHandle};

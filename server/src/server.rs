@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,28 +12,10 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::config::{AccessLog, Config};
+use crate::ctx::Shared;
 use crate::stats::WorkerStats;
 use crate::sys;
 use crate::worker::Worker;
-
-/// State every worker can read; nothing here is written per request.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    /// The document root, opened once; files are opened relative to it.
-    pub(crate) root: Option<Arc<OwnedFd>>,
-    /// One entry per worker, summed by `/stats`.
-    pub(crate) stats: Vec<Arc<WorkerStats>>,
-    pub(crate) started: Instant,
-    /// Open connections over all workers (for `--max-connections`); touched
-    /// once per accept and close, never per request.
-    pub(crate) active: AtomicUsize,
-    pub(crate) shutdown: AtomicBool,
-    /// An eventfd in every worker's epoll: rung to wake them for shutdown.
-    pub(crate) bell: OwnedFd,
-    /// `--upload-dir` and `--cgi-dir`, opened once.
-    pub(crate) dynamic: crate::dynamic::Dirs,
-}
 
 /// The entry point of the library.
 #[derive(Debug)]
@@ -77,7 +59,7 @@ impl Server {
         if config.listen.port() != 0 {
             sys::check_port_free(&config.listen)?;
         }
-        let dynamic = crate::dynamic::Dirs::open(&config)?;
+        let dynamic = crate::dirs::Dirs::open(&config)?;
         let first = sys::listener(&config.listen, config.backlog)?;
         let local_addr = sys::local_addr(first.as_fd())?;
         let mut listeners = vec![first];

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::access_log::AccessLog;
 use crate::connection::{Connection, Pool};
+use crate::ctx::{Ctx, Shared};
 use crate::date::DateCache;
 use crate::files::FileCache;
-use crate::server::Shared;
 use crate::stats::{Gauge, WorkerStats};
 use crate::sys::{self, Epoll, EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP};
 
@@ -33,29 +33,6 @@ const POOL_KEEP: usize = 256;
 /// A wave of this many connections is followed by handing freed memory
 /// back to the system once it is over (`sys::release_free_memory`).
 const TRIM_AFTER: usize = 4 * POOL_KEEP;
-
-/// What request handling needs from the worker, borrowed apart from the
-/// connection table.
-#[derive(Debug)]
-pub(crate) struct Ctx {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) stats: Arc<WorkerStats>,
-    pub(crate) date: DateCache,
-    pub(crate) files: FileCache,
-    pub(crate) pool: Pool,
-    pub(crate) log: AccessLog,
-    /// Reused for normalized paths (no allocation per request).
-    pub(crate) path: Vec<u8>,
-    /// Reused for generated bodies and header lines.
-    pub(crate) scratch: Vec<u8>,
-    /// The time at the top of this loop turn.
-    pub(crate) now: Instant,
-    pub(crate) shutting_down: bool,
-    /// The worker's epoll (a second descriptor for it), where CGI pipes go.
-    pub(crate) epoll: Epoll,
-    /// The epoll token of the connection being driven (its CGI pipes share it).
-    pub(crate) token: u64,
-}
 
 #[derive(Debug)]
 struct Slot {
@@ -77,6 +54,8 @@ pub(crate) struct Worker {
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
+    /// Busy-time buffers, handed to connections and back.
+    pool: Pool,
     ctx: Ctx,
 }
 
@@ -102,10 +81,10 @@ impl Worker {
         // Level-triggered: every worker sees the bell, nobody drains it.
         epoll.add(shared.bell.as_fd(), EPOLLIN, BELL)?;
         let cfg = &shared.config;
+        let pool = Pool::new(cfg.max_head, cfg.max_uri, cfg.max_headers, POOL_KEEP);
         let ctx = Ctx {
             date: DateCache::new(),
             files: FileCache::new(cfg.file_cache, cfg.file_cache_valid),
-            pool: Pool::new(cfg.max_head, cfg.max_uri, cfg.max_headers, POOL_KEEP),
             log: AccessLog::new(log_fd),
             path: Vec::with_capacity(1024),
             scratch: Vec::with_capacity(4096),
@@ -118,6 +97,7 @@ impl Worker {
         };
         Ok(Worker {
             epoll,
+            pool,
             listener: Some(listener),
             slots: Vec::new(),
             free: Vec::new(),
@@ -265,9 +245,9 @@ impl Worker {
         self.open += 1;
         self.peak_open = self.peak_open.max(self.open);
         if over {
-            conn.refuse(&mut self.ctx);
+            conn.refuse(&mut self.ctx, &mut self.pool);
         }
-        let alive = guarded(|| conn.drive(&mut self.ctx));
+        let alive = guarded(|| conn.drive(&mut self.ctx, &mut self.pool));
         self.slots[slot as usize].conn = Some(conn);
         if alive {
             self.schedule(slot);
@@ -291,7 +271,7 @@ impl Worker {
             conn.set_readable(flags & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0);
         }
         self.ctx.token = tok;
-        if guarded(|| conn.drive(&mut self.ctx)) {
+        if guarded(|| conn.drive(&mut self.ctx, &mut self.pool)) {
             self.schedule(slot);
         } else {
             self.close(slot);
@@ -338,7 +318,7 @@ impl Worker {
                 Some((deadline, kind)) if deadline <= now => {
                     conn.timer = None;
                     self.ctx.token = token(slot, gen);
-                    if guarded(|| conn.expire(&mut self.ctx, kind)) {
+                    if guarded(|| conn.expire(&mut self.ctx, &mut self.pool, kind)) {
                         self.schedule(slot);
                     } else {
                         self.close(slot);
@@ -359,7 +339,7 @@ impl Worker {
         s.gen = s.gen.wrapping_add(1);
         self.free.push(slot);
         self.open -= 1;
-        conn.release(&mut self.ctx);
+        conn.release(&mut self.pool);
         self.ctx.stats.gauge(conn.gauge, Gauge::None);
         self.ctx.stats.closed();
         self.ctx.shared.active.fetch_sub(1, Ordering::Relaxed);
@@ -371,7 +351,7 @@ impl Worker {
         // system. At most once per wave: `peak` rises again only with load.
         if self.open <= POOL_KEEP / 4 && self.peak_open >= TRIM_AFTER {
             self.peak_open = self.open;
-            self.ctx.pool.shrink(POOL_KEEP / 8);
+            self.pool.shrink(POOL_KEEP / 8);
             sys::release_free_memory();
         }
     }
@@ -389,7 +369,7 @@ impl Worker {
             let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
                 continue;
             };
-            if guarded(|| conn.drive(&mut self.ctx)) {
+            if guarded(|| conn.drive(&mut self.ctx, &mut self.pool)) {
                 self.schedule(slot);
             } else {
                 self.close(slot);

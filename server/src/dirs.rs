@@ -1,0 +1,67 @@
+//! The folders of the dynamic routes (uploads, CGI), opened once at
+//! startup and shared by every worker, with what goes with them: the
+//! `--cgi-max-procs` count and the threads that commit uploads.
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::blocking::Pool;
+use crate::cgi::{CgiDir, CgiSlot};
+use crate::config::Config;
+use crate::upload;
+
+/// The folders of the dynamic routes, opened once at startup.
+#[derive(Debug)]
+pub(crate) struct Dirs {
+    pub(crate) upload: Option<OwnedFd>,
+    pub(crate) cgi: Option<CgiDir>,
+    /// CGI scripts running (or about to, body being read), all workers.
+    cgi_running: Arc<AtomicUsize>,
+    /// `--cgi-max-procs`.
+    cgi_max: usize,
+    /// Threads that commit uploads (fsync, rename) off the event loop.
+    pub(crate) io: Option<Pool>,
+}
+
+impl Dirs {
+    /// Opens `--upload-dir` (sweeping stale temporary files) and `--cgi-dir`.
+    pub(crate) fn open(config: &Config) -> io::Result<Dirs> {
+        let upload = match &config.upload_dir {
+            Some(d) => Some(upload::open_root(d).map_err(|e| {
+                io::Error::new(e.kind(), format!("--upload-dir {}: {e}", d.display()))
+            })?),
+            None => None,
+        };
+        let cgi = match &config.cgi_dir {
+            Some(d) => Some(CgiDir::open(d).map_err(|e| {
+                io::Error::new(e.kind(), format!("--cgi-dir {}: {e}", d.display()))
+            })?),
+            None => None,
+        };
+        let io = match upload {
+            Some(_) => Some(Pool::new(2)?),
+            None => None,
+        };
+        Ok(Dirs {
+            upload,
+            io,
+            cgi,
+            cgi_running: Arc::new(AtomicUsize::new(0)),
+            cgi_max: config.cgi_max_procs.max(1),
+        })
+    }
+
+    /// A place for one more script, if fewer than `--cgi-max-procs` run.
+    pub(crate) fn cgi_slot(&self) -> Option<CgiSlot> {
+        let before = self.cgi_running.fetch_add(1, Ordering::AcqRel);
+        let slot = CgiSlot(self.cgi_running.clone());
+        (before < self.cgi_max).then_some(slot)
+    }
+
+    /// Whether any dynamic route is on (when not, the connection skips [`route`]).
+    pub(crate) fn enabled(&self) -> bool {
+        self.upload.is_some() || self.cgi.is_some()
+    }
+}
