@@ -179,6 +179,44 @@ fn var(env: &mut Vec<CString>, name: &str, value: &[u8]) {
 }
 
 /// The meta-variables of RFC 3875 §4.1.
+/// An environment variable's name and value.
+type EnvPair = (Vec<u8>, Vec<u8>);
+
+/// `CONTENT_TYPE`, and the request's fields as `HTTP_*` variables
+/// (RFC 3875 §4.1.18), repeated ones joined with ", ".
+fn http_fields<'a>(m: &Meta<'a>) -> (Option<&'a [u8]>, Vec<EnvPair>) {
+    let mut content_type = None;
+    let mut fields: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for h in &m.headers[..m.req.header_count] {
+        let (name, value) = (h.name.get(m.head), h.value.get(m.head));
+        if name.eq_ignore_ascii_case(b"content-type") {
+            content_type.get_or_insert(value);
+        }
+        // A `_` in a field name would let `Content_Length` pose as
+        // CONTENT_LENGTH's neighbour; such fields are dropped (as nginx does).
+        if name.contains(&b'_') || NOT_PASSED.iter().any(|n| name.eq_ignore_ascii_case(n)) {
+            continue;
+        }
+        let mut key = b"HTTP_".to_vec();
+        key.extend(name.iter().map(|&b| {
+            if b == b'-' {
+                b'_'
+            } else {
+                b.to_ascii_uppercase()
+            }
+        }));
+        // RFC 3875 §4.1.18: repeated fields are joined with ", ".
+        match fields.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => {
+                v.extend_from_slice(b", ");
+                v.extend_from_slice(value);
+            }
+            None => fields.push((key, value.to_vec())),
+        }
+    }
+    (content_type, fields)
+}
+
 fn environment(script: &Script, m: &Meta<'_>) -> Vec<CString> {
     let mut env = Vec::with_capacity(24 + m.req.header_count);
     let target = m.req.target.get(m.head);
@@ -220,35 +258,7 @@ fn environment(script: &Script, m: &Meta<'_>) -> Vec<CString> {
         var(&mut env, "REMOTE_ADDR", p.ip().to_string().as_bytes());
         var(&mut env, "REMOTE_PORT", p.port().to_string().as_bytes());
     }
-    let mut content_type = None;
-    let mut fields: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    for h in &m.headers[..m.req.header_count] {
-        let (name, value) = (h.name.get(m.head), h.value.get(m.head));
-        if name.eq_ignore_ascii_case(b"content-type") {
-            content_type.get_or_insert(value);
-        }
-        // A `_` in a field name would let `Content_Length` pose as
-        // CONTENT_LENGTH's neighbour; such fields are dropped (as nginx does).
-        if name.contains(&b'_') || NOT_PASSED.iter().any(|n| name.eq_ignore_ascii_case(n)) {
-            continue;
-        }
-        let mut key = b"HTTP_".to_vec();
-        key.extend(name.iter().map(|&b| {
-            if b == b'-' {
-                b'_'
-            } else {
-                b.to_ascii_uppercase()
-            }
-        }));
-        // RFC 3875 §4.1.18: repeated fields are joined with ", ".
-        match fields.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => {
-                v.extend_from_slice(b", ");
-                v.extend_from_slice(value);
-            }
-            None => fields.push((key, value.to_vec())),
-        }
-    }
+    let (content_type, fields) = http_fields(m);
     if m.body_len > 0 || m.req.body != h1parse::BodyKind::None {
         var(
             &mut env,

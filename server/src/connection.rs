@@ -498,54 +498,81 @@ impl Connection {
         if self.close_after || self.file.is_some() || b.wbuf.len() >= OUTPUT_HIGH_WATER {
             return false;
         }
-        if let Some(d) = b.dynamic.as_deref_mut() {
-            match dynamic::pump(d, ctx, &mut b.wbuf, OUTPUT_HIGH_WATER) {
-                None => {}
-                Some(Pump::Wait) => return false,
-                Some(Pump::Progress) => return true,
-                Some(Pump::Done {
-                    status,
-                    body_len,
-                    close,
-                }) => return self.cgi_done(ctx, status, body_len, close),
-            }
+        if let Some(go_on) = self.pump_dynamic(ctx) {
+            return go_on;
         }
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
+        };
         if let Some(p) = b.pending {
-            match body_step(b, ctx) {
-                BodyStep::NeedMore => return false,
-                BodyStep::Fail(status) => {
-                    // An unfinished upload's temporary file goes with it.
-                    b.dynamic = None;
-                    fail(b, ctx, self.peer, status);
-                    self.close_after = true;
-                    return false;
-                }
-                BodyStep::Done => {
-                    b.pending = None;
-                    if b.dynamic.is_some() {
-                        self.finish_dynamic(ctx, p.req);
-                    } else {
-                        self.finish_request(ctx, p.req);
-                    }
-                    return true;
-                }
-            }
+            return self.body(ctx, p);
         }
         if b.start == b.end {
             b.start = 0;
             b.end = 0;
             return false;
         }
-        let req = match b.parser.parse(&b.rbuf[b.start..b.end], &mut b.headers) {
-            Ok(Status::Partial) => return false,
-            Ok(Status::Complete(req)) => req,
+        match b.parser.parse(&b.rbuf[b.start..b.end], &mut b.headers) {
+            Ok(Status::Partial) => false,
+            Ok(Status::Complete(req)) => self.start_request(ctx, req),
             Err(e) => {
                 // Answer with the status h1parse gives, then close: after a
                 // framing error the rest of the input cannot be trusted.
                 fail(b, ctx, self.peer, e.status());
                 self.close_after = true;
-                return false;
+                false
             }
+        }
+    }
+
+    /// Moves a running script or commit along: `None` when there is none.
+    fn pump_dynamic(&mut self, ctx: &mut Ctx) -> Option<bool> {
+        let b = self.bufs.as_deref_mut()?;
+        let d = b.dynamic.as_deref_mut()?;
+        Some(
+            match dynamic::pump(d, ctx, &mut b.wbuf, OUTPUT_HIGH_WATER)? {
+                Pump::Wait => false,
+                Pump::Progress => true,
+                Pump::Done {
+                    status,
+                    body_len,
+                    close,
+                } => self.cgi_done(ctx, status, body_len, close),
+            },
+        )
+    }
+
+    /// Reads the pending request's body; at its end, answers the request.
+    fn body(&mut self, ctx: &mut Ctx, p: Pending) -> bool {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
+        };
+        match body_step(b, ctx) {
+            BodyStep::NeedMore => false,
+            BodyStep::Fail(status) => {
+                // An unfinished upload's temporary file goes with it.
+                b.dynamic = None;
+                fail(b, ctx, self.peer, status);
+                self.close_after = true;
+                false
+            }
+            BodyStep::Done => {
+                b.pending = None;
+                if b.dynamic.is_some() {
+                    self.finish_dynamic(ctx, p.req);
+                } else {
+                    self.finish_request(ctx, p.req);
+                }
+                true
+            }
+        }
+    }
+
+    /// A complete head: 417, a dynamic route, a static answer, or its body
+    /// to read (or refuse) first.
+    fn start_request(&mut self, ctx: &mut Ctx, req: Request) -> bool {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
         };
         let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
         if req.expect == Expect::Other {
@@ -566,15 +593,9 @@ impl Connection {
             self.finish_request(ctx, req);
             return true;
         }
-        let status = match (req.expect, req.body) {
-            // RFC 9110 §10.1.1: an expectation we cannot meet.
-            (Expect::Other, _) => Some(417),
-            // Checked before reading: the client may not even send it.
-            (_, BodyKind::Length(n)) if n > ctx.shared.config.max_body => Some(413),
-            _ => None,
-        };
-        if let Some(status) = status {
-            fail(b, ctx, self.peer, status);
+        // Checked before reading: the client may not even send it.
+        if matches!(req.body, BodyKind::Length(n) if n > ctx.shared.config.max_body) {
+            fail(b, ctx, self.peer, 413);
             self.close_after = true;
             return false;
         }

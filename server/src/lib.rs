@@ -30,7 +30,17 @@
 //! * `spool` — a CGI body: 16 KiB in memory, the rest in an unlinked file.
 //! * `cgi` — CGI/1.1 under `--cgi-dir`: fork/exec with everything prepared
 //!   before the fork, pipes and a pidfd in the worker's epoll.
+//! * `preconditions` — RFC 9110 §13.2.2: If-Match, If-None-Match and the
+//!   dates, for files and uploads.
+//! * `site` — the built-in page served when there is no `--root`.
+//! * `config` — [`Config`], the settings (the CLI's flags map onto it).
+//! * `error_log` — the bounded stderr queue with a writer thread of its own.
 //! * `sys` — every syscall and every `unsafe` block.
+//!
+//! Imports point down (tests/layout.rs checks it): `writer`, `sys`, `date`,
+//! `config` and the other leaves; `files`, `upload`, `cgi`, `spool`,
+//! `blocking`; `dirs`; `ctx`; `respond`; `dynamic`; `connection`; `worker`;
+//! `server`.
 //!
 //! # Example
 //!

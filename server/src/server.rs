@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,6 +29,28 @@ pub struct ServerHandle {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// A descriptor every worker uses, if configured.
+type SharedFd = Option<Arc<OwnedFd>>;
+
+/// `--root` (opened once, files are opened relative to it) and the access
+/// log's descriptor.
+fn open_root_and_log(config: &Config) -> io::Result<(SharedFd, SharedFd)> {
+    let root = match &config.root {
+        Some(dir) => Some(Arc::new(sys::open_dir(&cstring(dir)?).map_err(|e| {
+            io::Error::new(e.kind(), format!("--root {}: {e}", dir.display()))
+        })?)),
+        None => None,
+    };
+    let log_fd = match &config.access_log {
+        AccessLog::Off => None,
+        AccessLog::Stdout => Some(Arc::new(std::io::stdout().as_fd().try_clone_to_owned()?)),
+        AccessLog::File(p) => Some(Arc::new(sys::open_append(&cstring(p)?).map_err(|e| {
+            io::Error::new(e.kind(), format!("--access-log {}: {e}", p.display()))
+        })?)),
+    };
+    Ok((root, log_fd))
+}
+
 fn cstring(path: &std::path::Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
@@ -41,19 +63,7 @@ impl Server {
         sys::ignore_sigpipe()?;
         sys::raise_nofile_limit();
         let workers = config.workers.max(1);
-        let root = match &config.root {
-            Some(dir) => Some(Arc::new(sys::open_dir(&cstring(dir)?).map_err(|e| {
-                io::Error::new(e.kind(), format!("--root {}: {e}", dir.display()))
-            })?)),
-            None => None,
-        };
-        let log_fd = match &config.access_log {
-            AccessLog::Off => None,
-            AccessLog::Stdout => Some(Arc::new(std::io::stdout().as_fd().try_clone_to_owned()?)),
-            AccessLog::File(p) => Some(Arc::new(sys::open_append(&cstring(p)?).map_err(|e| {
-                io::Error::new(e.kind(), format!("--access-log {}: {e}", p.display()))
-            })?)),
-        };
+        let (root, log_fd) = open_root_and_log(&config)?;
         // Before anything else touches shared state (the upload folder's
         // sweep): a second server on a port in use refuses to start.
         if config.listen.port() != 0 {
