@@ -82,12 +82,9 @@ pub(crate) struct CgiDir {
 impl CgiDir {
     pub(crate) fn open(dir: &Path) -> io::Result<CgiDir> {
         let abs = std::fs::canonicalize(dir)?;
-        let abs = abs.as_os_str().as_bytes().to_vec();
-        let c = CString::new(abs.clone())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
         Ok(CgiDir {
-            fd: sys::open_dir(&c)?,
-            abs,
+            fd: sys::open_dir(&sys::cstring(&abs)?)?,
+            abs: abs.as_os_str().as_bytes().to_vec(),
         })
     }
 }
@@ -121,13 +118,8 @@ pub(crate) fn resolve(dir: &CgiDir, rel: &[u8], fallback: bool) -> Result<Script
     for i in 0..comps.len() {
         let prefix = comps[..=i].join(&b'/');
         let c = CString::new(prefix.clone()).map_err(|_| 400u16)?;
-        let fd = files::open_beneath(dir.fd.as_fd(), &c, fallback).map_err(|e| -> u16 {
-            match e.raw_os_error() {
-                Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG) => 404,
-                Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM) => 403,
-                _ => 500,
-            }
-        })?;
+        let fd = files::open_beneath(dir.fd.as_fd(), &c, fallback)
+            .map_err(|e| files::io_status(&e, files::Access::Read, 404))?;
         let st = sys::fstat(fd.as_fd()).map_err(|_| 500u16)?;
         if st.is_dir {
             continue;

@@ -218,6 +218,37 @@ pub(crate) fn etag(st: &FileStat, out: &mut [u8; 48]) -> usize {
     cur.position() as usize
 }
 
+/// What a request does with the file an error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// GET, HEAD, a script: a name that cannot exist is not found.
+    Read,
+    /// PUT, DELETE: the error says why it cannot be stored or removed.
+    Write,
+}
+
+/// The one map from a filesystem error to a status, for static files,
+/// scripts and uploads. `missing` is the status for a name that is not
+/// there (404, or 500 where it must be).
+pub(crate) fn io_status(e: &io::Error, access: Access, missing: u16) -> u16 {
+    match (e.raw_os_error(), access) {
+        (Some(libc::ENOENT | libc::ENOTDIR), _) => missing,
+        // A name longer than the filesystem takes (NAME_MAX, PATH_MAX):
+        // nothing by that name can exist; to store one, it is too long.
+        (Some(libc::ENAMETOOLONG), Access::Read) => missing,
+        (Some(libc::ENAMETOOLONG), Access::Write) => 414,
+        // EXDEV: RESOLVE_BENEATH refused an escape; ELOOP: a symlink where
+        // none is allowed.
+        (Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM | libc::EROFS), _) => 403,
+        // Out of space: the server cannot store it now (RFC 4918 §11.5),
+        // not a request too large (413) for the server's own limit.
+        (Some(libc::ENOSPC | libc::EDQUOT), Access::Write) => 507,
+        // Larger than the filesystem allows a file to be.
+        (Some(libc::EFBIG), Access::Write) => 413,
+        _ => 500,
+    }
+}
+
 /// A satisfiable single byte range: `start..end` of the representation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RangeAnswer {
@@ -417,6 +448,20 @@ impl FileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Issue 13: three errno maps disagreed (a too-long name was 404 for a
+    // GET and a script, 414 for a PUT). One map now, by what the request does.
+    #[test]
+    fn one_map_for_reads_and_writes() {
+        let st = |n, a| io_status(&io::Error::from_raw_os_error(n), a, 404);
+        assert_eq!(st(libc::ENAMETOOLONG, Access::Read), 404);
+        assert_eq!(st(libc::ENAMETOOLONG, Access::Write), 414);
+        assert_eq!(st(libc::ENOENT, Access::Read), 404);
+        assert_eq!(st(libc::EXDEV, Access::Read), 403);
+        assert_eq!(st(libc::ENOSPC, Access::Write), 507);
+        assert_eq!(st(libc::ENOSPC, Access::Read), 500);
+        assert_eq!(st(libc::EIO, Access::Write), 500);
+    }
     use pretty_assertions::assert_eq;
 
     fn norm(p: &str) -> Result<String, Refusal> {

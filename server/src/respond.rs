@@ -247,16 +247,6 @@ pub(crate) struct StaticRequest<'a> {
     pub(crate) keep_alive: bool,
 }
 
-fn io_status(e: &std::io::Error) -> u16 {
-    match e.raw_os_error() {
-        Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG) => 404,
-        // EXDEV: RESOLVE_BENEATH refused an escape; ELOOP: a symlink where
-        // none is allowed.
-        Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM) => 403,
-        _ => 500,
-    }
-}
-
 fn static_file(
     sreq: StaticRequest<'_>,
     root: std::os::fd::BorrowedFd<'_>,
@@ -278,7 +268,7 @@ fn static_file(
     };
     let mut file = match open(rel, ctx) {
         Ok(f) => f,
-        Err(e) => return err(out, io_status(&e), b""),
+        Err(e) => return err(out, files::io_status(&e, files::Access::Read, 404), b""),
     };
     if file.stat.is_dir {
         if !sreq.norm.trailing_slash {
@@ -308,7 +298,7 @@ fn static_file(
         file = match open(rel, ctx) {
             Ok(f) if f.stat.is_file => f,
             Ok(_) => return err(out, 403, b""),
-            Err(e) => return err(out, io_status(&e), b""),
+            Err(e) => return err(out, files::io_status(&e, files::Access::Read, 404), b""),
         };
     } else if !file.stat.is_file {
         return err(out, 403, b"");

@@ -1,11 +1,9 @@
 //! Starting and stopping the server: binds one listener per worker, spawns
 //! the workers, and hands back a [`ServerHandle`].
 
-use std::ffi::CString;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -36,24 +34,19 @@ type SharedFd = Option<Arc<OwnedFd>>;
 /// log's descriptor.
 fn open_root_and_log(config: &Config) -> io::Result<(SharedFd, SharedFd)> {
     let root = match &config.root {
-        Some(dir) => Some(Arc::new(sys::open_dir(&cstring(dir)?).map_err(|e| {
-            io::Error::new(e.kind(), format!("--root {}: {e}", dir.display()))
-        })?)),
+        Some(dir) => Some(Arc::new(sys::open_dir(&sys::cstring(dir)?).map_err(
+            |e| io::Error::new(e.kind(), format!("--root {}: {e}", dir.display())),
+        )?)),
         None => None,
     };
     let log_fd = match &config.access_log {
         AccessLog::Off => None,
         AccessLog::Stdout => Some(Arc::new(std::io::stdout().as_fd().try_clone_to_owned()?)),
-        AccessLog::File(p) => Some(Arc::new(sys::open_append(&cstring(p)?).map_err(|e| {
-            io::Error::new(e.kind(), format!("--access-log {}: {e}", p.display()))
-        })?)),
+        AccessLog::File(p) => Some(Arc::new(sys::open_append(&sys::cstring(p)?).map_err(
+            |e| io::Error::new(e.kind(), format!("--access-log {}: {e}", p.display())),
+        )?)),
     };
     Ok((root, log_fd))
-}
-
-fn cstring(path: &std::path::Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
 }
 
 impl Server {

@@ -321,6 +321,13 @@ pub(crate) fn event_flags(ev: &Event) -> u32 {
     ev.events
 }
 
+/// A path as the C string a syscall takes.
+pub(crate) fn cstring(path: &std::path::Path) -> io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
+}
+
 /// An eventfd: the shutdown bell every worker's epoll listens to.
 pub(crate) fn eventfd() -> io::Result<OwnedFd> {
     Ok(owned(syscall!(eventfd(

@@ -40,10 +40,7 @@ static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Opens the upload folder and removes temporary files a killed server left.
 pub(crate) fn open_root(dir: &Path) -> io::Result<OwnedFd> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = CString::new(dir.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
-    let fd = sys::open_dir(&c)?;
+    let fd = sys::open_dir(&sys::cstring(dir)?)?;
     sweep(dir, SWEEP_DEPTH);
     Ok(fd)
 }
@@ -134,21 +131,10 @@ impl std::fmt::Debug for Place {
     }
 }
 
-/// The one map from a filesystem error to the status of an upload request
-/// (its place, its temporary file, its data).
+/// A filesystem error as the status of an upload request (its place, its
+/// temporary file, its data): [`files::io_status`] for writing.
 fn io_status(e: &io::Error, missing: u16) -> u16 {
-    match e.raw_os_error() {
-        Some(libc::ENOENT | libc::ENOTDIR) => missing,
-        Some(libc::EXDEV | libc::ELOOP | libc::EACCES | libc::EPERM | libc::EROFS) => 403,
-        // A name longer than the filesystem takes (NAME_MAX, PATH_MAX).
-        Some(libc::ENAMETOOLONG) => 414,
-        // Out of space: the server cannot store it now (RFC 4918 §11.5),
-        // not a request too large (413) for the server's own limit.
-        Some(libc::ENOSPC | libc::EDQUOT) => 507,
-        // Larger than the filesystem allows a file to be.
-        Some(libc::EFBIG) => 413,
-        _ => 500,
-    }
+    files::io_status(e, files::Access::Write, missing)
 }
 
 /// The preconditions of a `PUT` or `DELETE` against what is stored at
