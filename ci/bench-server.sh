@@ -20,6 +20,7 @@
 #   BENCH_ROUNDS=5 BENCH_DURATION=10 bash ci/bench-server.sh
 #   BENCH_ONLY=4KiB BENCH_IDLE_CONNS=0 bash ci/bench-server.sh   # one file size, no memory test
 #   BENCH_ONLY=none bash ci/bench-server.sh     # memory tests only
+#   H1SERVE_BIN=/tmp/old/h1serve bash ci/bench-server.sh   # another build (A/B)
 #
 # The memory tests: idle keep-alive connections, then as many connections
 # each holding a partial head (a slowloris wave), RSS per connection during
@@ -35,8 +36,13 @@ for tool in wrk /usr/sbin/nginx taskset python3; do
     exit 0
   fi
 done
-cargo build -q -p h1serve --release
-exec python3 - target/release/h1serve "$(pwd)/ci/nginx/bench.conf" <<'PY'
+# H1SERVE_BIN=path: measure that binary instead (an A/B of two builds).
+bin=${H1SERVE_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build -q -p h1serve --release
+  bin=target/release/h1serve
+fi
+exec python3 - "$bin" "$(pwd)/ci/nginx/bench.conf" <<'PY'
 import os, re, resource, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 H1SERVE, CONF = sys.argv[1], sys.argv[2]
