@@ -62,7 +62,7 @@ struct Cli {
     #[arg(long, default_value = "75s", value_parser = parse_duration, value_name = "DURATION")]
     keepalive_timeout: Duration,
 
-    /// Longest pause between body bytes; then 408 and close.
+    /// A request body must bring 1 KiB within this time (and each further KiB within it again); else 408 and close.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     body_timeout: Duration,
 

@@ -180,3 +180,29 @@ fn the_layout_in_lib_rs_names_every_module() {
         .collect();
     assert!(missing.is_empty(), "not in lib.rs `# Layout`: {missing:?}");
 }
+
+#[test]
+fn the_readme_flag_table_names_every_flag_of_the_help() {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_h1serve"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let flags: Vec<&str> = help
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-'))
+        .filter(|w| !["--help", "--version"].contains(w))
+        .collect();
+    assert!(flags.len() > 20, "{flags:?}");
+    let missing: Vec<&&str> = flags
+        .iter()
+        .filter(|f| !readme.contains(&format!("`{f}")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "flags missing from server/README.md: {missing:?}"
+    );
+}
