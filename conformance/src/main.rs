@@ -81,6 +81,7 @@ enum Cmd {
     /// desyncs against RFC 9112's reading of the bytes (with
     /// --differential: where servers disagree). Findings are shrunk and can
     /// be written as case files. Exit 1 on findings.
+    #[command(after_help = fuzz_cli::FUZZ_EXIT_CODES)]
     Fuzz(Box<fuzz_cli::FuzzArgs>),
     /// Serve the built-in mock server (optionally with bugs) until killed.
     Mock {
