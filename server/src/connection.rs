@@ -237,7 +237,16 @@ pub(crate) struct Connection {
     pub(crate) queued: Option<Instant>,
     /// What the stub_status gauges count this connection as.
     pub(crate) gauge: Gauge,
+    /// The last drive stopped with input still to read (its read budget
+    /// was spent): the worker drives it again after the others' events.
+    yielded: bool,
 }
+
+/// Bytes one drive may read before it yields to the worker's other
+/// connections. Without it a client that sends fast (a 64 MiB upload on
+/// loopback) kept the worker in one drive for the whole body: other
+/// clients' GETs waited up to 68 ms (p99, `ci/bench-upload-latency.sh`).
+const READ_BUDGET: usize = 256 * 1024;
 
 /// A body step's outcome.
 enum BodyStep {
@@ -262,7 +271,13 @@ impl Connection {
             timer: None,
             queued: None,
             gauge: Gauge::None,
+            yielded: false,
         }
+    }
+
+    /// Whether the last drive stopped with input left to read.
+    pub(crate) fn yielded(&self) -> bool {
+        self.yielded
     }
 
     /// Edge-triggered input readiness arrived; `hup` when it came with
@@ -319,6 +334,7 @@ impl Connection {
     /// Runs the state machine as far as it goes without blocking. Returns
     /// false when the connection should be closed.
     pub(crate) fn drive(&mut self, ctx: &mut Ctx, pool: &mut Pool) -> bool {
+        self.yielded = false;
         let served = self.served;
         let mut progress = false;
         let alive = self.run(ctx, pool, &mut progress);
@@ -329,6 +345,7 @@ impl Connection {
     }
 
     fn run(&mut self, ctx: &mut Ctx, pool: &mut Pool, progress: &mut bool) -> bool {
+        let mut taken = 0;
         loop {
             if self.has_output() {
                 match self.flush(progress) {
@@ -372,9 +389,18 @@ impl Connection {
             if !self.readable {
                 return true;
             }
+            if taken >= READ_BUDGET {
+                // Everything read so far is processed; the rest waits for
+                // the other connections' turn.
+                self.yielded = true;
+                return true;
+            }
             match self.read(pool) {
                 Ok(0) => self.peer_eof = true,
-                Ok(_) => *progress = true,
+                Ok(n) => {
+                    *progress = true;
+                    taken += n;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(_) => return false,
             }

@@ -56,6 +56,11 @@ pub(crate) struct Worker {
     shutdown_deadline: Option<Instant>,
     /// Busy-time buffers, handed to connections and back.
     pool: Pool,
+    /// Connections that yielded with input left (slot, generation): driven
+    /// again after this turn's events, before waiting.
+    ready: Vec<(u32, u32)>,
+    /// The other half of `ready`, swapped in each turn (no allocation).
+    ready_next: Vec<(u32, u32)>,
     ctx: Ctx,
 }
 
@@ -106,6 +111,8 @@ impl Worker {
             timers: BinaryHeap::new(),
             accept_paused_until: None,
             shutdown_deadline: None,
+            ready: Vec::new(),
+            ready_next: Vec::new(),
             ctx,
         })
     }
@@ -122,7 +129,11 @@ impl Worker {
             {
                 break;
             }
-            let timeout = self.timeout_ms();
+            let timeout = if self.ready.is_empty() {
+                self.timeout_ms()
+            } else {
+                0
+            };
             if self.epoll.wait(&mut events, timeout).is_err() {
                 break;
             }
@@ -136,6 +147,7 @@ impl Worker {
                     _ => self.on_event(tok, flags),
                 }
             }
+            self.run_ready();
             self.expire_timers();
             if self.accept_paused_until.is_some_and(|t| self.ctx.now >= t) {
                 self.accept_paused_until = None;
@@ -256,6 +268,31 @@ impl Worker {
         }
     }
 
+    /// Drives the connections that yielded last turn, once each.
+    fn run_ready(&mut self) {
+        std::mem::swap(&mut self.ready, &mut self.ready_next);
+        let mut ready = std::mem::take(&mut self.ready_next);
+        for &(slot, gen) in &ready {
+            let Some(s) = self.slots.get_mut(slot as usize) else {
+                continue;
+            };
+            if s.gen != gen {
+                continue;
+            }
+            let Some(conn) = s.conn.as_mut() else {
+                continue;
+            };
+            self.ctx.token = token(slot, gen);
+            if guarded(|| conn.drive(&mut self.ctx, &mut self.pool)) {
+                self.schedule(slot);
+            } else {
+                self.close(slot);
+            }
+        }
+        ready.clear();
+        self.ready_next = ready;
+    }
+
     fn on_event(&mut self, tok: u64, flags: u32) {
         let (slot, gen) = (tok as u32, (tok >> 32) as u32);
         let Some(s) = self.slots.get_mut(slot as usize) else {
@@ -285,6 +322,9 @@ impl Worker {
         let Some(conn) = s.conn.as_mut() else {
             return;
         };
+        if conn.yielded() {
+            self.ready.push((slot, s.gen));
+        }
         if let Some((at, _)) = conn.timer {
             if conn.queued.is_none_or(|q| at < q) {
                 conn.queued = Some(at);
