@@ -198,13 +198,26 @@ fn toy_proxy(origin: std::net::SocketAddr, ignore_chunked: bool) -> std::net::So
                             pos += n;
                         }
                         BodyKind::Chunked if !ignore_chunked => {
+                            // A body that does not decode whole ends the
+                            // connection: nothing after it can be framed.
                             let mut dec = ChunkedDecoder::new();
-                            while let Ok(c) = dec.decode(&bytes[pos..]) {
-                                body.extend_from_slice(&bytes[pos..][c.data.clone()]);
-                                pos += c.consumed;
-                                if c.done || c.consumed == 0 {
-                                    break;
+                            let whole = loop {
+                                match dec.decode(&bytes[pos..]) {
+                                    Ok(c) => {
+                                        body.extend_from_slice(&bytes[pos..][c.data.clone()]);
+                                        pos += c.consumed;
+                                        if c.done {
+                                            break true;
+                                        }
+                                        if c.consumed == 0 {
+                                            break false;
+                                        }
+                                    }
+                                    Err(_) => break false,
                                 }
+                            };
+                            if !whole {
+                                break;
                             }
                         }
                         _ => {}

@@ -878,8 +878,9 @@ impl Connection {
     }
 }
 
-/// Reads body bytes that follow the pending head: into `sink` (a dynamic
-/// route) when there is one, else they are discarded.
+/// Reads body bytes that follow the pending head: fed to the dynamic route
+/// that took the request (an upload, a CGI spool) when there is one, else
+/// discarded.
 fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
     let Some(mut p) = b.pending else {
         return BodyStep::Done;

@@ -98,7 +98,15 @@ impl Dynamic {
     }
 }
 
-fn answer(out: &mut Vec<u8>, ctx: &Ctx, status: u16, persist: Persist, head_only: bool) -> Answer {
+/// A status-only answer of a dynamic route (201, 204, 405 with `Allow`,
+/// 413, 503 with `Retry-After`, …) through the response writer.
+fn status_answer(
+    out: &mut Vec<u8>,
+    ctx: &Ctx,
+    status: u16,
+    persist: Persist,
+    head_only: bool,
+) -> Answer {
     let date = *ctx.date.http();
     let body_len = if status == 204 {
         // RFC 9110 §15.3.5: no content, and no Content-Length either.
@@ -148,9 +156,9 @@ pub(crate) fn route(
             rel.pop();
             if rel == cgi::MOUNT || rel.starts_with(b"cgi-bin/") {
                 return Some(match cgi::resolve(cgi_dir, &rel, fallback) {
-                    Err(status) => Plan::Now(answer(out, ctx, status, refuse, head_only)),
+                    Err(status) => Plan::Now(status_answer(out, ctx, status, refuse, head_only)),
                     Ok(_) if too_large(req, &shared.config) => {
-                        Plan::Now(answer(out, ctx, 413, Persist::Close, head_only))
+                        Plan::Now(status_answer(out, ctx, 413, Persist::Close, head_only))
                     }
                     // Over --cgi-max-procs: 503 before any body byte is read
                     // or any process forked (RFC 9110 §15.6.4: Retry-After).
@@ -158,7 +166,7 @@ pub(crate) fn route(
                         Some(slot) => {
                             Plan::Body(Box::new(Dynamic::CgiBody(script, Spool::default(), slot)))
                         }
-                        None => Plan::Now(answer(out, ctx, 503, refuse, head_only)),
+                        None => Plan::Now(status_answer(out, ctx, 503, refuse, head_only)),
                     },
                 });
             }
@@ -174,16 +182,16 @@ pub(crate) fn route(
     let pre = crate::respond::Fields::scan(head, headers).preconditions();
     match method {
         b"PUT" => Some(if too_large(req, &shared.config) {
-            Plan::Now(answer(out, ctx, 413, Persist::Close, false))
+            Plan::Now(status_answer(out, ctx, 413, Persist::Close, false))
         } else {
             match upload::begin_put(root, path, fallback, &pre) {
                 Ok(u) => Plan::Body(Box::new(Dynamic::Upload(u))),
-                Err(status) => Plan::Now(answer(out, ctx, status, refuse, false)),
+                Err(status) => Plan::Now(status_answer(out, ctx, status, refuse, false)),
             }
         }),
         b"DELETE" => {
             let status = upload::delete(root, path, fallback, &pre);
-            Some(Plan::Now(answer(out, ctx, status, refuse, false)))
+            Some(Plan::Now(status_answer(out, ctx, status, refuse, false)))
         }
         b"GET" | b"HEAD" => {
             // Through the static-file path: validators, 304, Range.
@@ -201,7 +209,7 @@ pub(crate) fn route(
             };
             Some(Plan::Now(respond::serve_file(&sreq, &file, path, ctx, out)))
         }
-        b"POST" | b"PATCH" => Some(Plan::Now(answer(out, ctx, 405, refuse, head_only))),
+        b"POST" | b"PATCH" => Some(Plan::Now(status_answer(out, ctx, 405, refuse, head_only))),
         _ => None,
     }
 }
@@ -250,7 +258,7 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
                 Ok(job) => job,
                 Err(e) => {
                     crate::error_log::line(format_args!("upload: cannot commit: {e}"));
-                    return Finish::Answer(answer(out, ctx, 500, persist, false));
+                    return Finish::Answer(status_answer(out, ctx, 500, persist, false));
                 }
             };
             Finish::Running(Box::new(Dynamic::Commit(Box::new(Commit {
@@ -266,7 +274,7 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
                 Ok(b) => b,
                 Err(e) => {
                     crate::error_log::line(format_args!("cgi: cannot rewind a spooled body: {e}"));
-                    return Finish::Answer(answer(out, ctx, 500, persist, head_only));
+                    return Finish::Answer(status_answer(out, ctx, 500, persist, head_only));
                 }
             };
             let launch = Launch {
@@ -291,7 +299,7 @@ pub(crate) fn finish(d: Dynamic, c: Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) 
                 Ok(cgi) => Finish::Running(Box::new(Dynamic::Cgi(Box::new(cgi)))),
                 Err(e) => {
                     crate::error_log::line(format_args!("cgi: cannot start {script:?}: {e}"));
-                    Finish::Answer(answer(out, ctx, 500, persist, head_only))
+                    Finish::Answer(status_answer(out, ctx, 500, persist, head_only))
                 }
             }
         }
@@ -316,7 +324,7 @@ pub(crate) fn pump(
             };
             let status = result.unwrap_or_else(|s| s);
             let _ = ctx.epoll.delete(c.job.fd());
-            let a = answer(out, ctx, status, c.persist, false);
+            let a = status_answer(out, ctx, status, c.persist, false);
             return Some(Pump::Done {
                 status,
                 body_len: a.body_len,

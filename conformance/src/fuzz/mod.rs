@@ -401,7 +401,7 @@ impl Run {
                 confirm: false,
             }));
         };
-        let o = observe::observe(&tr);
+        let o = observe::observe_with(&tr, &lenient.sent());
         let mut v = self.judged(oracle::judge(&reading, &lenient, &o, &bytes, canary, true));
         let mut words = o.words();
         if tr.end == End::Open && oracle::finals(&o).is_empty() {
@@ -421,7 +421,7 @@ impl Run {
                     confirm: false,
                 }));
             };
-            let o = observe::observe(&tr);
+            let o = observe::observe_with(&tr, &lenient.sent());
             words = o.words();
             let again = self.judged(oracle::judge(&reading, &lenient, &o, &bytes, canary, false));
             if again.as_ref().map(|a| &a.signature) != v.as_ref().map(|v| &v.signature) {
@@ -513,6 +513,7 @@ impl Run {
         let mut seen = Vec::new();
         let bytes = [&input.bytes[..], &self.targets[0].canary].concat();
         let reading = oracle::read(&bytes);
+        let pairing = oracle::read_lenient(&bytes).sent();
         let expect = reading.max_answers().unwrap_or(reading.requests.len() + 1);
         for t in 0..self.targets.len() {
             let Some(tr) = self.send(t, input, self.fast(expect)).await else {
@@ -524,7 +525,7 @@ impl Run {
                 });
                 return Err((dead, self.targets[t].target.name.clone()));
             };
-            seen.push(observe::observe(&tr));
+            seen.push(observe::observe_with(&tr, &pairing));
         }
         let names: Vec<&str> = self
             .targets

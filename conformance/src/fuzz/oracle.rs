@@ -26,6 +26,8 @@ pub struct Req {
     pub target: Vec<u8>,
     /// Its body length (decoded, for chunked).
     pub body_len: u64,
+    /// Its minor version (0 for HTTP/1.0).
+    pub minor: u8,
 }
 
 /// Where the reference reading stops.
@@ -91,6 +93,17 @@ pub struct Reading {
 }
 
 impl Reading {
+    /// The requests as the validator pairs them with responses.
+    pub fn sent(&self) -> Vec<crate::observe::SentRequest> {
+        self.requests
+            .iter()
+            .map(|q| crate::observe::SentRequest {
+                method: q.method.clone(),
+                minor: q.minor,
+            })
+            .collect()
+    }
+
     /// Whether the last request read is the canary, on its own.
     pub fn ends_with_canary(&self, canary_start: usize) -> bool {
         self.requests
@@ -319,6 +332,7 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
             last,
             target,
             body_len,
+            minor: req.minor,
         });
         if last || requests.len() >= 64 {
             break Stop::Closed;
@@ -649,10 +663,9 @@ fn malformed(
     sent: &[u8],
     answers: &[&Seen],
 ) -> Option<Verdict> {
-    // The validator pairs responses with the requests h1parse reads
-    // strictly; past them (a server that took a bare LF or a folded line)
-    // it cannot know which answered a HEAD, so a body there proves nothing.
-    if lenient.requests.len() > strict.requests.len() && answers.len() > strict.requests.len() {
+    // Responses are paired with the lenient reading's requests (see
+    // `observe_with`); past what neither reading has, a body proves nothing.
+    if answers.len() > lenient.requests.len().max(strict.requests.len()) + 1 {
         return None;
     }
     let closing_error = o.end.is_closed() && answers.last().is_some_and(|r| r.status >= 400);
