@@ -213,7 +213,7 @@ pub fn read_lenient(bytes: &[u8]) -> Reading {
                 offset,
                 body: false,
                 ..
-            } if offset < buf.len() && !first_field(&buf[start.min(offset)..offset]) => {
+            } if offset < buf.len() && buf[start..offset].contains(&b'\n') => {
                 let from = buf[..offset]
                     .iter()
                     .rposition(|b| *b == b'\n')
@@ -650,6 +650,13 @@ fn resumes_coherently(sent: &[u8], from: usize, canary: Canary, after: &[&Seen])
             {
                 return true;
             }
+            // Or it read on into bytes RFC 9112 rejects too, and refused them.
+            if matches!(r.stop, Stop::Error { .. } | Stop::Partial)
+                && r.requests.len() + 1 == after.len()
+                && refuses(last.status)
+            {
+                return true;
+            }
         }
     }
     false
@@ -671,25 +678,41 @@ fn malformed(
     let closing_error = o.end.is_closed() && answers.last().is_some_and(|r| r.status >= 400);
     // Where the first message h1parse could not read starts: if it starts
     // with HEAD, a server that read it as a HEAD rightly sent no body.
-    let unread = strict.requests.last().map_or(0, |q| q.span.end);
-    let unread_is_head = sent
-        .get(unread..)
-        .is_some_and(|b| b.trim_ascii_start().starts_with(b"HEAD"));
+    // Where each reading stopped: the message no reading could take.
+    let unread = [
+        strict.requests.last().map_or(0, |q| q.span.end),
+        lenient
+            .requests
+            .last()
+            .map_or(0, |q| q.span.end + lenient.removed),
+    ];
+    let stuck = |at: usize| sent.get(at..).unwrap_or_default().trim_ascii_start();
+    let unread_is_head = unread.iter().any(|&at| stuck(at).starts_with(b"HEAD"));
+    // A request line without `HTTP/`: a server that speaks HTTP/0.9
+    // answers it without a status line.
+    let versionless = unread.iter().any(|&at| {
+        let b = stuck(at);
+        let line = &b[..b.iter().position(|c| *c == b'\n').unwrap_or(b.len())];
+        let words = line.split(|c| *c == b' ').filter(|w| !w.is_empty()).count();
+        !line.is_empty() && (words < 3 || !line.windows(5).any(|w| w == b"HTTP/"))
+    });
     let text = framing_findings(o).into_iter().find(|t| {
-        let head_noise = (closing_error && t.contains("after a HEAD"))
-            || (t.contains("cut short by the close (0 bytes") && unread_is_head);
+        // A HEAD that no reading could take: a server that took it sent
+        // no body, which the validator cannot know.
+        let head_noise = (closing_error && t.contains("after a HEAD")) || unread_is_head;
         !head_noise
     })?;
     // A request line without a version answered in HTTP/0.9 (no status
     // line): what follows it looks like garbage, or a body after the
     // response before it.
-    let http09 = matches!(
-        strict.stop,
-        Stop::Error {
-            kind: ErrorKind::MissingVersion,
-            ..
-        }
-    );
+    let http09 = versionless
+        || matches!(
+            strict.stop,
+            Stop::Error {
+                kind: ErrorKind::MissingVersion,
+                ..
+            }
+        );
     let (sig, detail) = if http09 && (o.garbage.is_some() || text.contains("body after")) {
         (
             "malformed:http09".to_string(),
