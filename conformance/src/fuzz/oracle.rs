@@ -917,6 +917,24 @@ pub fn forwarded(
         if let Some(t) = line.split(|b| *b == b' ').nth(1) {
             cands.push((origin_form(t).to_vec(), None));
         }
+        // A front end that tolerated it (a bad target or version, a field
+        // it skipped) reads on after its head: what follows is forwardable.
+        let rest = sent.get(at..).unwrap_or_default();
+        let blank = (0..rest.len()).find_map(|i| {
+            let w = &rest[i..];
+            if w.starts_with(b"\n\r\n") {
+                Some(i + 3)
+            } else if w.starts_with(b"\n\n") {
+                Some(i + 2)
+            } else {
+                None
+            }
+        });
+        if let Some(end) = blank {
+            for q in read_lenient(&rest[end..]).requests {
+                cands.push((origin_form(&q.target).to_vec(), None));
+            }
+        }
     }
     let mut next = 0;
     for (i, r) in got.iter().enumerate() {
