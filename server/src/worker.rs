@@ -273,28 +273,19 @@ impl Worker {
         std::mem::swap(&mut self.ready, &mut self.ready_next);
         let mut ready = std::mem::take(&mut self.ready_next);
         for &(slot, gen) in &ready {
-            let Some(s) = self.slots.get_mut(slot as usize) else {
-                continue;
-            };
-            if s.gen != gen {
-                continue;
-            }
-            let Some(conn) = s.conn.as_mut() else {
-                continue;
-            };
-            self.ctx.token = token(slot, gen);
-            if guarded(|| conn.drive(&mut self.ctx, &mut self.pool)) {
-                self.schedule(slot);
-            } else {
-                self.close(slot);
-            }
+            self.drive(slot, gen, 0);
         }
         ready.clear();
         self.ready_next = ready;
     }
 
     fn on_event(&mut self, tok: u64, flags: u32) {
-        let (slot, gen) = (tok as u32, (tok >> 32) as u32);
+        self.drive(tok as u32, (tok >> 32) as u32, flags);
+    }
+
+    /// Drives the connection in `slot` if it is still generation `gen`
+    /// (after an event with `flags`, or 0), then schedules or closes it.
+    fn drive(&mut self, slot: u32, gen: u32, flags: u32) {
         let Some(s) = self.slots.get_mut(slot as usize) else {
             return;
         };
@@ -307,7 +298,7 @@ impl Worker {
         if flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0 {
             conn.set_readable(flags & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0);
         }
-        self.ctx.token = tok;
+        self.ctx.token = token(slot, gen);
         if guarded(|| conn.drive(&mut self.ctx, &mut self.pool)) {
             self.schedule(slot);
         } else {

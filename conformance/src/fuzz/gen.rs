@@ -419,6 +419,19 @@ fn chunk(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
 /// Bytes that make parsers disagree.
 const INTERESTING: &[u8] = b"\r\n\0 \t:;,0129aAfF-\"\x0b\x0c\x7f\x80\xff";
 
+/// The line (with its `\n`) that holds byte `at`.
+fn line_around(bytes: &[u8], at: usize) -> (usize, usize) {
+    let start = bytes[..at]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    let end = bytes[at..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |p| at + p + 1);
+    (start, end)
+}
+
 /// One random edit: replace, insert or delete a byte, duplicate or drop a
 /// line, or turn a CRLF into a bare LF.
 pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
@@ -435,14 +448,7 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
         }
         4 => {
             // Duplicate the line holding `at`.
-            let start = bytes[..at]
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |p| p + 1);
-            let end = bytes[at..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(bytes.len(), |p| at + p + 1);
+            let (start, end) = line_around(bytes, at);
             let line = bytes[start..end].to_vec();
             bytes.splice(end..end, line);
         }
@@ -452,14 +458,7 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
             }
         }
         _ => {
-            let start = bytes[..at]
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |p| p + 1);
-            let end = bytes[at..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(bytes.len(), |p| at + p + 1);
+            let (start, end) = line_around(bytes, at);
             bytes.drain(start..end);
         }
     }

@@ -394,12 +394,12 @@ impl Run {
         let canary = Canary::after(&input.bytes, p.canary_status, &reading);
         let expect = reading.max_answers().unwrap_or(reading.requests.len() + 1);
         let Some(tr) = self.send(t, input, self.fast(expect)).await else {
-            return Err(self.health(t).await.unwrap_or_else(|| Verdict {
-                class: Class::Hang,
-                signature: "hang:connect".into(),
-                detail: "a connection failed, then the server answered again".into(),
-                confirm: false,
-            }));
+            // A connection that failed while the server still answers (a
+            // port or descriptor shortage on our side) says nothing.
+            return match self.health(t).await {
+                Some(dead) => Err(dead),
+                None => Ok((None, "connection failed".into())),
+            };
         };
         let o = observe::observe_with(&tr, &lenient.sent());
         let mut v = self.judged(oracle::judge(&reading, &lenient, &o, &bytes, canary, true));
@@ -414,12 +414,10 @@ impl Run {
             .is_some_and(|v| self.seen.lock().expect("seen").contains(&v.signature));
         if confirm && !known && v.as_ref().is_some_and(|v| v.confirm) && tr.half_closed {
             let Some(tr) = self.send(t, input, self.slow()).await else {
-                return Err(self.health(t).await.unwrap_or_else(|| Verdict {
-                    class: Class::Hang,
-                    signature: "hang:connect".into(),
-                    detail: "a connection failed".into(),
-                    confirm: false,
-                }));
+                return match self.health(t).await {
+                    Some(dead) => Err(dead),
+                    None => Ok((None, "connection failed".into())),
+                };
             };
             let o = observe::observe_with(&tr, &lenient.sent());
             words = o.words();
@@ -517,13 +515,10 @@ impl Run {
         let expect = reading.max_answers().unwrap_or(reading.requests.len() + 1);
         for t in 0..self.targets.len() {
             let Some(tr) = self.send(t, input, self.fast(expect)).await else {
-                let dead = self.health(t).await.unwrap_or_else(|| Verdict {
-                    class: Class::Hang,
-                    signature: "hang:connect".into(),
-                    detail: "a connection failed".into(),
-                    confirm: false,
-                });
-                return Err((dead, self.targets[t].target.name.clone()));
+                return match self.health(t).await {
+                    Some(dead) => Err((dead, self.targets[t].target.name.clone())),
+                    None => Ok(None),
+                };
             };
             seen.push(observe::observe_with(&tr, &pairing));
         }
