@@ -242,6 +242,21 @@ pub fn read_lenient(bytes: &[u8]) -> Reading {
     }
 }
 
+/// Just past the first empty line of `b` (CRLF or bare LF line ends): where
+/// a head a lenient server took ends.
+fn head_end(b: &[u8]) -> Option<usize> {
+    (0..b.len()).find_map(|i| {
+        let w = &b[i..];
+        if w.starts_with(b"\n\r\n") {
+            Some(i + 3)
+        } else if w.starts_with(b"\n\n") {
+            Some(i + 2)
+        } else {
+            None
+        }
+    })
+}
+
 /// Whether the only line before the end of `head` is the request line (so
 /// whitespace there starts no fold).
 fn first_field(head: &[u8]) -> bool {
@@ -450,16 +465,7 @@ impl Canary {
             || rest.windows(17).any(|w| w == b"transfer-encoding");
         // The first empty line after the error ends the input: nothing
         // lies between the tolerated head and the canary.
-        let first_blank = (0..rest.len()).find_map(|i| {
-            let w = &rest[i..];
-            if w.starts_with(b"\n\r\n") {
-                Some(from + i + 3)
-            } else if w.starts_with(b"\n\n") {
-                Some(from + i + 2)
-            } else {
-                None
-            }
-        });
+        let first_blank = head_end(&rest).map(|end| from + end);
         Canary {
             start: input.len(),
             status,
@@ -920,17 +926,7 @@ pub fn forwarded(
         // A front end that tolerated it (a bad target or version, a field
         // it skipped) reads on after its head: what follows is forwardable.
         let rest = sent.get(at..).unwrap_or_default();
-        let blank = (0..rest.len()).find_map(|i| {
-            let w = &rest[i..];
-            if w.starts_with(b"\n\r\n") {
-                Some(i + 3)
-            } else if w.starts_with(b"\n\n") {
-                Some(i + 2)
-            } else {
-                None
-            }
-        });
-        if let Some(end) = blank {
+        if let Some(end) = head_end(rest) {
             for q in read_lenient(&rest[end..]).requests {
                 cands.push((origin_form(&q.target).to_vec(), None));
             }
