@@ -313,7 +313,6 @@ impl Drop for CgiSlot {
 /// A running script.
 #[derive(Debug)]
 pub(crate) struct Cgi {
-    pub(crate) req: Request,
     pid: libc::pid_t,
     reaped: bool,
     pidfd: Option<OwnedFd>,
@@ -399,7 +398,6 @@ impl Cgi {
         drop((in_r, out_w, err_w));
         let method = l.meta.req.method.get(l.meta.head);
         let cgi = Cgi {
-            req: *l.meta.req,
             pid,
             reaped: false,
             pidfd: sys::pidfd_open(pid).ok(),

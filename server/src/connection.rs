@@ -1,17 +1,29 @@
-//! One client connection: a state machine driven by readiness events.
+//! One client connection: an explicit state machine driven by readiness
+//! events and timers. Only this module changes a connection; the worker
+//! calls [`Connection::drive`], [`Connection::enqueue`] and
+//! [`Connection::fire`].
 //!
 //! ```text
-//!   read ──► parse (h1parse, resuming) ──► body? (read and discard) ──► answer
-//!    ▲                                                                    │
-//!    └──────── idle (buffers back to the pool) ◄── flush (one write) ◄────┘
+//!           ┌──────────── answered, input empty ◄───────────────┐
+//!           ▼                                                    │
+//!   Idle ──bytes──► Head ──head──► route ──► Body ──► finish ──►│
+//!                     ▲                        (handler)   │     │
+//!                     │                                    ▼     │
+//!                     └── answered, more input ◄──────  Respond ─┘
+//!                                                   (script, commit)
+//!   any error, or a response that closes ──► Closing ──flushed──► Linger
 //! ```
 //!
-//! Every request already in the read buffer is answered before anything is
-//! written, so pipelined responses leave in one `send`. Reading pauses while
-//! output is blocked or a file body is pending (backpressure). After a
-//! response that closes the connection, the write side is shut and input is
-//! drained for a while (lingering close) so the client reads the response
-//! instead of a reset.
+//! The states are [`State`]; the request in `Body` and `Respond` is a
+//! [`Job`] (its handler, see `handler.rs`). Output is orthogonal to the
+//! state: every request already in the read buffer is answered before
+//! anything is written, so pipelined responses leave in one `send`, and
+//! while output waits the write timer holds. Reading pauses while output is
+//! blocked or a file body is pending (backpressure). After a response that
+//! closes the connection, the write side is shut and input is drained for
+//! a while (lingering close) so the client reads the response instead of a
+//! reset. The timer and the stats gauge follow from the state
+//! ([`Connection::settle`]).
 
 use std::io;
 use std::net::SocketAddr;
@@ -23,10 +35,10 @@ use h1parse::{
 };
 
 use crate::access_log::Entry;
-use crate::cgi::Pump;
 use crate::ctx::Ctx;
-use crate::dynamic::{self, Dynamic, Finish, Plan};
+use crate::handler::{self, Begin, Finish, Handler, Pump};
 use crate::respond;
+use crate::route::{self, Route};
 use crate::stats::Gauge;
 use crate::sys;
 use crate::writer::{self, Answer, FileBody, Persist};
@@ -58,11 +70,35 @@ const LINGER_READS: usize = 64;
 /// anyway, this only keeps the count within `ssize_t` on any platform.
 const SENDFILE_CHUNK: u64 = 1 << 30;
 
-/// The request whose body is being read and discarded; its head stays at the
-/// front of the read buffer until the body is over.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
+/// Where a connection is in its request cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for the first byte of a request: the keep-alive timer (the
+    /// header timer before the first request).
+    Idle,
+    /// Reading a request head (its bytes are at the front of the read
+    /// buffer): the header timer, which bytes alone never move.
+    Head,
+    /// Reading the body of the [`Job`]'s request for its handler: the body
+    /// timer, moved only by enough bytes ([`BODY_PROGRESS`]).
+    Body,
+    /// The [`Job`]'s handler (a running script, an upload's commit) is
+    /// producing the response; no request is read meanwhile.
+    Respond,
+    /// The last response is queued; once it is out the write side is shut.
+    Closing,
+    /// The write side is shut and input is read and dropped until the
+    /// client closes (lingering close): the linger timer.
+    Linger,
+}
+
+/// The request a connection is busy with in [`State::Body`] and
+/// [`State::Respond`]; its head stays at the front of the read buffer
+/// until it is answered.
+#[derive(Debug)]
+struct Job {
     req: Request,
+    handler: Handler,
     /// Bytes still expected for a Content-Length body (unused when chunked).
     remaining: u64,
     /// Decoded body bytes so far (for `--max-body` on chunked bodies).
@@ -91,29 +127,13 @@ pub(crate) struct Buffers {
     headers: Box<[Header]>,
     parser: RequestParser,
     chunked: ChunkedDecoder,
-    pending: Option<Pending>,
-    /// An upload or CGI request in progress (`dynamic`); busy-time state, so
-    /// it lives here and an idle connection does not pay for it.
-    dynamic: Option<Box<Dynamic>>,
+    /// The request in [`State::Body`] or [`State::Respond`] (`None` in the
+    /// other states); busy-time state, so it lives here and an idle
+    /// connection does not pay for it.
+    job: Option<Job>,
     /// Output is `wbuf[wpos..]`.
     wbuf: Vec<u8>,
     wpos: usize,
-}
-
-impl Buffers {
-    /// Starts reading the body of `req` (its head is parsed and accepted).
-    fn expect_body(&mut self, req: Request) {
-        self.chunked = ChunkedDecoder::new();
-        self.pending = Some(Pending {
-            req,
-            remaining: match req.body {
-                BodyKind::Length(n) => n,
-                _ => 0,
-            },
-            received: 0,
-            at_timer: 0,
-        });
-    }
 }
 
 /// A per-worker free list of [`Buffers`].
@@ -152,8 +172,7 @@ impl Pool {
                 headers: vec![Header::EMPTY; self.max_headers].into_boxed_slice(),
                 parser: RequestParser::with_limits(self.limits),
                 chunked: ChunkedDecoder::new(),
-                pending: None,
-                dynamic: None,
+                job: None,
                 // Allocated with the first response: a connection still
                 // reading its head (slowloris) holds no output buffer.
                 wbuf: Vec::new(),
@@ -175,8 +194,7 @@ impl Pool {
         b.start = 0;
         b.end = 0;
         b.parser.reset();
-        b.pending = None;
-        b.dynamic = None;
+        b.job = None;
         b.wbuf.clear();
         b.wpos = 0;
         self.free.push(b);
@@ -200,7 +218,7 @@ pub(crate) enum TimerKind {
     Idle,
     /// Waiting for body bytes: 408.
     Body,
-    /// The client does not take output: close.
+    /// The client does not take output (or a commit does not end): close.
     Write,
     /// Draining after the last response: close.
     Linger,
@@ -211,9 +229,13 @@ pub(crate) enum TimerKind {
 /// One client connection.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    pub(crate) fd: OwnedFd,
+    fd: OwnedFd,
     /// For the access log.
     peer: Option<SocketAddr>,
+    /// The connection's epoll token: its scripts' pipes and its commits'
+    /// eventfds are registered with it too.
+    token: u64,
+    state: State,
     /// Busy-time memory; `None` while idle.
     bufs: Option<Box<Buffers>>,
     /// A large file body still being sent after the buffered output.
@@ -225,21 +247,17 @@ pub(crate) struct Connection {
     /// epoll reported a hang-up: the FIN may sit behind the data, so reads
     /// go on until 0 or `EAGAIN` instead of trusting a short read.
     hup: bool,
-    /// Close once the output is flushed (after a lingering drain).
-    close_after: bool,
-    /// The write side has been shut for the lingering close.
-    lingering: bool,
-    /// Requests answered on this connection.
-    served: u64,
-    /// The current deadline and what it is for.
-    pub(crate) timer: Option<(Instant, TimerKind)>,
-    /// Earliest deadline this connection has in the worker's timer heap.
-    pub(crate) queued: Option<Instant>,
-    /// What the stub_status gauges count this connection as.
-    pub(crate) gauge: Gauge,
     /// The last drive stopped with input still to read (its read budget
     /// was spent): the worker drives it again after the others' events.
     yielded: bool,
+    /// Requests answered on this connection.
+    served: u64,
+    /// The current deadline and what it is for.
+    timer: Option<(Instant, TimerKind)>,
+    /// Earliest deadline this connection has in the worker's timer heap.
+    queued: Option<Instant>,
+    /// What the stub_status gauges count this connection as.
+    gauge: Gauge,
 }
 
 /// Bytes one drive may read before it yields to the worker's other
@@ -256,28 +274,34 @@ enum BodyStep {
 }
 
 impl Connection {
-    pub(crate) fn new(fd: OwnedFd, peer: Option<SocketAddr>) -> Connection {
+    /// A connection just accepted; `token` is its epoll token.
+    pub(crate) fn new(fd: OwnedFd, peer: Option<SocketAddr>, token: u64) -> Connection {
         Connection {
             fd,
             peer,
+            token,
+            state: State::Idle,
             bufs: None,
             file: None,
             readable: false,
             peer_eof: false,
             hup: false,
-            close_after: false,
-            lingering: false,
+            yielded: false,
             served: 0,
             timer: None,
             queued: None,
             gauge: Gauge::None,
-            yielded: false,
         }
     }
 
     /// Whether the last drive stopped with input left to read.
     pub(crate) fn yielded(&self) -> bool {
         self.yielded
+    }
+
+    /// What the stub_status gauges count this connection as.
+    pub(crate) fn gauge(&self) -> Gauge {
+        self.gauge
     }
 
     /// Edge-triggered input readiness arrived; `hup` when it came with
@@ -294,25 +318,42 @@ impl Connection {
         }
     }
 
-    /// A CGI script is producing this connection's next response.
-    fn cgi_running(&self) -> bool {
-        self.bufs
-            .as_ref()
-            .is_some_and(|b| b.dynamic.as_ref().is_some_and(|d| d.busy()))
+    /// The deadline to put in the worker's timer heap, unless an earlier
+    /// or equal entry is there already (a later one re-queues itself when
+    /// it fires early).
+    pub(crate) fn enqueue(&mut self) -> Option<Instant> {
+        let (at, _) = self.timer?;
+        if self.queued.is_some_and(|q| q <= at) {
+            return None;
+        }
+        self.queued = Some(at);
+        Some(at)
+    }
+
+    /// A timer-heap entry for `at` came due. `None`: the entry is stale
+    /// (skip it); else whether the connection stays open (re-`enqueue` it).
+    pub(crate) fn fire(&mut self, at: Instant, ctx: &mut Ctx, pool: &mut Pool) -> Option<bool> {
+        if self.queued != Some(at) {
+            // A later entry for an earlier deadline exists; this one is stale.
+            return None;
+        }
+        self.queued = None;
+        match self.timer {
+            Some((deadline, kind)) if deadline <= ctx.now => {
+                self.timer = None;
+                Some(self.expire(ctx, pool, kind))
+            }
+            _ => Some(true),
+        }
     }
 
     fn has_output(&self) -> bool {
         self.file.is_some() || self.bufs.as_ref().is_some_and(|b| b.wpos < b.wbuf.len())
     }
 
-    /// Nothing buffered, nothing pending, nothing to write.
+    /// Between requests with nothing to write.
     fn idle(&self) -> bool {
-        !self.has_output()
-            && !self.close_after
-            && self
-                .bufs
-                .as_ref()
-                .is_none_or(|b| b.start == b.end && b.pending.is_none() && b.dynamic.is_none())
+        self.state == State::Idle && !self.has_output()
     }
 
     /// Answers 503 at once (over `--max-connections`) and closes after.
@@ -328,7 +369,7 @@ impl Connection {
             b"Retry-After: 1\r\n",
         );
         ctx.stats.response(503, false);
-        self.close_after = true;
+        self.state = State::Closing;
     }
 
     /// Runs the state machine as far as it goes without blocking. Returns
@@ -354,23 +395,23 @@ impl Connection {
                     Err(_) => return false,
                 }
             }
-            if self.close_after {
-                if !self.lingering {
-                    self.lingering = true;
-                    if sys::shutdown_write(self.fd.as_fd()).is_err() {
-                        return false;
-                    }
+            if self.state == State::Closing {
+                self.state = State::Linger;
+                if sys::shutdown_write(self.fd.as_fd()).is_err() {
+                    return false;
                 }
+            }
+            if self.state == State::Linger {
                 return self.drain();
             }
             self.process(ctx);
-            if self.has_output() || self.close_after {
+            if self.has_output() || self.state == State::Closing {
                 continue;
             }
             if ctx.shutting_down && self.idle() {
                 return false;
             }
-            if self.cgi_running()
+            if self.state == State::Respond
                 && (self.peer_eof
                     || !self.readable
                     || self
@@ -378,9 +419,9 @@ impl Connection {
                         .as_ref()
                         .is_some_and(|b| b.end == b.rbuf.len() && b.start == 0))
             {
-                // A script is answering: its pipes wake us. Input is read
-                // while it fits (so a reset is noticed); a half-close still
-                // gets the response.
+                // A handler is answering: its descriptors wake us. Input is
+                // read while it fits (so a reset is noticed); a half-close
+                // still gets the response.
                 return true;
             }
             if self.peer_eof {
@@ -400,6 +441,9 @@ impl Connection {
                 Ok(n) => {
                     *progress = true;
                     taken += n;
+                    if self.state == State::Idle {
+                        self.state = State::Head;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(_) => return false,
@@ -515,24 +559,28 @@ impl Connection {
         while self.step(ctx) {}
     }
 
-    /// One unit of [`Connection::process`]: a body step or one request head.
-    /// Returns whether to go on.
+    /// One unit of [`Connection::process`], chosen by the state: a head,
+    /// a body step, or a handler's output. Returns whether to go on.
     fn step(&mut self, ctx: &mut Ctx) -> bool {
+        let Some(b) = self.bufs.as_deref() else {
+            return false;
+        };
+        if self.file.is_some() || b.wbuf.len() >= OUTPUT_HIGH_WATER {
+            return false;
+        }
+        match self.state {
+            State::Idle | State::Head => self.head(ctx),
+            State::Body => self.body(ctx),
+            State::Respond => self.pump(ctx),
+            State::Closing | State::Linger => false,
+        }
+    }
+
+    /// Parses (resuming) the head at the front of the read buffer.
+    fn head(&mut self, ctx: &mut Ctx) -> bool {
         let Some(b) = self.bufs.as_deref_mut() else {
             return false;
         };
-        if self.close_after || self.file.is_some() || b.wbuf.len() >= OUTPUT_HIGH_WATER {
-            return false;
-        }
-        if let Some(go_on) = self.pump_dynamic(ctx) {
-            return go_on;
-        }
-        let Some(b) = self.bufs.as_deref_mut() else {
-            return false;
-        };
-        if let Some(p) = b.pending {
-            return self.body(ctx, p);
-        }
         if b.start == b.end {
             b.start = 0;
             b.end = 0;
@@ -541,173 +589,151 @@ impl Connection {
         match b.parser.parse(&b.rbuf[b.start..b.end], &mut b.headers) {
             Ok(Status::Partial) => false,
             Ok(Status::Complete(req)) => self.start_request(ctx, req),
-            Err(e) => {
-                // Answer with the status h1parse gives, then close: after a
-                // framing error the rest of the input cannot be trusted.
-                fail(b, ctx, self.peer, e.status());
-                self.close_after = true;
-                false
-            }
+            // Answer with the status h1parse gives, then close: after a
+            // framing error the rest of the input cannot be trusted.
+            Err(e) => self.fail(ctx, e.status()),
         }
     }
 
-    /// Moves a running script or commit along: `None` when there is none.
-    fn pump_dynamic(&mut self, ctx: &mut Ctx) -> Option<bool> {
-        let b = self.bufs.as_deref_mut()?;
-        let d = b.dynamic.as_deref_mut()?;
-        Some(
-            match dynamic::pump(d, ctx, &mut b.wbuf, OUTPUT_HIGH_WATER)? {
-                Pump::Wait => false,
-                Pump::Progress => true,
-                Pump::Done {
-                    status,
-                    body_len,
-                    close,
-                } => self.cgi_done(ctx, status, body_len, close),
-            },
-        )
+    /// A complete head: route it, then answer it, or read its body first.
+    fn start_request(&mut self, ctx: &mut Ctx, req: Request) -> bool {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
+        };
+        let head = &b.rbuf[b.start..b.start + req.head_len];
+        let route = route::route(&req, head, ctx);
+        if let Route::Refuse(status) = route {
+            return self.fail(ctx, status);
+        }
+        let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
+        let conn = handler::Conn {
+            req: &req,
+            head,
+            headers: &b.headers,
+            keep_alive: req.keep_alive && !ctx.shutting_down,
+            peer: self.peer,
+            sock: self.fd.as_fd(),
+            token: self.token,
+        };
+        let handler = match handler::begin(route, &conn, ctx, &mut b.wbuf) {
+            Begin::Now(answer) => {
+                self.complete(ctx, req, answer);
+                if has_body {
+                    // The body is not wanted and not read: close after the
+                    // answer, so its bytes are never taken for a request.
+                    self.state = State::Closing;
+                    return false;
+                }
+                return true;
+            }
+            Begin::Handler(h) => h,
+        };
+        if !has_body {
+            return self.finish(ctx, req, handler);
+        }
+        if req.expect == Expect::Continue && req.version == Version::Http11 {
+            if handler.wants_body() {
+                // RFC 9110 §10.1.1: the body is wanted, so say so.
+                b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            } else if b.end == b.start + req.head_len {
+                // The body would only be dropped, so the final status is
+                // known now: send it and close instead of reading a body
+                // the client has not sent yet. (When body bytes came with
+                // the head, the client did not wait: 100 may be omitted,
+                // and the body is read and dropped as usual.)
+                let mut req = req;
+                req.keep_alive = false;
+                self.finish(ctx, req, handler);
+                return false;
+            }
+        }
+        b.chunked = ChunkedDecoder::new();
+        let remaining = match req.body {
+            BodyKind::Length(n) => n,
+            _ => 0,
+        };
+        b.job = Some(Job {
+            req,
+            handler,
+            remaining,
+            received: 0,
+            at_timer: 0,
+        });
+        self.state = State::Body;
+        true
     }
 
-    /// Reads the pending request's body; at its end, answers the request.
-    fn body(&mut self, ctx: &mut Ctx, p: Pending) -> bool {
+    /// Reads the job's body; at its end, finishes the request.
+    fn body(&mut self, ctx: &mut Ctx) -> bool {
         let Some(b) = self.bufs.as_deref_mut() else {
             return false;
         };
         match body_step(b, ctx) {
             BodyStep::NeedMore => false,
-            BodyStep::Fail(status) => {
-                // An unfinished upload's temporary file goes with it.
-                b.dynamic = None;
-                fail(b, ctx, self.peer, status);
-                self.close_after = true;
-                false
-            }
-            BodyStep::Done => {
-                b.pending = None;
-                if b.dynamic.is_some() {
-                    self.finish_dynamic(ctx, p.req);
-                } else {
-                    self.finish_request(ctx, p.req);
-                }
-                true
-            }
+            // An unfinished upload's temporary file goes with the job.
+            BodyStep::Fail(status) => self.fail(ctx, status),
+            BodyStep::Done => match b.job.take() {
+                Some(job) => self.finish(ctx, job.req, job.handler),
+                None => false,
+            },
         }
     }
 
-    /// A complete head: 417, a dynamic route, a static answer, or its body
-    /// to read (or refuse) first.
-    fn start_request(&mut self, ctx: &mut Ctx, req: Request) -> bool {
+    /// The body is in: the handler answers, or goes on producing the
+    /// response ([`State::Respond`]).
+    fn finish(&mut self, ctx: &mut Ctx, req: Request, handler: Handler) -> bool {
         let Some(b) = self.bufs.as_deref_mut() else {
             return false;
         };
-        let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
-        if req.expect == Expect::Other {
-            // RFC 9110 §10.1.1: an expectation we cannot meet, body or not.
-            fail(b, ctx, self.peer, 417);
-            self.close_after = true;
-            return false;
-        }
-        if ctx.shared.dynamic.enabled() {
-            let keep_alive = req.keep_alive && !ctx.shutting_down;
-            let head = &b.rbuf[b.start..b.start + req.head_len];
-            let headers = &b.headers[..req.header_count];
-            if let Some(plan) = dynamic::route(&req, head, headers, ctx, &mut b.wbuf, keep_alive) {
-                return self.start_dynamic(ctx, req, plan, has_body);
-            }
-        }
-        if !has_body {
-            self.finish_request(ctx, req);
-            return true;
-        }
-        // Checked before reading: the client may not even send it.
-        if matches!(req.body, BodyKind::Length(n) if n > ctx.shared.config.max_body) {
-            fail(b, ctx, self.peer, 413);
-            self.close_after = true;
-            return false;
-        }
-        if req.expect == Expect::Continue
-            && req.version == Version::Http11
-            && b.end == b.start + req.head_len
-        {
-            // RFC 9110 §10.1.1: no static route wants a body, so the final
-            // status is known now; send it and close instead of reading a
-            // body the client has not sent yet. (When body bytes came with
-            // the head, the client did not wait: 100 may be omitted, and
-            // the body is read and discarded below as usual.)
-            let mut req = req;
-            req.keep_alive = false;
-            self.finish_request(ctx, req);
-            return false;
-        }
-        b.expect_body(req);
-        true
-    }
-
-    /// Starts a request a dynamic route took ([`dynamic::route`]).
-    fn start_dynamic(&mut self, ctx: &mut Ctx, req: Request, plan: Plan, has_body: bool) -> bool {
-        match plan {
-            Plan::Now(answer) => {
-                self.complete(ctx, req, answer);
-                if has_body {
-                    // The body was not wanted and is not read: close after
-                    // the answer, so its bytes are never taken for a request.
-                    self.close_after = true;
-                    return false;
-                }
-                true
-            }
-            Plan::Body(d) => {
-                let Some(b) = self.bufs.as_deref_mut() else {
-                    return false;
-                };
-                b.dynamic = Some(d);
-                if !has_body {
-                    self.finish_dynamic(ctx, req);
-                    return true;
-                }
-                if req.expect == Expect::Continue && req.version == Version::Http11 {
-                    // RFC 9110 §10.1.1: the body is wanted, so say so.
-                    b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                }
-                b.expect_body(req);
-                true
-            }
-        }
-    }
-
-    /// The body of a dynamic request is in: commit or start the script.
-    fn finish_dynamic(&mut self, ctx: &mut Ctx, req: Request) {
-        let Some(b) = self.bufs.as_deref_mut() else {
-            return;
-        };
-        let Some(d) = b.dynamic.take() else {
-            return;
-        };
-        let conn = dynamic::Conn {
+        let conn = handler::Conn {
             req: &req,
             head: &b.rbuf[b.start..b.start + req.head_len],
             headers: &b.headers,
             keep_alive: req.keep_alive && !ctx.shutting_down,
             peer: self.peer,
             sock: self.fd.as_fd(),
-            token: ctx.token,
+            token: self.token,
         };
-        match dynamic::finish(*d, conn, ctx, &mut b.wbuf) {
+        match handler.finish(&conn, ctx, &mut b.wbuf) {
             Finish::Answer(answer) => self.complete(ctx, req, answer),
-            Finish::Running(d) => b.dynamic = Some(d),
+            Finish::Running(handler) => {
+                b.job = Some(Job {
+                    req,
+                    handler,
+                    remaining: 0,
+                    received: 0,
+                    at_timer: 0,
+                });
+                self.state = State::Respond;
+            }
         }
+        true
     }
 
-    /// A CGI script's response is complete: count, log and consume its
-    /// request. Returns false when there was no script running.
-    fn cgi_done(&mut self, ctx: &mut Ctx, status: u16, body_len: u64, close: bool) -> bool {
+    /// Moves the job's handler along (a script's output, a commit's end).
+    fn pump(&mut self, ctx: &mut Ctx) -> bool {
         let Some(b) = self.bufs.as_deref_mut() else {
             return false;
         };
-        let req = match b.dynamic.take().map(|d| *d) {
-            Some(Dynamic::Cgi(cgi)) => cgi.req,
-            Some(Dynamic::Commit(c)) => c.req,
-            _ => return false,
+        let Some(job) = b.job.as_mut() else {
+            return false;
+        };
+        match job.handler.pump(ctx, &mut b.wbuf, OUTPUT_HIGH_WATER) {
+            Pump::Wait => false,
+            Pump::Progress => true,
+            Pump::Done {
+                status,
+                body_len,
+                close,
+            } => self.respond_done(ctx, status, body_len, close),
+        }
+    }
+
+    /// The job's handler completed its response: count, log and consume
+    /// its request. Returns false when there was no job.
+    fn respond_done(&mut self, ctx: &mut Ctx, status: u16, body_len: u64, close: bool) -> bool {
+        let Some(job) = self.bufs.as_deref_mut().and_then(|b| b.job.take()) else {
+            return false;
         };
         let answer = Answer {
             status,
@@ -715,12 +741,12 @@ impl Connection {
             file: None,
             close,
         };
-        self.complete(ctx, req, answer);
+        self.complete(ctx, job.req, answer);
         true
     }
 
-    /// Counts, logs and consumes an answered request (static routes through
-    /// [`respond::answer`], dynamic ones directly).
+    /// Counts, logs and consumes an answered request, and moves to the
+    /// state that follows it.
     fn complete(&mut self, ctx: &mut Ctx, req: Request, answer: Answer) {
         let Some(b) = self.bufs.as_deref_mut() else {
             return;
@@ -747,106 +773,128 @@ impl Connection {
         }
         self.file = answer.file;
         self.served += 1;
-        if answer.close {
-            self.close_after = true;
-        }
-    }
-
-    /// Answers a request whose head is at `start` (and body consumed).
-    fn finish_request(&mut self, ctx: &mut Ctx, req: Request) {
-        let Some(b) = self.bufs.as_deref_mut() else {
-            return;
+        self.state = if answer.close {
+            State::Closing
+        } else if b.start == b.end {
+            State::Idle
+        } else {
+            State::Head
         };
-        let keep_alive = req.keep_alive && !ctx.shutting_down;
-        let head = &b.rbuf[b.start..b.start + req.head_len];
-        let answer: Answer = respond::answer(&req, head, &b.headers, ctx, &mut b.wbuf, keep_alive);
-        self.complete(ctx, req, answer);
     }
 
-    /// A timer fired. Returns false when the connection should be closed.
-    pub(crate) fn expire(&mut self, ctx: &mut Ctx, pool: &mut Pool, kind: TimerKind) -> bool {
-        let started = self
-            .bufs
-            .as_ref()
-            .is_some_and(|b| b.start < b.end || b.pending.is_some());
+    /// Queues an error response that closes the connection (dropping the
+    /// job, if any), and logs it. Returns false: nothing more is read.
+    fn fail(&mut self, ctx: &mut Ctx, status: u16) -> bool {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
+        };
+        b.job = None;
+        let date = *ctx.date.http();
+        let bytes = writer::simple(&mut b.wbuf, status, &date, Persist::Close, false, b"");
+        ctx.stats.response(status, true);
+        ctx.log.record(&Entry {
+            peer: self.peer,
+            time: ctx.date.log(),
+            request: None,
+            status,
+            bytes,
+            referer: None,
+            user_agent: None,
+        });
+        self.state = State::Closing;
+        false
+    }
+
+    /// A timer of `kind` fired. Returns false when the connection should
+    /// be closed.
+    fn expire(&mut self, ctx: &mut Ctx, pool: &mut Pool, kind: TimerKind) -> bool {
         match kind {
-            TimerKind::Header | TimerKind::Body if started && !self.has_output() => {
-                let Some(b) = self.bufs.as_deref_mut() else {
-                    return false;
-                };
-                b.pending = None;
-                b.dynamic = None;
-                fail(b, ctx, self.peer, 408);
-                self.close_after = true;
-                self.timer = None;
+            TimerKind::Header | TimerKind::Body
+                if matches!(self.state, State::Head | State::Body) && !self.has_output() =>
+            {
+                self.fail(ctx, 408);
                 self.drive(ctx, pool)
             }
             TimerKind::Cgi => {
                 let Some(b) = self.bufs.as_deref_mut() else {
                     return false;
                 };
-                let Some(d) = b.dynamic.as_deref_mut() else {
+                let Some(job) = b.job.as_mut() else {
                     return false;
                 };
                 let Some(Pump::Done {
                     status,
                     body_len,
                     close,
-                }) = dynamic::timeout(d, ctx, &mut b.wbuf)
+                }) = job.handler.timeout(ctx, &mut b.wbuf)
                 else {
                     return false;
                 };
-                if !self.cgi_done(ctx, status, body_len, close) {
-                    return false;
-                }
-                self.timer = None;
-                self.drive(ctx, pool)
+                self.respond_done(ctx, status, body_len, close) && self.drive(ctx, pool)
             }
             _ => false,
         }
     }
 
-    /// Picks the deadline and gauge for the state the connection is in, and
+    /// The timer, and gauge, the state calls for; while output waits, the
+    /// write timer holds in every state but `Linger`.
+    fn wanted_timer(&self, ctx: &Ctx) -> (TimerKind, Gauge, Duration) {
+        let cfg = &ctx.shared.config;
+        if self.has_output() && self.state != State::Linger {
+            return (TimerKind::Write, Gauge::Writing, cfg.write_timeout);
+        }
+        match self.state {
+            // A fresh connection gets the header timeout from accept.
+            State::Idle if self.served == 0 => {
+                (TimerKind::Header, Gauge::Reading, cfg.header_timeout)
+            }
+            State::Idle => (TimerKind::Idle, Gauge::Waiting, cfg.keepalive_timeout),
+            State::Head => (TimerKind::Header, Gauge::Reading, cfg.header_timeout),
+            State::Body => (TimerKind::Body, Gauge::Reading, cfg.body_timeout),
+            State::Respond => match self.running_script() {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(ctx.now);
+                    (TimerKind::Cgi, Gauge::Writing, left)
+                }
+                // A commit rings its eventfd when done; one that takes
+                // longer than the write timeout closes the connection.
+                None => (TimerKind::Write, Gauge::Writing, cfg.write_timeout),
+            },
+            State::Closing | State::Linger => {
+                (TimerKind::Linger, Gauge::Writing, cfg.linger_timeout)
+            }
+        }
+    }
+
+    /// The deadline of the script producing the response, if one runs.
+    fn running_script(&self) -> Option<Instant> {
+        let job = self.bufs.as_ref()?.job.as_ref()?;
+        Some(job.handler.running()?.deadline)
+    }
+
+    /// Whether enough body came since the body timer was set to move it.
+    fn body_progress(&mut self) -> bool {
+        let job = self.bufs.as_mut().and_then(|b| b.job.as_mut());
+        job.is_some_and(|p| {
+            let enough = p.received - p.at_timer >= BODY_PROGRESS;
+            if enough {
+                p.at_timer = p.received;
+            }
+            enough
+        })
+    }
+
+    /// Sets the deadline and gauge for the state the connection is in, and
     /// returns idle memory to the pool.
     fn settle(&mut self, ctx: &mut Ctx, pool: &mut Pool, io_progress: bool, completed: bool) {
         if self.idle() {
             self.release(pool);
         }
-        let cfg = &ctx.shared.config;
-        let (kind, gauge, dur): (TimerKind, Gauge, Duration) =
-            if self.close_after && !self.has_output() {
-                (TimerKind::Linger, Gauge::Writing, cfg.linger_timeout)
-            } else if self.has_output() {
-                (TimerKind::Write, Gauge::Writing, cfg.write_timeout)
-            } else if let Some(cgi) = self
-                .bufs
-                .as_ref()
-                .and_then(|b| b.dynamic.as_ref()?.running())
-            {
-                let left = cgi.deadline.saturating_duration_since(ctx.now);
-                (TimerKind::Cgi, Gauge::Writing, left)
-            } else if self.bufs.as_ref().is_some_and(|b| b.pending.is_some()) {
-                (TimerKind::Body, Gauge::Reading, cfg.body_timeout)
-            } else if self.bufs.as_ref().is_some_and(|b| b.start < b.end) || self.served == 0 {
-                // A fresh connection gets the header timeout from accept.
-                (TimerKind::Header, Gauge::Reading, cfg.header_timeout)
-            } else {
-                (TimerKind::Idle, Gauge::Waiting, cfg.keepalive_timeout)
-            };
-        let body_progress = |c: &mut Connection| {
-            let p = c.bufs.as_mut().and_then(|b| b.pending.as_mut());
-            p.is_some_and(|p| {
-                let enough = p.received - p.at_timer >= BODY_PROGRESS;
-                if enough {
-                    p.at_timer = p.received;
-                }
-                enough
-            })
-        };
+        let (kind, gauge, dur) = self.wanted_timer(ctx);
         let reset = match self.timer {
             Some((_, k)) if k == kind => match kind {
                 TimerKind::Write => io_progress,
-                TimerKind::Body => io_progress && body_progress(self),
+                TimerKind::Body => io_progress && self.body_progress(),
                 // Header deadlines move only when a request completed, never
                 // on mere bytes, so a slowloris client cannot extend them.
                 TimerKind::Header => completed,
@@ -863,13 +911,9 @@ impl Connection {
         // connection waits for: output the client does not read must not
         // keep the script alive past it (the write timeout can be longer).
         if kind != TimerKind::Cgi {
-            if let Some(cgi) = self
-                .bufs
-                .as_ref()
-                .and_then(|b| b.dynamic.as_ref()?.running())
-            {
-                if self.timer.is_none_or(|(at, _)| cgi.deadline < at) {
-                    self.timer = Some((cgi.deadline, TimerKind::Cgi));
+            if let Some(deadline) = self.running_script() {
+                if self.timer.is_none_or(|(at, _)| deadline < at) {
+                    self.timer = Some((deadline, TimerKind::Cgi));
                 }
             }
         }
@@ -878,82 +922,59 @@ impl Connection {
     }
 }
 
-/// Reads body bytes that follow the pending head: fed to the dynamic route
-/// that took the request (an upload, a CGI spool) when there is one, else
-/// discarded.
+/// Reads body bytes that follow the job's head: fed to its handler (an
+/// upload's file, a CGI spool; dropped for the other routes).
 fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
-    let Some(mut p) = b.pending else {
+    let Some(p) = b.job.as_mut() else {
         return BodyStep::Done;
     };
     let body_at = b.start + p.req.head_len;
-    let result = loop {
+    loop {
         let avail = b.end - body_at;
         if p.req.body == BodyKind::Chunked {
             if b.chunked.is_done() {
-                break BodyStep::Done;
+                return BodyStep::Done;
             }
             if avail == 0 {
-                break BodyStep::NeedMore;
+                return BodyStep::NeedMore;
             }
             match b.chunked.decode(&b.rbuf[body_at..b.end]) {
                 Ok(chunk) => {
                     p.received += chunk.data.len() as u64;
-                    if let Some(s) = b.dynamic.as_deref_mut() {
-                        let data = body_at + chunk.data.start..body_at + chunk.data.end;
-                        if let Err(status) = s.feed(&b.rbuf[data]) {
-                            break BodyStep::Fail(status);
-                        }
+                    let data = body_at + chunk.data.start..body_at + chunk.data.end;
+                    if let Err(status) = p.handler.feed(&b.rbuf[data]) {
+                        return BodyStep::Fail(status);
                     }
                     b.rbuf.copy_within(body_at + chunk.consumed..b.end, body_at);
                     b.end -= chunk.consumed;
                     if p.received > ctx.shared.config.max_body {
-                        break BodyStep::Fail(413);
+                        return BodyStep::Fail(413);
                     }
                     if chunk.done {
-                        break BodyStep::Done;
+                        return BodyStep::Done;
                     }
                     if chunk.consumed == 0 {
-                        break BodyStep::NeedMore;
+                        return BodyStep::NeedMore;
                     }
                 }
-                Err(e) => break BodyStep::Fail(e.status()),
+                Err(e) => return BodyStep::Fail(e.status()),
             }
         } else {
             let take = p.remaining.min(avail as u64) as usize;
-            if let Some(s) = b.dynamic.as_deref_mut() {
-                if let Err(status) = s.feed(&b.rbuf[body_at..body_at + take]) {
-                    break BodyStep::Fail(status);
-                }
+            if let Err(status) = p.handler.feed(&b.rbuf[body_at..body_at + take]) {
+                return BodyStep::Fail(status);
             }
             b.rbuf.copy_within(body_at + take..b.end, body_at);
             b.end -= take;
             p.remaining -= take as u64;
             p.received += take as u64;
-            break if p.remaining == 0 {
+            return if p.remaining == 0 {
                 BodyStep::Done
             } else {
                 BodyStep::NeedMore
             };
         }
-    };
-    b.pending = Some(p);
-    result
-}
-
-/// Queues an error response that closes the connection, and logs it.
-fn fail(b: &mut Buffers, ctx: &mut Ctx, peer: Option<SocketAddr>, status: u16) {
-    let date = *ctx.date.http();
-    let bytes = writer::simple(&mut b.wbuf, status, &date, Persist::Close, false, b"");
-    ctx.stats.response(status, true);
-    ctx.log.record(&Entry {
-        peer,
-        time: ctx.date.log(),
-        request: None,
-        status,
-        bytes,
-        referer: None,
-        user_agent: None,
-    });
+    }
 }
 
 #[cfg(test)]

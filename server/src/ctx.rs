@@ -54,6 +54,4 @@ pub(crate) struct Ctx {
     pub(crate) shutting_down: bool,
     /// The worker's epoll (a second descriptor for it), where CGI pipes go.
     pub(crate) epoll: Epoll,
-    /// The epoll token of the connection being driven (its CGI pipes share it).
-    pub(crate) token: u64,
 }

@@ -60,7 +60,8 @@ impl Dirs {
         (before < self.cgi_max).then_some(slot)
     }
 
-    /// Whether any dynamic route is on (when not, the connection skips [`route`]).
+    /// Whether any dynamic route is on (when not, routing skips the CGI
+    /// and upload lookups).
     pub(crate) fn enabled(&self) -> bool {
         self.upload.is_some() || self.cgi.is_some()
     }

@@ -12,9 +12,15 @@
 //!   counters, clock): the leaf request handlers import.
 //! * `worker` — the event loop: accept, readiness dispatch, the timer heap
 //!   that gives `epoll_wait` its timeout, graceful shutdown.
-//! * `connection` — the per-connection state machine: read, parse (resuming),
-//!   discard bodies, answer, batch, write, linger.
-//! * `respond` — routing a request to its answer (built-ins, static files).
+//! * `connection` — the per-connection state machine (`State`: idle, head,
+//!   body, respond, closing, linger): read, parse (resuming), feed bodies,
+//!   batch, write, linger; the timers follow from the state.
+//! * `route` — the one routing step: head → `Route` (417 and 413 too) and
+//!   what happens to the body (read, dropped, or not wanted).
+//! * `handler` — the one handler interface every route goes through:
+//!   begin on the head, feed body bytes, finish, pump a running answer.
+//! * `respond` — the answers that need no handler state: static files
+//!   (uploaded ones too), built-ins, stats, `OPTIONS`, 405, 501.
 //! * `writer` — the response writer every handler uses: status line, Date,
 //!   framing, Connection, integers.
 //! * `files` — traversal-proof paths, `openat2(RESOLVE_BENEATH)`, MIME types,
@@ -22,12 +28,10 @@
 //! * `stats`, `access_log`, `date` — per-worker counters, the buffered
 //!   combined log, the cached `Date`.
 //! * `dirs` — the upload and CGI folders, the CGI count, the commit threads.
-//! * `dynamic` — the routes that are not files: which requests they take,
-//!   where body bytes go, `Expect: 100-continue` decided from the head.
 //! * `upload` — `PUT`/`DELETE` under `--upload-dir`: temp file, `fsync`,
 //!   `rename`, `fsync` of the folder.
 //! * `blocking` — the threads that commit uploads off the event loop.
-//! * `spool` — a CGI body: 16 KiB in memory, the rest in an unlinked file.
+//! * `spool` — a CGI body: 8 KiB in memory, the rest in an unlinked file.
 //! * `cgi` — CGI/1.1 under `--cgi-dir`: fork/exec with everything prepared
 //!   before the fork, pipes and a pidfd in the worker's epoll.
 //! * `preconditions` — RFC 9110 §13.2.2: If-Match, If-None-Match and the
@@ -39,8 +43,8 @@
 //!
 //! Imports point down (tests/layout.rs checks it): `writer`, `sys`, `date`,
 //! `config` and the other leaves; `files`, `upload`, `cgi`, `spool`,
-//! `blocking`; `dirs`; `ctx`; `respond`; `dynamic`; `connection`; `worker`;
-//! `server`.
+//! `blocking`; `dirs`; `ctx`; `route`; `respond`; `handler`; `connection`;
+//! `worker`; `server`.
 //!
 //! # Example
 //!
@@ -64,11 +68,12 @@ mod connection;
 mod ctx;
 mod date;
 mod dirs;
-mod dynamic;
 mod error_log;
 mod files;
+mod handler;
 mod preconditions;
 mod respond;
+mod route;
 mod server;
 mod site;
 mod spool;

@@ -1,4 +1,5 @@
-//! Routing a complete request to its answer and writing response heads.
+//! Answers of the routes that need no handler state: static files (for
+//! uploaded files too), built-ins, stats, `OPTIONS`, 405 and 501.
 //!
 //! Everything is appended to the connection's output buffer, so several
 //! pipelined responses leave in one write. Nothing here allocates once the
@@ -7,17 +8,15 @@
 use std::ffi::CStr;
 use std::os::fd::AsFd;
 
-use h1parse::{Header, Request, TargetForm};
+use h1parse::{Header, Request};
 
 use crate::ctx::Ctx;
 use crate::files::{self, Normalized, RangeAnswer, Refusal};
 use crate::preconditions::{self, Current, Outcome};
+use crate::route::{target_path, Route, ALLOW};
 use crate::site;
 use crate::stats::Snapshot;
 use crate::writer::{finish, push_u64, simple, start, Answer, FileBody, Persist};
-
-/// Methods the static routes take, for `Allow` (RFC 9110 §10.2.1).
-const ALLOW: &[u8] = b"Allow: GET, HEAD, OPTIONS\r\n";
 
 /// The request fields the routes look at, found in one pass over the headers.
 #[derive(Debug, Default, Clone, Copy)]
@@ -69,31 +68,10 @@ impl<'b> Fields<'b> {
     }
 }
 
-/// The path of the target: origin-form up to `?`; for absolute-form the
-/// part after the authority (RFC 9112 §3.2.2), `/` when empty.
-pub(crate) fn target_path(target: &[u8], form: TargetForm) -> &[u8] {
-    let t = match form {
-        TargetForm::Absolute => {
-            let after_scheme = target
-                .windows(3)
-                .position(|w| w == b"://")
-                .map_or(target, |i| &target[i + 3..]);
-            match after_scheme.iter().position(|&b| b == b'/' || b == b'?') {
-                Some(i) if after_scheme[i] == b'/' => &after_scheme[i..],
-                _ => b"/",
-            }
-        }
-        _ => target,
-    };
-    let end = t
-        .iter()
-        .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(t.len());
-    &t[..end]
-}
-
-/// Answers one complete request (its body, if any, already consumed).
+/// Answers a request on one of the routes whose body is only dropped
+/// ([`crate::route::BodyUse::Discard`]; the body, if any, is already read).
 pub(crate) fn answer(
+    route: &Route,
     req: &Request,
     buf: &[u8],
     headers: &[Header],
@@ -101,10 +79,9 @@ pub(crate) fn answer(
     out: &mut Vec<u8>,
     keep_alive: bool,
 ) -> Answer {
-    let method = req.method.get(buf);
     let persist = Persist::new(keep_alive, req.version);
     let date = *ctx.date.http();
-    let head_only = method == b"HEAD";
+    let head_only = req.method.get(buf) == b"HEAD";
     let simple_answer = |out: &mut Vec<u8>, status: u16, extra: &[u8]| {
         let body_len = simple(out, status, &date, persist, head_only, extra);
         Answer {
@@ -114,13 +91,9 @@ pub(crate) fn answer(
             close: !keep_alive,
         }
     };
-    // (A fragment in the target and an invalid Host are rejected by
-    // h1parse, RFC 9112 §3.2, before a request gets here.)
-    match (req.target_form, method) {
-        // RFC 9110 §9.3.6: CONNECT is for proxies; this is an origin server.
-        (TargetForm::Authority, _) => return simple_answer(out, 501, b""),
-        // RFC 9112 §3.2.4: `OPTIONS *` asks about the server as a whole.
-        (TargetForm::Asterisk, _) | (_, b"OPTIONS") => {
+    let path = target_path(req.target.get(buf), req.target_form);
+    match route {
+        Route::Options => {
             start(out, 200, &date);
             out.extend_from_slice(ALLOW);
             finish(out, Some(0), persist);
@@ -131,18 +104,15 @@ pub(crate) fn answer(
                 close: !keep_alive,
             };
         }
-        (_, b"GET" | b"HEAD") => {}
-        // Known methods this route does not take: 405 with Allow (RFC 9110 §15.5.6).
-        (_, b"POST" | b"PUT" | b"DELETE" | b"PATCH" | b"TRACE") => {
-            return simple_answer(out, 405, ALLOW);
-        }
-        // RFC 9110 §9.1: an unrecognised method is answered 501.
-        _ => return simple_answer(out, 501, b""),
+        Route::MethodNotAllowed(allow) => return simple_answer(out, 405, allow),
+        Route::NotImplemented => return simple_answer(out, 501, b""),
+        Route::Stats => return stats(path, ctx, out, persist, head_only, keep_alive),
+        Route::Builtin | Route::Static => {}
+        // Not a route this function answers (the handler answers those).
+        _ => return simple_answer(out, 500, b""),
     }
-    let path = target_path(req.target.get(buf), req.target_form);
-    if path == b"/stats" || path == b"/metrics" {
-        return stats(path, ctx, out, persist, head_only, keep_alive);
-    }
+    // (A fragment in the target and an invalid Host are rejected by
+    // h1parse, RFC 9112 §3.2, before a request gets here.)
     let mut rel = std::mem::take(&mut ctx.path);
     let result = match files::normalize(path, &mut rel) {
         Err(Refusal::BadRequest | Refusal::Escapes) => simple_answer(out, 400, b""),
@@ -469,17 +439,6 @@ fn chosen_range(sreq: &StaticRequest<'_>, file: &files::OpenFile) -> RangeAnswer
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-
-    #[test]
-    fn paths() {
-        assert_eq!(target_path(b"/a/b?x=1", TargetForm::Origin), b"/a/b");
-        assert_eq!(
-            target_path(b"http://h:80/a/b?x", TargetForm::Absolute),
-            b"/a/b"
-        );
-        assert_eq!(target_path(b"http://h", TargetForm::Absolute), b"/");
-        assert_eq!(target_path(b"http://h?q", TargetForm::Absolute), b"/");
-    }
 
     #[test]
     fn numbers() {

@@ -70,6 +70,11 @@ fn guarded(step: impl FnOnce() -> bool) -> bool {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(false)
 }
 
+/// [`guarded`] for a timer: a panic closes the connection.
+fn guarded_fire(step: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(Some(false))
+}
+
 fn token(slot: u32, gen: u32) -> u64 {
     u64::from(gen) << 32 | u64::from(slot)
 }
@@ -96,7 +101,6 @@ impl Worker {
             now: Instant::now(),
             shutting_down: false,
             epoll: epoll.try_clone()?,
-            token: 0,
             stats,
             shared,
         };
@@ -252,8 +256,7 @@ impl Worker {
             stats.closed();
             return;
         }
-        let mut conn = Connection::new(fd, peer);
-        self.ctx.token = token(slot, gen);
+        let mut conn = Connection::new(fd, peer, token(slot, gen));
         self.open += 1;
         self.peak_open = self.peak_open.max(self.open);
         if over {
@@ -298,7 +301,6 @@ impl Worker {
         if flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0 {
             conn.set_readable(flags & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0);
         }
-        self.ctx.token = token(slot, gen);
         if guarded(|| conn.drive(&mut self.ctx, &mut self.pool)) {
             self.schedule(slot);
         } else {
@@ -316,11 +318,8 @@ impl Worker {
         if conn.yielded() {
             self.ready.push((slot, s.gen));
         }
-        if let Some((at, _)) = conn.timer {
-            if conn.queued.is_none_or(|q| at < q) {
-                conn.queued = Some(at);
-                self.timers.push(Reverse((at, slot, s.gen)));
-            }
+        if let Some(at) = conn.enqueue() {
+            self.timers.push(Reverse((at, slot, s.gen)));
         }
     }
 
@@ -340,22 +339,10 @@ impl Worker {
             let Some(conn) = s.conn.as_mut() else {
                 continue;
             };
-            if conn.queued != Some(at) {
-                // A later entry for an earlier deadline exists; this one is stale.
-                continue;
-            }
-            conn.queued = None;
-            match conn.timer {
-                Some((deadline, kind)) if deadline <= now => {
-                    conn.timer = None;
-                    self.ctx.token = token(slot, gen);
-                    if guarded(|| conn.expire(&mut self.ctx, &mut self.pool, kind)) {
-                        self.schedule(slot);
-                    } else {
-                        self.close(slot);
-                    }
-                }
-                _ => self.schedule(slot),
+            match guarded_fire(|| conn.fire(at, &mut self.ctx, &mut self.pool)) {
+                None => {}
+                Some(true) => self.schedule(slot),
+                Some(false) => self.close(slot),
             }
         }
     }
@@ -371,7 +358,7 @@ impl Worker {
         self.free.push(slot);
         self.open -= 1;
         conn.release(&mut self.pool);
-        self.ctx.stats.gauge(conn.gauge, Gauge::None);
+        self.ctx.stats.gauge(conn.gauge(), Gauge::None);
         self.ctx.stats.closed();
         self.ctx.shared.active.fetch_sub(1, Ordering::Relaxed);
         // Dropping `conn` closes the socket, which also removes it from epoll.
@@ -396,7 +383,6 @@ impl Worker {
         }
         let _ = self.epoll.delete(self.ctx.shared.bell.as_fd());
         for slot in 0..self.slots.len() as u32 {
-            self.ctx.token = token(slot, self.slots[slot as usize].gen);
             let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
                 continue;
             };

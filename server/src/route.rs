@@ -1,0 +1,206 @@
+//! The one routing step: a complete request head becomes the [`Route`]
+//! that answers it, before any body byte is read. Everything the head
+//! alone decides is decided here: 417 for an expectation this server
+//! cannot meet, 413 for a `Content-Length` over `--max-body`, which route
+//! takes the request, and so what happens to its body ([`BodyUse`]), which
+//! is what makes `Expect: 100-continue` right (RFC 9110 §10.1.1).
+//!
+//! Order: CGI (`/cgi-bin/` under `--cgi-dir`), then the upload folder
+//! (`--upload-dir`: `PUT`, `DELETE`, and `GET`/`HEAD` of a file that is
+//! there), then the static routes (built-ins, `--root`, the default page).
+//! `/stats` and `/metrics` win over the upload folder for every method.
+
+use std::os::fd::AsFd;
+
+use h1parse::{BodyKind, Expect, Request, TargetForm};
+
+use crate::cgi::{self, Script};
+use crate::ctx::Ctx;
+use crate::files::{self, OpenFile};
+use crate::upload;
+
+/// `Allow` of the static routes (RFC 9110 §10.2.1).
+pub(crate) const ALLOW: &[u8] = b"Allow: GET, HEAD, OPTIONS\r\n";
+/// `Allow` under `--upload-dir`.
+pub(crate) const ALLOW_UPLOAD: &[u8] = b"Allow: GET, HEAD, PUT, DELETE, OPTIONS\r\n";
+
+/// Where a request goes.
+#[derive(Debug)]
+pub(crate) enum Route {
+    /// Refused from the head, and the connection closes after the answer:
+    /// 417 (RFC 9110 §10.1.1) or 413 (a `Content-Length` over
+    /// `--max-body` on a route that would read the body).
+    Refuse(u16),
+    /// `OPTIONS` (or `OPTIONS *`, RFC 9112 §3.2.4): 200 with `Allow`.
+    Options,
+    /// `/stats` (JSON) or `/metrics` (Prometheus text).
+    Stats,
+    /// The built-in page (no `--root`).
+    Builtin,
+    /// A file under `--root`.
+    Static,
+    /// `PUT` under `--upload-dir`.
+    Put,
+    /// `DELETE` under `--upload-dir`.
+    Delete,
+    /// `GET`/`HEAD` of a file under `--upload-dir`, already open.
+    Uploaded(Box<OpenFile>),
+    /// A script under `/cgi-bin/`.
+    Cgi(Box<Script>),
+    /// A status the lookup decided (a script that cannot run: 403, 404, …).
+    Status(u16),
+    /// 405 with this `Allow` line (RFC 9110 §15.5.6).
+    MethodNotAllowed(&'static [u8]),
+    /// 501: `CONNECT` (this is no proxy, RFC 9110 §9.3.6) or a method this
+    /// server does not know (RFC 9110 §9.1).
+    NotImplemented,
+}
+
+/// What a route does with the request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyUse {
+    /// Its handler takes the body (`PUT`, CGI): `100 Continue` is sent.
+    Read,
+    /// Read and dropped, then answered; the connection stays open.
+    Discard,
+    /// Answered from the head alone; if a body follows, the connection
+    /// closes after the answer so its bytes are never taken for a request.
+    Ignore,
+}
+
+impl Route {
+    /// What happens to the body of a request on this route.
+    pub(crate) fn body_use(&self) -> BodyUse {
+        match self {
+            Route::Put | Route::Cgi(_) => BodyUse::Read,
+            Route::Refuse(_) | Route::Delete | Route::Uploaded(_) | Route::Status(_) => {
+                BodyUse::Ignore
+            }
+            Route::Options
+            | Route::Stats
+            | Route::Builtin
+            | Route::Static
+            | Route::MethodNotAllowed(_)
+            | Route::NotImplemented => BodyUse::Discard,
+        }
+    }
+}
+
+/// The path of the target: origin-form up to `?`; for absolute-form the
+/// part after the authority (RFC 9112 §3.2.2), `/` when empty.
+pub(crate) fn target_path(target: &[u8], form: TargetForm) -> &[u8] {
+    let t = match form {
+        TargetForm::Absolute => {
+            let after_scheme = target
+                .windows(3)
+                .position(|w| w == b"://")
+                .map_or(target, |i| &target[i + 3..]);
+            match after_scheme.iter().position(|&b| b == b'/' || b == b'?') {
+                Some(i) if after_scheme[i] == b'/' => &after_scheme[i..],
+                _ => b"/",
+            }
+        }
+        _ => target,
+    };
+    let end = t
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(t.len());
+    &t[..end]
+}
+
+/// Routes a complete head (`head` is its bytes).
+pub(crate) fn route(req: &Request, head: &[u8], ctx: &mut Ctx) -> Route {
+    if req.expect == Expect::Other {
+        // RFC 9110 §10.1.1: an expectation we cannot meet, body or not.
+        return Route::Refuse(417);
+    }
+    let route = if ctx.shared.dynamic.enabled() {
+        dynamic(req, head, ctx).unwrap_or_else(|| fixed(req, head, ctx))
+    } else {
+        fixed(req, head, ctx)
+    };
+    let too_large = matches!(req.body, BodyKind::Length(n) if n > ctx.shared.config.max_body);
+    if too_large && route.body_use() != BodyUse::Ignore {
+        // Checked before reading: the client may not even send it.
+        return Route::Refuse(413);
+    }
+    route
+}
+
+/// The built-in and static routes.
+fn fixed(req: &Request, head: &[u8], ctx: &Ctx) -> Route {
+    match (req.target_form, req.method.get(head)) {
+        (TargetForm::Authority, _) => return Route::NotImplemented,
+        (TargetForm::Asterisk, _) | (_, b"OPTIONS") => return Route::Options,
+        (_, b"GET" | b"HEAD") => {}
+        (_, b"POST" | b"PUT" | b"DELETE" | b"PATCH" | b"TRACE") => {
+            return Route::MethodNotAllowed(ALLOW);
+        }
+        _ => return Route::NotImplemented,
+    }
+    let path = target_path(req.target.get(head), req.target_form);
+    if path == b"/stats" || path == b"/metrics" {
+        Route::Stats
+    } else if ctx.shared.root.is_none() {
+        Route::Builtin
+    } else {
+        Route::Static
+    }
+}
+
+/// The CGI and upload routes; `None` when neither takes the request.
+fn dynamic(req: &Request, head: &[u8], ctx: &mut Ctx) -> Option<Route> {
+    let shared = ctx.shared.clone();
+    let dirs = &shared.dynamic;
+    let fallback = shared.config.resolve_fallback;
+    let path = target_path(req.target.get(head), req.target_form);
+    let mut rel = std::mem::take(&mut ctx.path);
+    let normalized = files::normalize(path, &mut rel).is_ok();
+    rel.pop();
+    let route = (|| {
+        if let Some(cgi_dir) = &dirs.cgi {
+            if normalized && (rel == cgi::MOUNT || rel.starts_with(b"cgi-bin/")) {
+                return Some(match cgi::resolve(cgi_dir, &rel, fallback) {
+                    Ok(script) => Route::Cgi(Box::new(script)),
+                    Err(status) => Route::Status(status),
+                });
+            }
+        }
+        let root = dirs.upload.as_ref()?;
+        // Built-in routes win over the upload folder, for every method: a
+        // PUT must not replace what GET /stats answers.
+        if normalized && matches!(&rel[..], b"stats" | b"metrics") {
+            return None;
+        }
+        match req.method.get(head) {
+            b"PUT" => Some(Route::Put),
+            b"DELETE" => Some(Route::Delete),
+            b"GET" | b"HEAD" => {
+                let (fd, st) = upload::open_for_get(root.as_fd(), path, fallback)?;
+                Some(Route::Uploaded(Box::new(OpenFile::uncached(fd, st))))
+            }
+            b"POST" | b"PATCH" => Some(Route::MethodNotAllowed(ALLOW_UPLOAD)),
+            _ => None,
+        }
+    })();
+    ctx.path = rel;
+    route
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn paths() {
+        assert_eq!(target_path(b"/a/b?x=1", TargetForm::Origin), b"/a/b");
+        assert_eq!(
+            target_path(b"http://h:80/a/b?x", TargetForm::Absolute),
+            b"/a/b"
+        );
+        assert_eq!(target_path(b"http://h", TargetForm::Absolute), b"/");
+        assert_eq!(target_path(b"http://h?q", TargetForm::Absolute), b"/");
+    }
+}
