@@ -561,6 +561,8 @@ impl Connection {
 
     /// One unit of [`Connection::process`], chosen by the state: a head,
     /// a body step, or a handler's output. Returns whether to go on.
+    // Inlined into the loop of `process`: it runs a few times per request.
+    #[inline(always)]
     fn step(&mut self, ctx: &mut Ctx) -> bool {
         let Some(b) = self.bufs.as_deref() else {
             return false;
@@ -596,6 +598,8 @@ impl Connection {
     }
 
     /// A complete head: route it, then answer it, or read its body first.
+    // Once per request: kept out of `step`'s loop.
+    #[inline(never)]
     fn start_request(&mut self, ctx: &mut Ctx, req: Request) -> bool {
         let Some(b) = self.bufs.as_deref_mut() else {
             return false;
@@ -603,7 +607,11 @@ impl Connection {
         let head = &b.rbuf[b.start..b.start + req.head_len];
         let route = route::route(&req, head, ctx);
         if let Route::Refuse(status) = route {
-            return self.fail(ctx, status);
+            let head_only = req.method.get(head) == b"HEAD";
+            let answer =
+                handler::status_answer(&mut b.wbuf, ctx, status, Persist::Close, head_only);
+            self.complete(ctx, req, answer);
+            return false;
         }
         let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
         let conn = handler::Conn {
@@ -626,11 +634,12 @@ impl Connection {
                 }
                 return true;
             }
+            Begin::Handler(h) if !has_body => {
+                let done = h.finish(&conn, ctx, &mut b.wbuf);
+                return self.finished(ctx, req, done);
+            }
             Begin::Handler(h) => h,
         };
-        if !has_body {
-            return self.finish(ctx, req, handler);
-        }
         if req.expect == Expect::Continue && req.version == Version::Http11 {
             if handler.wants_body() {
                 // RFC 9110 §10.1.1: the body is wanted, so say so.
@@ -694,9 +703,18 @@ impl Connection {
             sock: self.fd.as_fd(),
             token: self.token,
         };
-        match handler.finish(&conn, ctx, &mut b.wbuf) {
+        let done = handler.finish(&conn, ctx, &mut b.wbuf);
+        self.finished(ctx, req, done)
+    }
+
+    /// What [`Handler::finish`] came to: the answer, or [`State::Respond`].
+    fn finished(&mut self, ctx: &mut Ctx, req: Request, done: Finish) -> bool {
+        match done {
             Finish::Answer(answer) => self.complete(ctx, req, answer),
             Finish::Running(handler) => {
+                let Some(b) = self.bufs.as_deref_mut() else {
+                    return false;
+                };
                 b.job = Some(Job {
                     req,
                     handler,

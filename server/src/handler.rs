@@ -85,6 +85,13 @@ pub(crate) struct Conn<'a> {
 }
 
 impl Conn<'_> {
+    fn has_body(&self) -> bool {
+        !matches!(
+            self.req.body,
+            h1parse::BodyKind::None | h1parse::BodyKind::Length(0)
+        )
+    }
+
     fn head_only(&self) -> bool {
         self.req.method.get(self.head) == b"HEAD"
     }
@@ -100,43 +107,8 @@ impl Conn<'_> {
 /// Starts a routed request (not [`Route::Refuse`], which the connection
 /// answers itself).
 pub(crate) fn begin(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin {
-    let has_body = !matches!(
-        c.req.body,
-        h1parse::BodyKind::None | h1parse::BodyKind::Length(0)
-    );
-    let refuse = c.persist(has_body);
-    let fallback = ctx.shared.config.resolve_fallback;
-    let path = target_path(c.req.target.get(c.head), c.req.target_form);
-    let upload_root = || ctx.shared.dynamic.upload.as_ref().map(|d| d.as_fd());
-    let pre = || Fields::scan(c.head, &c.headers[..c.req.header_count]).preconditions();
     let status = match route {
-        Route::Put => {
-            let Some(root) = upload_root() else {
-                return Begin::Now(status_answer(out, ctx, 500, refuse, false));
-            };
-            match upload::begin_put(root, path, fallback, &pre()) {
-                Ok(u) => return Begin::Handler(Handler::Upload(Box::new(u))),
-                Err(status) => status,
-            }
-        }
-        Route::Delete => match upload_root() {
-            Some(root) => upload::delete(root, path, fallback, &pre()),
-            None => 500,
-        },
-        Route::Uploaded(file) => {
-            // Through the static-file path: validators, 304, Range.
-            let sreq = StaticRequest {
-                path,
-                norm: crate::files::Normalized {
-                    trailing_slash: false,
-                },
-                head_only: c.head_only(),
-                fields: Fields::scan(c.head, &c.headers[..c.req.header_count]),
-                persist: refuse,
-                keep_alive: refuse != Persist::Close,
-            };
-            return Begin::Now(respond::serve_file(&sreq, &file, path, ctx, out));
-        }
+        Route::Put | Route::Delete | Route::Uploaded(_) => return upload(route, c, ctx, out),
         // Over --cgi-max-procs: 503 before any body byte is read or any
         // process forked (RFC 9110 §15.6.4: Retry-After).
         Route::Cgi(script) => match ctx.shared.dynamic.cgi_slot() {
@@ -149,7 +121,41 @@ pub(crate) fn begin(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>
         Route::Status(status) | Route::Refuse(status) => status,
         route => return Begin::Handler(Handler::Answer(route)),
     };
+    let refuse = c.persist(c.has_body());
     Begin::Now(status_answer(out, ctx, status, refuse, c.head_only()))
+}
+
+/// [`begin`] for the upload routes.
+fn upload(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin {
+    let refuse = c.persist(c.has_body());
+    let fallback = ctx.shared.config.resolve_fallback;
+    let path = target_path(c.req.target.get(c.head), c.req.target_form);
+    let fields = Fields::scan(c.head, &c.headers[..c.req.header_count]);
+    let Some(root) = ctx.shared.dynamic.upload.as_ref().map(|d| d.as_fd()) else {
+        return Begin::Now(status_answer(out, ctx, 500, refuse, false));
+    };
+    let status = match route {
+        Route::Put => match upload::begin_put(root, path, fallback, &fields.preconditions()) {
+            Ok(u) => return Begin::Handler(Handler::Upload(Box::new(u))),
+            Err(status) => status,
+        },
+        Route::Uploaded(file) => {
+            // Through the static-file path: validators, 304, Range.
+            let sreq = StaticRequest {
+                path,
+                norm: crate::files::Normalized {
+                    trailing_slash: false,
+                },
+                head_only: c.head_only(),
+                fields,
+                persist: refuse,
+                keep_alive: refuse != Persist::Close,
+            };
+            return Begin::Now(respond::serve_file(&sreq, &file, path, ctx, out));
+        }
+        _ => upload::delete(root, path, fallback, &fields.preconditions()),
+    };
+    Begin::Now(status_answer(out, ctx, status, refuse, false))
 }
 
 impl Handler {
@@ -176,8 +182,9 @@ impl Handler {
     }
 
     /// The body is in: answer, commit the upload, or start the script.
+    // Inlined so the hot path (a GET) goes straight to `respond::answer`.
+    #[inline]
     pub(crate) fn finish(self, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Finish {
-        let persist = c.persist(false);
         match self {
             Handler::Answer(route) => Finish::Answer(respond::answer(
                 &route,
@@ -188,6 +195,15 @@ impl Handler {
                 out,
                 c.keep_alive,
             )),
+            h => h.finish_running(c, ctx, out),
+        }
+    }
+
+    /// [`Handler::finish`] for the handlers that take a body.
+    fn finish_running(self, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Finish {
+        let persist = c.persist(false);
+        match self {
+            Handler::Answer(_) => Finish::Answer(status_answer(out, ctx, 500, persist, false)),
             Handler::Upload(u) => match commit(*u, c.token, ctx) {
                 Ok(job) => Finish::Running(Handler::Commit(Box::new(Commit { job, persist }))),
                 Err(e) => {

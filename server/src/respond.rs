@@ -13,7 +13,7 @@ use h1parse::{Header, Request};
 use crate::ctx::Ctx;
 use crate::files::{self, Normalized, RangeAnswer, Refusal};
 use crate::preconditions::{self, Current, Outcome};
-use crate::route::{target_path, Route, ALLOW};
+use crate::route::{Route, ALLOW};
 use crate::site;
 use crate::stats::Snapshot;
 use crate::writer::{finish, push_u64, simple, start, Answer, FileBody, Persist};
@@ -91,8 +91,7 @@ pub(crate) fn answer(
             close: !keep_alive,
         }
     };
-    let path = target_path(req.target.get(buf), req.target_form);
-    match route {
+    let path = match route {
         Route::Options => {
             start(out, 200, &date);
             out.extend_from_slice(ALLOW);
@@ -106,11 +105,11 @@ pub(crate) fn answer(
         }
         Route::MethodNotAllowed(allow) => return simple_answer(out, 405, allow),
         Route::NotImplemented => return simple_answer(out, 501, b""),
-        Route::Stats => return stats(path, ctx, out, persist, head_only, keep_alive),
-        Route::Builtin | Route::Static => {}
+        Route::Stats(at) => return stats(at.get(buf), ctx, out, persist, head_only, keep_alive),
+        Route::Builtin(at) | Route::Static(at) => at.get(buf),
         // Not a route this function answers (the handler answers those).
         _ => return simple_answer(out, 500, b""),
-    }
+    };
     // (A fragment in the target and an invalid Host are rejected by
     // h1parse, RFC 9112 §3.2, before a request gets here.)
     let mut rel = std::mem::take(&mut ctx.path);

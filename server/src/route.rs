@@ -12,7 +12,7 @@
 
 use std::os::fd::AsFd;
 
-use h1parse::{BodyKind, Expect, Request, TargetForm};
+use h1parse::{BodyKind, Expect, Request, Span, TargetForm};
 
 use crate::cgi::{self, Script};
 use crate::ctx::Ctx;
@@ -34,11 +34,11 @@ pub(crate) enum Route {
     /// `OPTIONS` (or `OPTIONS *`, RFC 9112 §3.2.4): 200 with `Allow`.
     Options,
     /// `/stats` (JSON) or `/metrics` (Prometheus text).
-    Stats,
+    Stats(Path),
     /// The built-in page (no `--root`).
-    Builtin,
+    Builtin(Path),
     /// A file under `--root`.
-    Static,
+    Static(Path),
     /// `PUT` under `--upload-dir`.
     Put,
     /// `DELETE` under `--upload-dir`.
@@ -77,9 +77,9 @@ impl Route {
                 BodyUse::Ignore
             }
             Route::Options
-            | Route::Stats
-            | Route::Builtin
-            | Route::Static
+            | Route::Stats(_)
+            | Route::Builtin(_)
+            | Route::Static(_)
             | Route::MethodNotAllowed(_)
             | Route::NotImplemented => BodyUse::Discard,
         }
@@ -89,24 +89,60 @@ impl Route {
 /// The path of the target: origin-form up to `?`; for absolute-form the
 /// part after the authority (RFC 9112 §3.2.2), `/` when empty.
 pub(crate) fn target_path(target: &[u8], form: TargetForm) -> &[u8] {
-    let t = match form {
+    let (start, end) = path_within(target, form);
+    if start == end {
+        return b"/";
+    }
+    &target[start..end]
+}
+
+/// [`target_path`] as offsets into `target`; empty for the `/` an
+/// absolute-form target without a path stands for.
+fn path_within(target: &[u8], form: TargetForm) -> (usize, usize) {
+    let start = match form {
         TargetForm::Absolute => {
             let after_scheme = target
                 .windows(3)
                 .position(|w| w == b"://")
-                .map_or(target, |i| &target[i + 3..]);
-            match after_scheme.iter().position(|&b| b == b'/' || b == b'?') {
-                Some(i) if after_scheme[i] == b'/' => &after_scheme[i..],
-                _ => b"/",
+                .map_or(0, |i| i + 3);
+            match target[after_scheme..]
+                .iter()
+                .position(|&b| b == b'/' || b == b'?')
+            {
+                Some(i) if target[after_scheme + i] == b'/' => after_scheme + i,
+                _ => return (0, 0),
             }
         }
-        _ => target,
+        _ => 0,
     };
-    let end = t
+    let end = target[start..]
         .iter()
         .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(t.len());
-    &t[..end]
+        .map_or(target.len(), |i| start + i);
+    (start, end)
+}
+
+/// Where the target's path is in the head, found once by routing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Path(Span);
+
+impl Path {
+    fn of(req: &Request, head: &[u8]) -> Path {
+        let (start, end) = path_within(req.target.get(head), req.target_form);
+        let at = req.target.start;
+        Path(Span {
+            start: at + start as u32,
+            end: at + end as u32,
+        })
+    }
+
+    /// The path's bytes in `head` (the bytes routing saw).
+    pub(crate) fn get<'h>(&self, head: &'h [u8]) -> &'h [u8] {
+        if self.0.start == self.0.end {
+            return b"/";
+        }
+        self.0.get(head)
+    }
 }
 
 /// Routes a complete head (`head` is its bytes).
@@ -139,13 +175,14 @@ fn fixed(req: &Request, head: &[u8], ctx: &Ctx) -> Route {
         }
         _ => return Route::NotImplemented,
     }
-    let path = target_path(req.target.get(head), req.target_form);
+    let at = Path::of(req, head);
+    let path = at.get(head);
     if path == b"/stats" || path == b"/metrics" {
-        Route::Stats
+        Route::Stats(at)
     } else if ctx.shared.root.is_none() {
-        Route::Builtin
+        Route::Builtin(at)
     } else {
-        Route::Static
+        Route::Static(at)
     }
 }
 

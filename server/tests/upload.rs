@@ -559,3 +559,27 @@ fn uploaded_files_answer_validators_and_ranges() {
     );
     assert_eq!((fresh.status, fresh.body.len()), (200, 10));
 }
+
+// Issue 13: one routing step. With uploads on, a method the upload routes
+// do not take is answered like any static 405: the Allow line names what
+// the folder takes, the body is read and dropped (never parsed as a
+// request), and the connection stays open for the next one.
+#[test]
+fn methods_uploads_do_not_take_are_405_and_keep_the_connection() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let mut c = Client::connect(server.local_addr());
+    c.send(
+        b"POST /p.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 36\r\n\r\n\
+          GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n\
+          PATCH /p.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+          PUT /p.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok",
+    );
+    for _ in 0..2 {
+        let r = c.response();
+        assert_eq!(r.status, 405);
+        assert_eq!(r.header("allow"), Some("GET, HEAD, PUT, DELETE, OPTIONS"));
+        assert_eq!(r.header("connection"), None);
+    }
+    assert_eq!(c.response().status, 201);
+    assert_eq!(std::fs::read(dir.join("p.txt")).unwrap(), b"ok");
+}
