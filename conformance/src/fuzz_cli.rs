@@ -106,26 +106,17 @@ pub struct FuzzArgs {
     post: Option<String>,
 }
 
-/// `90`, `90s`, `10m`, `1h`, `500ms`.
+/// `90` (seconds), or what `humantime` reads: `90s`, `10m`, `1h 30m`, `500ms`.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 90s, 10m, 1h)"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" | "min" => n * 60,
-        "h" => n * 3600,
-        "ms" => return Ok(Duration::from_millis(n)),
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?} (use ms, s, m or h)"
-            ))
-        }
-    };
-    Ok(Duration::from_secs(secs))
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{s:?} is too many seconds"));
+    }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{s:?} is not a duration (e.g. 90s, 10m, 1h): {e}"))
 }
 
 struct Child(Mutex<spawn::Spawned>);

@@ -451,7 +451,9 @@ impl Cgi {
                 Ok(n) => {
                     self.total += n as u64;
                     if self.total > self.cap {
-                        eprintln_safe(format_args!("cgi: output over --cgi-max-output, killed"));
+                        crate::error_log::line(format_args!(
+                            "cgi: output over --cgi-max-output, killed"
+                        ));
                         return self.abandon(out, 502);
                     }
                     if let Err(status) = self.take(&buf[..n], out) {
@@ -508,7 +510,7 @@ impl Cgi {
     /// The timeout fired: kill the script; 504 if nothing was queued yet,
     /// else the connection closes mid-response.
     pub(crate) fn timeout(&mut self, out: &mut Vec<u8>) -> Pump {
-        eprintln_safe(format_args!("cgi: script over --cgi-timeout, killed"));
+        crate::error_log::line(format_args!("cgi: script over --cgi-timeout, killed"));
         self.abandon(out, 504)
     }
 
@@ -553,7 +555,9 @@ impl Cgi {
             Ok(Some(status)) => {
                 self.reaped = true;
                 if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-                    eprintln_safe(format_args!("cgi: script ended with status {status:#x}"));
+                    crate::error_log::line(format_args!(
+                        "cgi: script ended with status {status:#x}"
+                    ));
                 }
                 true
             }
@@ -644,25 +648,16 @@ impl Cgi {
         for h in headers {
             let (name, value) = (h.name.get(buf), h.value.get(buf));
             if name.eq_ignore_ascii_case(b"status") {
-                let code = value.get(..3).filter(|c| c.iter().all(u8::is_ascii_digit));
-                let code = code.map(|c| c.iter().fold(0u16, |a, &d| a * 10 + u16::from(d - b'0')));
-                match code {
+                match value.get(..3).and_then(writer::parse_decimal) {
                     Some(c @ 200..=599) if value.len() == 3 || value[3] == b' ' => {
-                        status = Some((c, value.get(4..).unwrap_or(b"").trim_ascii()));
+                        status = Some((c as u16, value.get(4..).unwrap_or(b"").trim_ascii()));
                     }
                     _ => return Err(502),
                 }
             } else if name.eq_ignore_ascii_case(b"location") {
                 location = true;
             } else if name.eq_ignore_ascii_case(b"content-length") {
-                if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
-                    return Err(502);
-                }
-                length = Some(
-                    value
-                        .iter()
-                        .fold(0u64, |a, &d| a * 10 + u64::from(d - b'0')),
-                );
+                length = Some(writer::parse_decimal(value).ok_or(502u16)?);
             }
         }
         let (code, phrase) = status.unwrap_or(if location { (302, b"") } else { (200, b"") });
@@ -708,7 +703,7 @@ impl Cgi {
         }
         match self.framing {
             Some(Framing::Chunked) => {
-                push_hex(out, data.len());
+                writer::push_hex(out, data.len() as u64);
                 out.extend_from_slice(b"\r\n");
                 out.extend_from_slice(data);
                 out.extend_from_slice(b"\r\n");
@@ -746,25 +741,6 @@ impl Drop for Cgi {
         // the child must not outlive its request as a zombie.
         self.kill();
     }
-}
-
-fn push_hex(out: &mut Vec<u8>, mut n: usize) {
-    let mut tmp = [0u8; 16];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b"0123456789abcdef"[n % 16];
-        n /= 16;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&tmp[i..]);
-}
-
-/// A line on the error log, never blocking the worker (see `error_log`).
-fn eprintln_safe(msg: std::fmt::Arguments<'_>) {
-    crate::error_log::line(msg);
 }
 
 /// The local address of the client's socket (`SERVER_PORT`).

@@ -74,11 +74,7 @@ pub(crate) fn parse_imf_fixdate(s: &[u8]) -> Option<i64> {
     if s.len() != 29 || &s[3..5] != b", " || &s[25..] != b" GMT" {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        s[r].iter().try_fold(0u32, |acc, &b| {
-            b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-        })
-    };
+    let num = |r: std::ops::Range<usize>| crate::writer::parse_decimal(&s[r]).map(|n| n as u32);
     let d = num(5..7)?;
     let m = MONTHS.iter().position(|m| m[..] == s[8..11])? as u32 + 1;
     let y = num(12..16)?;

@@ -274,14 +274,7 @@ pub(crate) fn range(header: &[u8], size: u64) -> RangeAnswer {
     let Some(dash) = spec.iter().position(|&b| b == b'-') else {
         return RangeAnswer::Full;
     };
-    let num = |s: &[u8]| -> Option<u64> {
-        if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        s.iter().try_fold(0u64, |a, &b| {
-            a.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        })
-    };
+    let num = crate::writer::parse_decimal;
     let (first, last) = (&spec[..dash], &spec[dash + 1..]);
     if first.is_empty() {
         // suffix-range: the last N bytes.

@@ -43,6 +43,34 @@ pub(crate) fn reason(status: u16) -> &'static str {
     }
 }
 
+/// Appends a number in lower-case hex (a chunk size).
+pub(crate) fn push_hex(out: &mut Vec<u8>, mut n: u64) {
+    let mut tmp = [0u8; 16];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b"0123456789abcdef"[(n % 16) as usize];
+        n /= 16;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&tmp[i..]);
+}
+
+/// Reads a decimal number: ASCII digits only (no sign, no space), at
+/// least one, and no more than fit a `u64`. The one number parser for
+/// header values (`Range`, a script's `Status` and `Content-Length`,
+/// the fields of a date).
+pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
 /// Appends a decimal number.
 pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut tmp = [0u8; 20];
