@@ -229,6 +229,245 @@ fn dynamic(req: &Request, head: &[u8], ctx: &mut Ctx) -> Option<Route> {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+    use std::os::fd::OwnedFd;
+    use std::path::{Path as FsPath, PathBuf};
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use h1parse::{Header, RequestParser, Status};
+
+    use crate::access_log::AccessLog;
+    use crate::config::Config;
+    use crate::ctx::Shared;
+    use crate::date::DateCache;
+    use crate::dirs::Dirs;
+    use crate::files::FileCache;
+    use crate::stats::WorkerStats;
+    use crate::sys;
+
+    /// A worker's context for `config`, as `Server::bind` would make it.
+    fn ctx(config: Config) -> Ctx {
+        let root = config.root.as_ref().map(|d| {
+            let fd: OwnedFd = std::fs::File::open(d).unwrap().into();
+            Arc::new(fd)
+        });
+        let shared = Arc::new(Shared {
+            dynamic: Dirs::open(&config).unwrap(),
+            root,
+            stats: Vec::new(),
+            started: Instant::now(),
+            active: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            bell: sys::eventfd().unwrap(),
+            config,
+        });
+        Ctx {
+            date: DateCache::new(),
+            files: FileCache::new(4, Duration::from_secs(1)),
+            log: AccessLog::new(None),
+            path: Vec::new(),
+            scratch: Vec::new(),
+            now: Instant::now(),
+            shutting_down: false,
+            epoll: sys::Epoll::new().unwrap(),
+            stats: Arc::new(WorkerStats::new()),
+            shared,
+        }
+    }
+
+    /// The route of a request head, by name, and what it does with a body.
+    fn routed(ctx: &mut Ctx, head: &str) -> (String, BodyUse) {
+        let head = head.replace('\n', "\r\n");
+        let mut headers = [Header::EMPTY; 16];
+        let req = match RequestParser::new().parse(head.as_bytes(), &mut headers) {
+            Ok(Status::Complete(req)) => req,
+            other => panic!("{head:?}: {other:?}"),
+        };
+        let r = route(&req, head.as_bytes(), ctx);
+        let name = match &r {
+            Route::Refuse(s) => format!("refuse {s}"),
+            Route::Options => "options".into(),
+            Route::Stats(p) => format!("stats {}", String::from_utf8_lossy(p.get(head.as_bytes()))),
+            Route::Builtin(_) => "builtin".into(),
+            Route::Static(p) => {
+                format!("static {}", String::from_utf8_lossy(p.get(head.as_bytes())))
+            }
+            Route::Put => "put".into(),
+            Route::Delete => "delete".into(),
+            Route::Uploaded(_) => "uploaded".into(),
+            Route::Cgi(_) => "cgi".into(),
+            Route::Status(s) => format!("status {s}"),
+            Route::MethodNotAllowed(a) if *a == ALLOW => "405 static".into(),
+            Route::MethodNotAllowed(_) => "405 upload".into(),
+            Route::NotImplemented => "501".into(),
+        };
+        (name, r.body_use())
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("h1serve-route-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn check(ctx: &mut Ctx, table: &[(&str, &str, BodyUse)]) {
+        let got: Vec<_> = table.iter().map(|(h, _, _)| routed(ctx, h)).collect();
+        let want: Vec<_> = table.iter().map(|(_, r, u)| (r.to_string(), *u)).collect();
+        assert_eq!(got, want);
+    }
+
+    // Issue 13: every decision the head alone makes is made in one place.
+    // The table is the routing rules a reader can check at a glance.
+    #[test]
+    fn static_routes() {
+        use BodyUse::*;
+        let root = temp_dir("static");
+        let mut ctx = ctx(Config {
+            root: Some(root.clone()),
+            max_body: 100,
+            ..Config::default()
+        });
+        check(
+            &mut ctx,
+            &[
+                ("GET /a/b?x=1 HTTP/1.1\nHost: t\n\n", "static /a/b", Discard),
+                ("GET http://t/c HTTP/1.1\nHost: t\n\n", "static /c", Discard),
+                ("GET http://t?q HTTP/1.1\nHost: t\n\n", "static /", Discard),
+                ("HEAD /stats HTTP/1.1\nHost: t\n\n", "stats /stats", Discard),
+                (
+                    "GET /metrics HTTP/1.1\nHost: t\n\n",
+                    "stats /metrics",
+                    Discard,
+                ),
+                ("OPTIONS * HTTP/1.1\nHost: t\n\n", "options", Discard),
+                ("OPTIONS /a HTTP/1.1\nHost: t\n\n", "options", Discard),
+                ("CONNECT t:80 HTTP/1.1\nHost: t:80\n\n", "501", Discard),
+                ("BREW /pot HTTP/1.1\nHost: t\n\n", "501", Discard),
+                (
+                    "POST /a HTTP/1.1\nHost: t\nContent-Length: 100\n\n",
+                    "405 static",
+                    Discard,
+                ),
+                (
+                    "PUT /a HTTP/1.1\nHost: t\nContent-Length: 101\n\n",
+                    "refuse 413",
+                    Ignore,
+                ),
+                (
+                    "GET /a HTTP/1.1\nHost: t\nExpect: 200-ok\n\n",
+                    "refuse 417",
+                    Ignore,
+                ),
+                (
+                    "POST /a HTTP/1.1\nHost: t\nExpect: 100-continue\nContent-Length: 1\n\n",
+                    "405 static",
+                    Discard,
+                ),
+            ],
+        );
+        drop(ctx);
+        let mut ctx = self::ctx(Config::default());
+        check(
+            &mut ctx,
+            &[("GET / HTTP/1.1\nHost: t\n\n", "builtin", Discard)],
+        );
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn upload_and_cgi_routes() {
+        use BodyUse::*;
+        let root = temp_dir("root");
+        let up = temp_dir("up");
+        let cgi = temp_dir("cgi");
+        std::fs::write(up.join("there.txt"), b"x").unwrap();
+        write_script(&cgi.join("run.sh"));
+        let mut ctx = ctx(Config {
+            root: Some(root.clone()),
+            upload_dir: Some(up.clone()),
+            cgi_dir: Some(cgi.clone()),
+            max_body: 100,
+            ..Config::default()
+        });
+        check(
+            &mut ctx,
+            &[
+                (
+                    "PUT /new.txt HTTP/1.1\nHost: t\nContent-Length: 5\n\n",
+                    "put",
+                    Read,
+                ),
+                (
+                    "PUT /new.txt HTTP/1.1\nHost: t\nContent-Length: 101\n\n",
+                    "refuse 413",
+                    Ignore,
+                ),
+                ("DELETE /there.txt HTTP/1.1\nHost: t\n\n", "delete", Ignore),
+                // A body nobody reads is not a reason for 413.
+                (
+                    "DELETE /there.txt HTTP/1.1\nHost: t\nContent-Length: 101\n\n",
+                    "delete",
+                    Ignore,
+                ),
+                ("GET /there.txt HTTP/1.1\nHost: t\n\n", "uploaded", Ignore),
+                (
+                    "GET /elsewhere.txt HTTP/1.1\nHost: t\n\n",
+                    "static /elsewhere.txt",
+                    Discard,
+                ),
+                (
+                    "POST /there.txt HTTP/1.1\nHost: t\nContent-Length: 3\n\n",
+                    "405 upload",
+                    Discard,
+                ),
+                (
+                    "TRACE /there.txt HTTP/1.1\nHost: t\n\n",
+                    "405 static",
+                    Discard,
+                ),
+                // Built-ins win over the folder, for every method.
+                (
+                    "PUT /stats HTTP/1.1\nHost: t\nContent-Length: 1\n\n",
+                    "405 static",
+                    Discard,
+                ),
+                ("GET /stats HTTP/1.1\nHost: t\n\n", "stats /stats", Discard),
+                (
+                    "POST /cgi-bin/run.sh/x?y HTTP/1.1\nHost: t\nContent-Length: 3\n\n",
+                    "cgi",
+                    Read,
+                ),
+                (
+                    "POST /cgi-bin/run.sh HTTP/1.1\nHost: t\nContent-Length: 101\n\n",
+                    "refuse 413",
+                    Ignore,
+                ),
+                (
+                    "GET /cgi-bin/missing.sh HTTP/1.1\nHost: t\n\n",
+                    "status 404",
+                    Ignore,
+                ),
+                ("GET /cgi-bin/ HTTP/1.1\nHost: t\n\n", "status 403", Ignore),
+                (
+                    "PUT /x HTTP/1.1\nHost: t\nExpect: 200-ok\nContent-Length: 1\n\n",
+                    "refuse 417",
+                    Ignore,
+                ),
+            ],
+        );
+        drop(ctx);
+        for d in [root, up, cgi] {
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+
+    fn write_script(path: &FsPath) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, b"#!/bin/sh\necho\n").unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 
     #[test]
     fn paths() {
