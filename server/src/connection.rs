@@ -1027,6 +1027,63 @@ mod tests {
         assert_eq!(pool.free.len(), 1);
     }
 
+    // Issue 13: the timer (and gauge) follow from the state alone, with
+    // one override: output waiting holds the write timer.
+    #[test]
+    fn timers_follow_from_the_state() {
+        let ctx = Ctx::for_tests(crate::config::Config::default());
+        let cfg = ctx.shared.config.clone();
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut c = Connection::new(a.into(), None, 7);
+        let mut pool = Pool::new(16 * 1024, 8 * 1024, 100, 4);
+        let mut got = Vec::new();
+        for (state, served, output) in [
+            (State::Idle, 0, false),
+            (State::Idle, 1, false),
+            (State::Head, 1, false),
+            (State::Body, 1, false),
+            (State::Respond, 1, false),
+            (State::Closing, 1, false),
+            (State::Linger, 1, false),
+            (State::Head, 1, true),
+            (State::Body, 1, true),
+            (State::Closing, 1, true),
+        ] {
+            c.state = state;
+            c.served = served;
+            let b = c.bufs.get_or_insert_with(|| pool.take());
+            b.wbuf.clear();
+            if output {
+                b.wbuf.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+            }
+            let (kind, gauge, dur) = c.wanted_timer(&ctx);
+            got.push((state, served, output, kind, gauge, dur));
+        }
+        let (h, k, bo, w, l) = (
+            cfg.header_timeout,
+            cfg.keepalive_timeout,
+            cfg.body_timeout,
+            cfg.write_timeout,
+            cfg.linger_timeout,
+        );
+        use {Gauge as G, State::*, TimerKind as T};
+        assert_eq!(
+            got,
+            [
+                (Idle, 0, false, T::Header, G::Reading, h),
+                (Idle, 1, false, T::Idle, G::Waiting, k),
+                (Head, 1, false, T::Header, G::Reading, h),
+                (Body, 1, false, T::Body, G::Reading, bo),
+                (Respond, 1, false, T::Write, G::Writing, w),
+                (Closing, 1, false, T::Linger, G::Writing, l),
+                (Linger, 1, false, T::Linger, G::Writing, l),
+                (Head, 1, true, T::Write, G::Writing, w),
+                (Body, 1, true, T::Write, G::Writing, w),
+                (Closing, 1, true, T::Write, G::Writing, w),
+            ]
+        );
+    }
+
     #[test]
     fn idle_connection_is_small() {
         let size = std::mem::size_of::<Connection>();

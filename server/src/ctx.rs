@@ -55,3 +55,37 @@ pub(crate) struct Ctx {
     /// The worker's epoll (a second descriptor for it), where CGI pipes go.
     pub(crate) epoll: Epoll,
 }
+
+#[cfg(test)]
+impl Ctx {
+    /// A worker's context for `config`, as `Server::bind` would make it
+    /// (for unit tests of the modules that take a `Ctx`).
+    pub(crate) fn for_tests(config: Config) -> Ctx {
+        let root = config.root.as_ref().map(|d| {
+            let fd: OwnedFd = std::fs::File::open(d).unwrap().into();
+            Arc::new(fd)
+        });
+        let shared = Arc::new(Shared {
+            dynamic: Dirs::open(&config).unwrap(),
+            root,
+            stats: Vec::new(),
+            started: Instant::now(),
+            active: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            bell: crate::sys::eventfd().unwrap(),
+            config,
+        });
+        Ctx {
+            date: DateCache::new(),
+            files: FileCache::new(4, std::time::Duration::from_secs(1)),
+            log: AccessLog::new(None),
+            path: Vec::new(),
+            scratch: Vec::new(),
+            now: Instant::now(),
+            shutting_down: false,
+            epoll: Epoll::new().unwrap(),
+            stats: Arc::new(WorkerStats::new()),
+            shared,
+        }
+    }
+}

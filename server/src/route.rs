@@ -229,51 +229,14 @@ fn dynamic(req: &Request, head: &[u8], ctx: &mut Ctx) -> Option<Route> {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use std::os::fd::OwnedFd;
     use std::path::{Path as FsPath, PathBuf};
-    use std::sync::atomic::{AtomicBool, AtomicUsize};
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
 
     use h1parse::{Header, RequestParser, Status};
 
-    use crate::access_log::AccessLog;
     use crate::config::Config;
-    use crate::ctx::Shared;
-    use crate::date::DateCache;
-    use crate::dirs::Dirs;
-    use crate::files::FileCache;
-    use crate::stats::WorkerStats;
-    use crate::sys;
 
-    /// A worker's context for `config`, as `Server::bind` would make it.
     fn ctx(config: Config) -> Ctx {
-        let root = config.root.as_ref().map(|d| {
-            let fd: OwnedFd = std::fs::File::open(d).unwrap().into();
-            Arc::new(fd)
-        });
-        let shared = Arc::new(Shared {
-            dynamic: Dirs::open(&config).unwrap(),
-            root,
-            stats: Vec::new(),
-            started: Instant::now(),
-            active: AtomicUsize::new(0),
-            shutdown: AtomicBool::new(false),
-            bell: sys::eventfd().unwrap(),
-            config,
-        });
-        Ctx {
-            date: DateCache::new(),
-            files: FileCache::new(4, Duration::from_secs(1)),
-            log: AccessLog::new(None),
-            path: Vec::new(),
-            scratch: Vec::new(),
-            now: Instant::now(),
-            shutting_down: false,
-            epoll: sys::Epoll::new().unwrap(),
-            stats: Arc::new(WorkerStats::new()),
-            shared,
-        }
+        Ctx::for_tests(config)
     }
 
     /// The route of a request head, by name, and what it does with a body.
