@@ -699,15 +699,28 @@ fn malformed(
     let versionless = unread.iter().any(|&at| {
         let b = stuck(at);
         let line = &b[..b.iter().position(|c| *c == b'\n').unwrap_or(b.len())];
-        let words = line.split(|c| *c == b' ').filter(|w| !w.is_empty()).count();
-        !line.is_empty() && (words < 3 || !line.windows(5).any(|w| w == b"HTTP/"))
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let words: Vec<&[u8]> = line
+            .split(|c| *c == b' ')
+            .filter(|w| !w.is_empty())
+            .collect();
+        // No third word that is a version (`S /HTTP/ ` has none either).
+        !line.is_empty() && words.get(2).is_none_or(|v| !v.starts_with(b"HTTP/"))
     });
+    // "HEAD " anywhere in the input: a server that read the
+    // bytes otherwise than both readings (a lenient length) may have
+    // answered it, rightly without a body, where the validator expects
+    // one. That is a desync the other oracles name; "cut short" is not.
+    let any_head = sent.windows(5).any(|w| w == b"HEAD ");
     let text = framing_findings(o).into_iter().find(|t| {
         // A HEAD that no reading could take: a server that took it sent
         // no body, which the validator cannot know.
-        let head_noise = (closing_error && t.contains("after a HEAD")) || unread_is_head;
+        let head_noise = (closing_error && t.contains("after a HEAD"))
+            || unread_is_head
+            || (any_head && t.contains("cut short"));
         !head_noise
     })?;
+    let text = text.strip_prefix("malformed response: ").unwrap_or(text);
     // A request line without a version answered in HTTP/0.9 (no status
     // line): what follows it looks like garbage, or a body after the
     // response before it.
@@ -719,7 +732,11 @@ fn malformed(
                 ..
             }
         );
-    let (sig, detail) = if http09 && (o.garbage.is_some() || text.contains("body after")) {
+    // (An answer that starts without a status line at all is one too.)
+    let no_status_line = text.contains("invalid HTTP version");
+    let (sig, detail) = if http09
+        && (o.garbage.is_some() || text.contains("body after") || no_status_line)
+    {
         (
             "malformed:http09".to_string(),
             "a request line without a version was answered without a status line (an HTTP/0.9 response)".to_string(),
@@ -1005,5 +1022,59 @@ mod tests {
         let r = read(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc");
         assert_eq!(r.stop, Stop::Partial);
         assert_eq!(r.requests.len(), 0);
+    }
+
+    /// The verdict on `input` (then the canary) answered with `received`
+    /// and a close, as the fuzzer judges it.
+    fn judged(input: &[u8], received: &[u8]) -> Option<String> {
+        let canary = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        let bytes = [input, &canary[..]].concat();
+        let (strict, lenient) = (read(&bytes), read_lenient(&bytes));
+        let tr = crate::exchange::Transcript {
+            sent: bytes.clone(),
+            received: received.to_vec(),
+            end: End::Closed,
+            write_failed: false,
+            silence_broken: None,
+            half_closed: true,
+            await_missed: None,
+        };
+        let o = crate::observe::observe_with(&tr, &lenient.sent());
+        let c = Canary::after(input, 404, &strict);
+        judge(&strict, &lenient, &o, &bytes, c, true)
+            .ok()
+            .flatten()
+            .map(|v| v.signature)
+    }
+
+    // Found against nginx: two answers an HTTP/0.9-speaking server gives,
+    // which were reported under misleading names.
+    #[test]
+    fn http09_answers_and_bodiless_heads_are_named_for_what_they_are() {
+        let page = b"<html>\r\n<head><title>400 Bad Request</title></head>\r\n</html>\r\n";
+        // `/HTTP/` is in the target, and no third word is a version.
+        assert_eq!(
+            judged(b"S /HTTP/ \r\n", page).as_deref(),
+            Some("malformed:http09")
+        );
+        assert_eq!(judged(b"T /\n", page).as_deref(), Some("malformed:http09"));
+        // nginx read the 1-byte body, then the HEAD, and rightly sent its
+        // 400 without a body: not a response "cut short".
+        let head_400 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 400 Bad Request\r\nContent-Length: 157\r\nConnection: close\r\n\r\n";
+        let v = judged(
+            b"T / HTTP/1.1\nHost:t\nContent-Length:1\n\naHEAD / HTTP/1.1\nHost:\n",
+            head_400,
+        );
+        assert!(
+            v.as_deref().is_none_or(|v| !v.contains("cut short")),
+            "{v:?}"
+        );
+        // A response that is cut short with no HEAD in sight still is one.
+        let cut = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\nshort";
+        let v = judged(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", cut);
+        assert!(
+            v.as_deref().is_some_and(|v| v.contains("cut short")),
+            "{v:?}"
+        );
     }
 }
