@@ -698,14 +698,7 @@ fn malformed(
     // answers it without a status line.
     let versionless = unread.iter().any(|&at| {
         let b = stuck(at);
-        let line = &b[..b.iter().position(|c| *c == b'\n').unwrap_or(b.len())];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let words: Vec<&[u8]> = line
-            .split(|c| *c == b' ')
-            .filter(|w| !w.is_empty())
-            .collect();
-        // No third word that is a version (`S /HTTP/ ` has none either).
-        !line.is_empty() && words.get(2).is_none_or(|v| !v.starts_with(b"HTTP/"))
+        versionless_line(&b[..b.iter().position(|c| *c == b'\n').unwrap_or(b.len())])
     });
     // "HEAD " anywhere in the input: a server that read the
     // bytes otherwise than both readings (a lenient length) may have
@@ -732,10 +725,12 @@ fn malformed(
                 ..
             }
         );
-    // (An answer that starts without a status line at all is one too.)
-    let no_status_line = text.contains("invalid HTTP version");
-    let (sig, detail) = if http09
-        && (o.garbage.is_some() || text.contains("body after") || no_status_line)
+    // (So is an answer without a status line at all, when any line of the
+    // input could be read as an HTTP/0.9 request.)
+    let no_status_line =
+        text.contains("invalid HTTP version") && sent.split(|c| *c == b'\n').any(versionless_line);
+    let (sig, detail) = if (http09 && (o.garbage.is_some() || text.contains("body after")))
+        || no_status_line
     {
         (
             "malformed:http09".to_string(),
@@ -753,6 +748,17 @@ fn malformed(
         detail,
         confirm: false,
     })
+}
+
+/// A request line an HTTP/0.9 server reads as one: a method and a target,
+/// and no third word that is a version (`S /HTTP/ ` has none either).
+fn versionless_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let words: Vec<&[u8]> = line
+        .split(|c| *c == b' ')
+        .filter(|w| !w.is_empty())
+        .collect();
+    !line.is_empty() && words.get(2).is_none_or(|v| !v.starts_with(b"HTTP/"))
 }
 
 /// The canary was read alone and answered otherwise than when sent alone.
@@ -1058,6 +1064,16 @@ mod tests {
             Some("malformed:http09")
         );
         assert_eq!(judged(b"T /\n", page).as_deref(), Some("malformed:http09"));
+        // A 505 first, then the HTTP/0.9 answer to the versionless line.
+        let after_505 = [
+            &b"HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Length: 0\r\n\r\n"[..],
+            page,
+        ]
+        .concat();
+        assert_eq!(
+            judged(b"T / HTTP/1.10\nHost:l\n\nT /\n", &after_505).as_deref(),
+            Some("malformed:http09")
+        );
         // nginx read the 1-byte body, then the HEAD, and rightly sent its
         // 400 without a body: not a response "cut short".
         let head_400 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 400 Bad Request\r\nContent-Length: 157\r\nConnection: close\r\n\r\n";
