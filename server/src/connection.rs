@@ -38,7 +38,7 @@ use crate::access_log::Entry;
 use crate::ctx::Ctx;
 use crate::handler::{self, Begin, Finish, Handler, Pump};
 use crate::respond;
-use crate::route::{self, Route};
+use crate::route::{self, BodyUse, Route};
 use crate::stats::Gauge;
 use crate::sys;
 use crate::writer::{self, Answer, FileBody, Persist};
@@ -614,6 +614,7 @@ impl Connection {
             return false;
         }
         let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
+        let body_use = route.body_use();
         let conn = handler::Conn {
             req: &req,
             head,
@@ -641,7 +642,7 @@ impl Connection {
             Begin::Handler(h) => h,
         };
         if req.expect == Expect::Continue && req.version == Version::Http11 {
-            if handler.wants_body() {
+            if body_use == BodyUse::Read {
                 // RFC 9110 §10.1.1: the body is wanted, so say so.
                 b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
             } else if b.end == b.start + req.head_len {

@@ -159,11 +159,6 @@ fn upload(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin
 }
 
 impl Handler {
-    /// Whether the handler wants the body (so `100 Continue` is sent).
-    pub(crate) fn wants_body(&self) -> bool {
-        matches!(self, Handler::Upload(_) | Handler::CgiBody(_))
-    }
-
     /// Takes decoded body bytes; an error status ends the request.
     pub(crate) fn feed(&mut self, data: &[u8]) -> Result<(), u16> {
         match self {

@@ -955,10 +955,48 @@ pub fn forwarded(
             }
         }
     }
+    // Past a message RFC 9112 rejects there is no reading: a front end
+    // that read on may resume at any line after it. A head it tolerated
+    // (a bad target or version, a field it skipped) framed by its own
+    // Content-Length or chunked body is a leniency, as on the wire; a body
+    // whose framing RFC 9112 rejects, read past, is `read-on`.
+    let (after, tolerated_head) = match lenient.stop {
+        Stop::Error { kind, body, .. } => {
+            let at = lenient
+                .requests
+                .last()
+                .map_or(0, |q| q.span.end + lenient.removed);
+            let rest = sent.get(at..).unwrap_or_default();
+            let lines: Vec<Vec<u8>> = rest
+                .split(|b| *b == b'\n')
+                .skip(1)
+                .filter_map(|l| l.split(|b| *b == b' ').filter(|w| !w.is_empty()).nth(1))
+                .map(|t| origin_form(t).to_vec())
+                .collect();
+            (lines, !body && !body_framing(kind))
+        }
+        _ => (Vec::new(), false),
+    };
     let mut next = 0;
     for (i, r) in got.iter().enumerate() {
         let target = origin_form(&r.target);
-        let Some(j) = (next..cands.len()).find(|j| cands[*j].0 == target) else {
+        let found = (next..cands.len()).find(|j| cands[*j].0 == target);
+        if found.is_none() && after.iter().any(|t| t[..] == *target) {
+            if tolerated_head {
+                continue;
+            }
+            return Some(verdict(
+                "read-on",
+                format!(
+                    "the origin received request {} `{} {}`, from after a message RFC 9112 cannot frame ({}): the front end read on past it",
+                    i + 1,
+                    String::from_utf8_lossy(&r.method),
+                    String::from_utf8_lossy(&r.target),
+                    lenient.stop.describe()
+                ),
+            ));
+        }
+        let Some(j) = found else {
             return Some(verdict(
                 "smuggled",
                 format!(
@@ -1092,5 +1130,46 @@ mod tests {
             v.as_deref().is_some_and(|v| v.contains("cut short")),
             "{v:?}"
         );
+    }
+
+    /// The proxy verdict on `input` (then the canary) when the origin got
+    /// `got` (method, target, body length).
+    fn proxied(input: &[u8], got: &[(&str, &str, u64)]) -> Option<String> {
+        let canary = b"GET /h1spec-canary-404 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        let bytes = [input, &canary[..]].concat();
+        let got: Vec<super::super::origin::Received> = got
+            .iter()
+            .map(|(m, t, n)| super::super::origin::Received {
+                method: m.as_bytes().to_vec(),
+                target: t.as_bytes().to_vec(),
+                body_len: *n,
+            })
+            .collect();
+        forwarded(&read_lenient(&bytes), &bytes, &got, &[]).map(|v| v.signature)
+    }
+
+    // Found with nginx as the front end. After a head it tolerated, its
+    // own framing decides where the next request starts: a leniency, not
+    // smuggling. Past a chunked body RFC 9112 cannot frame, it read on.
+    #[test]
+    fn proxy_after_a_rejected_message_is_read_on_or_lenient_not_smuggled() {
+        // `HTTP/1.1 ` with a trailing space, then Content-Length: 5 takes
+        // `0\r\nGE` of the canary: nginx forwarded `T /h1spec-canary-404`.
+        let v = proxied(
+            b"S / HTTP/1.1 \nHost:t\nContent-Length:5\n\n0\r\n",
+            &[("S", "/", 5), ("T", "/h1spec-canary-404", 0)],
+        );
+        assert_eq!(v, None);
+        let v = proxied(
+            b"HEAD / HTTP/1.1\nTransfer-Encoding:chunked\nHost:l\n\na\r\nGET /h1spe\r\n27\r\nc-fuzz-smuggled HTTP/1.1\r\nHost: localho\r\n2;\r\nt\r\n4\n\n\r\n\r\n0\n\n",
+            &[("HEAD", "/", 52), ("GET", "/h1spec-canary-404", 0)],
+        );
+        assert_eq!(v.as_deref(), Some("proxy:read-on:InvalidChunkExtension"));
+        // A request hidden in a valid body is still smuggled.
+        let v = proxied(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 33\r\n\r\nGET /hidden HTTP/1.1\r\nHost: a\r\n\r\n",
+            &[("POST", "/", 33), ("GET", "/hidden", 0)],
+        );
+        assert_eq!(v.as_deref(), Some("proxy:smuggled:end"));
     }
 }
