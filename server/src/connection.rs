@@ -614,7 +614,10 @@ impl Connection {
             return false;
         }
         let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
-        let body_use = route.body_use();
+        // Only a body announced with `Expect: 100-continue` asks (read
+        // before `begin` takes the route; short-circuits on the hot path).
+        let wanted =
+            has_body && req.expect == Expect::Continue && route.body_use() == BodyUse::Read;
         let conn = handler::Conn {
             req: &req,
             head,
@@ -642,7 +645,7 @@ impl Connection {
             Begin::Handler(h) => h,
         };
         if req.expect == Expect::Continue && req.version == Version::Http11 {
-            if body_use == BodyUse::Read {
+            if wanted {
                 // RFC 9110 §10.1.1: the body is wanted, so say so.
                 b.wbuf.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
             } else if b.end == b.start + req.head_len {

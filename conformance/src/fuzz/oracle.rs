@@ -883,19 +883,24 @@ pub fn differ(
     None
 }
 
-/// `http://host/path?q` → `/path?q` (a proxy forwards origin-form).
+/// `http://host/path?q` → `/path?q` (a proxy forwards origin-form); any
+/// scheme counts (nginx forwards `t://t` as `/`).
 fn origin_form(target: &[u8]) -> &[u8] {
-    let lower = target.to_ascii_lowercase();
-    for scheme in [&b"http://"[..], b"https://"] {
-        if lower.starts_with(scheme) {
-            let rest = &target[scheme.len()..];
-            return match rest.iter().position(|b| *b == b'/' || *b == b'?') {
-                Some(p) => &rest[p..],
-                None => b"/",
-            };
-        }
+    let scheme_end = target.windows(3).position(|w| w == b"://");
+    let Some(end) = scheme_end.filter(|&e| {
+        e > 0
+            && target[0].is_ascii_alphabetic()
+            && target[..e]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
+    }) else {
+        return target;
+    };
+    let rest = &target[end + 3..];
+    match rest.iter().position(|b| *b == b'/' || *b == b'?') {
+        Some(p) => &rest[p..],
+        None => b"/",
     }
-    target
 }
 
 /// The proxy oracle: what the origin behind a front end received, against
@@ -943,7 +948,7 @@ pub fn forwarded(
             .map_or(0, |q| q.span.end + lenient.removed);
         let line = sent.get(at..).unwrap_or_default();
         let line = line.split(|b| *b == b'\n').next().unwrap_or_default();
-        if let Some(t) = line.split(|b| *b == b' ').nth(1) {
+        if let Some(t) = line.split(|b| *b == b' ').filter(|w| !w.is_empty()).nth(1) {
             cands.push((origin_form(t).to_vec(), None));
         }
         // A front end that tolerated it (a bad target or version, a field
@@ -1171,5 +1176,14 @@ mod tests {
             &[("POST", "/", 33), ("GET", "/hidden", 0)],
         );
         assert_eq!(v.as_deref(), Some("proxy:smuggled:end"));
+        // Any scheme is absolute-form, and words may be apart by two spaces.
+        assert_eq!(
+            proxied(b"T t://t HTTP/1.1 \nHost:l\n\n", &[("GET", "/", 0)]),
+            None
+        );
+        assert_eq!(
+            proxied(b"T  / HTTP/1.1\nHost:l\n\n", &[("GET", "/", 0)]),
+            None
+        );
     }
 }
