@@ -613,7 +613,7 @@ impl Connection {
             self.complete(ctx, req, answer);
             return false;
         }
-        let has_body = !matches!(req.body, BodyKind::None | BodyKind::Length(0));
+        let has_body = route::has_body(&req);
         // Only a body announced with `Expect: 100-continue` asks (read
         // before `begin` takes the route; short-circuits on the hot path).
         let wanted =

@@ -22,7 +22,7 @@ use crate::blocking::Pending;
 use crate::cgi::{self, Cgi, CgiSlot, Launch, Meta, Script};
 use crate::ctx::Ctx;
 use crate::respond::{self, Fields, StaticRequest};
-use crate::route::{target_path, Route, ALLOW_UPLOAD};
+use crate::route::{has_body, target_path, Route, ALLOW_UPLOAD};
 use crate::spool::Spool;
 use crate::sys::{EPOLLET, EPOLLIN};
 use crate::upload::{self, Upload};
@@ -85,13 +85,6 @@ pub(crate) struct Conn<'a> {
 }
 
 impl Conn<'_> {
-    fn has_body(&self) -> bool {
-        !matches!(
-            self.req.body,
-            h1parse::BodyKind::None | h1parse::BodyKind::Length(0)
-        )
-    }
-
     fn head_only(&self) -> bool {
         self.req.method.get(self.head) == b"HEAD"
     }
@@ -121,13 +114,13 @@ pub(crate) fn begin(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>
         Route::Status(status) | Route::Refuse(status) => status,
         route => return Begin::Handler(Handler::Answer(route)),
     };
-    let refuse = c.persist(c.has_body());
+    let refuse = c.persist(has_body(c.req));
     Begin::Now(status_answer(out, ctx, status, refuse, c.head_only()))
 }
 
 /// [`begin`] for the upload routes.
 fn upload(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin {
-    let refuse = c.persist(c.has_body());
+    let refuse = c.persist(has_body(c.req));
     let fallback = ctx.shared.config.resolve_fallback;
     let path = target_path(c.req.target.get(c.head), c.req.target_form);
     let fields = Fields::scan(c.head, &c.headers[..c.req.header_count]);

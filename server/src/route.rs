@@ -86,6 +86,12 @@ impl Route {
     }
 }
 
+/// Whether the request has body bytes to read (chunked, or a non-zero
+/// Content-Length).
+pub(crate) fn has_body(req: &Request) -> bool {
+    !matches!(req.body, BodyKind::None | BodyKind::Length(0))
+}
+
 /// The path of the target: origin-form up to `?`; for absolute-form the
 /// part after the authority (RFC 9112 §3.2.2), `/` when empty.
 pub(crate) fn target_path(target: &[u8], form: TargetForm) -> &[u8] {
@@ -188,11 +194,10 @@ fn fixed(req: &Request, head: &[u8], ctx: &Ctx) -> Route {
 
 /// The CGI and upload routes; `None` when neither takes the request.
 fn dynamic(req: &Request, head: &[u8], ctx: &mut Ctx) -> Option<Route> {
-    let shared = ctx.shared.clone();
-    let dirs = &shared.dynamic;
-    let fallback = shared.config.resolve_fallback;
-    let path = target_path(req.target.get(head), req.target_form);
     let mut rel = std::mem::take(&mut ctx.path);
+    let dirs = &ctx.shared.dynamic;
+    let fallback = ctx.shared.config.resolve_fallback;
+    let path = target_path(req.target.get(head), req.target_form);
     let normalized = files::normalize(path, &mut rel).is_ok();
     rel.pop();
     let route = (|| {

@@ -65,14 +65,10 @@ pub(crate) struct Worker {
 }
 
 /// Runs one connection step; a panic (a bug) closes that connection
-/// instead of taking the worker and all its other connections down.
-fn guarded(step: impl FnOnce() -> bool) -> bool {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(false)
-}
-
-/// [`guarded`] for a timer: a panic closes the connection.
-fn guarded_fire(step: impl FnOnce() -> Option<bool>) -> Option<bool> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(Some(false))
+/// instead of taking the worker and all its other connections down
+/// (`dead` is what the step returns then: "close it").
+fn guarded<T>(dead: T, step: impl FnOnce() -> T) -> T {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or(dead)
 }
 
 fn token(slot: u32, gen: u32) -> u64 {
@@ -262,7 +258,7 @@ impl Worker {
         if over {
             conn.refuse(&mut self.ctx, &mut self.pool);
         }
-        let alive = guarded(|| conn.drive(&mut self.ctx, &mut self.pool));
+        let alive = guarded(false, || conn.drive(&mut self.ctx, &mut self.pool));
         self.slots[slot as usize].conn = Some(conn);
         if alive {
             self.schedule(slot);
@@ -301,7 +297,7 @@ impl Worker {
         if flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0 {
             conn.set_readable(flags & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) != 0);
         }
-        if guarded(|| conn.drive(&mut self.ctx, &mut self.pool)) {
+        if guarded(false, || conn.drive(&mut self.ctx, &mut self.pool)) {
             self.schedule(slot);
         } else {
             self.close(slot);
@@ -339,7 +335,7 @@ impl Worker {
             let Some(conn) = s.conn.as_mut() else {
                 continue;
             };
-            match guarded_fire(|| conn.fire(at, &mut self.ctx, &mut self.pool)) {
+            match guarded(Some(false), || conn.fire(at, &mut self.ctx, &mut self.pool)) {
                 None => {}
                 Some(true) => self.schedule(slot),
                 Some(false) => self.close(slot),
@@ -386,7 +382,7 @@ impl Worker {
             let Some(conn) = self.slots[slot as usize].conn.as_mut() else {
                 continue;
             };
-            if guarded(|| conn.drive(&mut self.ctx, &mut self.pool)) {
+            if guarded(false, || conn.drive(&mut self.ctx, &mut self.pool)) {
                 self.schedule(slot);
             } else {
                 self.close(slot);

@@ -986,6 +986,14 @@ pub fn forwarded(
     for (i, r) in got.iter().enumerate() {
         let target = origin_form(&r.target);
         let found = (next..cands.len()).find(|j| cands[*j].0 == target);
+        let request = || {
+            format!(
+                "request {} `{} {}`",
+                i + 1,
+                String::from_utf8_lossy(&r.method),
+                String::from_utf8_lossy(&r.target)
+            )
+        };
         if found.is_none() && after.iter().any(|t| t[..] == *target) {
             if tolerated_head {
                 continue;
@@ -993,10 +1001,8 @@ pub fn forwarded(
             return Some(verdict(
                 "read-on",
                 format!(
-                    "the origin received request {} `{} {}`, from after a message RFC 9112 cannot frame ({}): the front end read on past it",
-                    i + 1,
-                    String::from_utf8_lossy(&r.method),
-                    String::from_utf8_lossy(&r.target),
+                    "the origin received {}, from after a message RFC 9112 cannot frame ({}): the front end read on past it",
+                    request(),
                     lenient.stop.describe()
                 ),
             ));
@@ -1005,10 +1011,8 @@ pub fn forwarded(
             return Some(verdict(
                 "smuggled",
                 format!(
-                    "the origin received request {} `{} {}`, which no message the client sent starts with: the front end took it out of another message",
-                    i + 1,
-                    String::from_utf8_lossy(&r.method),
-                    String::from_utf8_lossy(&r.target)
+                    "the origin received {}, which no message the client sent starts with: the front end took it out of another message",
+                    request()
                 ),
             ));
         };
