@@ -80,13 +80,133 @@ impl Seen {
     }
 }
 
+/// The rules the validator checks every response against. Each is reported
+/// once per run, as a response check of its own with the cases where it was
+/// seen (`response.<name>`), and never changes another case's verdict: a
+/// server that leaves `Date` out of its error responses has one defect, not
+/// one per case that drew an error.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// A response that h1parse cannot parse, or a head cut off by the end.
+    Malformed,
+    /// Bytes after a HEAD, 204 or 304 response (RFC 9112 §6.3 rule 1).
+    BodyAfterBodiless,
+    /// A 2xx–4xx response without `Date` (RFC 9110 §6.6.1).
+    Date,
+    /// Content-Length in a 1xx or 204 response (RFC 9110 §8.6).
+    ContentLengthOnBodiless,
+    /// Transfer-Encoding in a 1xx or 204 response (RFC 9112 §6.1).
+    TransferEncodingOnBodiless,
+    /// Transfer-Encoding in a response to an HTTP/1.0 request (RFC 9112 §6.1).
+    TransferEncodingToHttp10,
+    /// An interim response to an HTTP/1.0 request (RFC 9110 §15.2).
+    InterimToHttp10,
+    /// A body shorter than its framing when the connection closed (RFC 9112 §8).
+    CutShort,
+    /// A close after a response that did not say `Connection: close` (RFC 9112 §9.6).
+    UnannouncedClose,
+    /// `Connection: close` sent but the connection left open (RFC 9112 §9.6).
+    CloseNotDone,
+}
+
+impl Check {
+    /// Every check, in report order.
+    pub const ALL: [Check; 10] = [
+        Check::Malformed,
+        Check::BodyAfterBodiless,
+        Check::Date,
+        Check::ContentLengthOnBodiless,
+        Check::TransferEncodingOnBodiless,
+        Check::TransferEncodingToHttp10,
+        Check::InterimToHttp10,
+        Check::CutShort,
+        Check::UnannouncedClose,
+        Check::CloseNotDone,
+    ];
+
+    /// The id part after `response.`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Malformed => "well-formed",
+            Check::BodyAfterBodiless => "no-body-after-bodiless",
+            Check::Date => "date",
+            Check::ContentLengthOnBodiless => "no-content-length-on-1xx-204",
+            Check::TransferEncodingOnBodiless => "no-transfer-encoding-on-1xx-204",
+            Check::TransferEncodingToHttp10 => "no-chunked-to-http10",
+            Check::InterimToHttp10 => "no-interim-to-http10",
+            Check::CutShort => "body-complete",
+            Check::UnannouncedClose => "close-announced",
+            Check::CloseNotDone => "close-done",
+        }
+    }
+
+    /// The level of the rule.
+    pub fn level(self) -> Level {
+        match self {
+            Check::UnannouncedClose | Check::CloseNotDone => Level::Should,
+            _ => Level::Must,
+        }
+    }
+
+    /// What the check asks, for the report.
+    pub fn title(self) -> &'static str {
+        match self {
+            Check::Malformed => "Every response parses (status line, fields, framing)",
+            Check::BodyAfterBodiless => "No body after a HEAD, 204 or 304 response",
+            Check::Date => "A 2xx, 3xx or 4xx response carries Date",
+            Check::ContentLengthOnBodiless => "No Content-Length in a 1xx or 204 response",
+            Check::TransferEncodingOnBodiless => "No Transfer-Encoding in a 1xx or 204 response",
+            Check::TransferEncodingToHttp10 => "No Transfer-Encoding in a response to HTTP/1.0",
+            Check::InterimToHttp10 => "No 1xx response to an HTTP/1.0 request",
+            Check::CutShort => "A response body is as long as its framing says",
+            Check::UnannouncedClose => {
+                "A close after a response is announced with Connection: close"
+            }
+            Check::CloseNotDone => {
+                "A response that says Connection: close is followed by the close"
+            }
+        }
+    }
+
+    /// The section and sentence the check rests on.
+    pub fn rule(self) -> (&'static str, &'static str) {
+        match self {
+            Check::Malformed => ("RFC 9112 §2.1", "HTTP-message = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]"),
+            Check::BodyAfterBodiless => ("RFC 9112 §6.3", "Any response to a HEAD request and any response with a 1xx (Informational), 204 (No Content), or 304 (Not Modified) status code is always terminated by the first empty line after the header fields, regardless of the header fields present in the message, and thus cannot contain a message body or trailer section."),
+            Check::Date => ("RFC 9110 §6.6.1", "An origin server with a clock (as defined in Section 5.6.7) MUST generate a Date header field in all 2xx (Successful), 3xx (Redirection), and 4xx (Client Error) responses"),
+            Check::ContentLengthOnBodiless => ("RFC 9110 §8.6", "A server MUST NOT send a Content-Length header field in any response with a status code of 1xx (Informational) or 204 (No Content)."),
+            Check::TransferEncodingOnBodiless => ("RFC 9112 §6.1", "A server MUST NOT send a Transfer-Encoding header field in any response with a status code of 1xx (Informational) or 204 (No Content)."),
+            Check::TransferEncodingToHttp10 => ("RFC 9112 §6.1", "A server MUST NOT send a response containing Transfer-Encoding unless the corresponding request indicates HTTP/1.1 (or later minor revisions)."),
+            Check::InterimToHttp10 => ("RFC 9110 §15.2", "A server MUST NOT send a 1xx response to an HTTP/1.0 client."),
+            Check::CutShort => ("RFC 9112 §8", "A message that uses a valid Content-Length is incomplete if the size of the message body received (in octets) is less than the value given by Content-Length."),
+            Check::UnannouncedClose => ("RFC 9112 §9.6", "A server that does not support persistent connections MUST send the \"close\" connection option in every response message that does not have a 1xx (Informational) status code; a server that closes at will (§9.5) should say so."),
+            Check::CloseNotDone => ("RFC 9112 §9.6", "A server that sends a \"close\" connection option MUST initiate closure of the connection (see below) after it sends the response containing the \"close\" connection option."),
+        }
+    }
+}
+
 /// A validator finding.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
+    /// The rule broken.
+    pub check: Check,
     /// The level of the rule broken.
     pub level: Level,
-    /// What was wrong.
+    /// What was wrong, for people.
     pub text: String,
+}
+
+impl Finding {
+    fn new(check: Check, text: String) -> Finding {
+        Finding {
+            check,
+            level: check.level(),
+            text,
+        }
+    }
 }
 
 /// The responses of one transcript and what the validator found.
@@ -219,11 +339,8 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
     let mut garbage = None;
     let mut pos = 0;
     let mut finals = 0;
-    let must = |findings: &mut Vec<Finding>, text: String| {
-        findings.push(Finding {
-            level: Level::Must,
-            text,
-        })
+    let must = |findings: &mut Vec<Finding>, check: Check, text: String| {
+        findings.push(Finding::new(check, text))
     };
     // Whether the previous response forbade a body (HEAD, 204, 304), so
     // stray bytes after it are a leaked body rather than noise.
@@ -240,6 +357,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                 if let Some(what) = after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
                     must(
                         &mut findings,
+                        Check::BodyAfterBodiless,
                         format!(
                             "{} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)",
                             rest.len()
@@ -248,6 +366,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                 } else {
                     must(
                         &mut findings,
+                        Check::Malformed,
                         format!(
                             "incomplete response head ({} bytes) when the exchange ended",
                             rest.len()
@@ -261,13 +380,18 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                 if let Some(what) = after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
                     must(
                         &mut findings,
+                        Check::BodyAfterBodiless,
                         format!(
                             "{} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)",
                             rest.len()
                         ),
                     );
                 } else {
-                    must(&mut findings, format!("malformed response: {e}"));
+                    must(
+                        &mut findings,
+                        Check::Malformed,
+                        format!("malformed response: {e}"),
+                    );
                 }
                 garbage = Some(format!("{} unparseable bytes ({e})", rest.len()));
                 break;
@@ -282,30 +406,35 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
         if (200..500).contains(&status) && !resp.has_date {
             must(
                 &mut findings,
+                Check::Date,
                 format!("{status} response without Date (RFC 9110 §6.6.1)"),
             );
         }
         if (status < 200 || status == 204) && resp.has_content_length {
             must(
                 &mut findings,
+                Check::ContentLengthOnBodiless,
                 format!("Content-Length in a {status} response (RFC 9110 §8.6)"),
             );
         }
         if status >= 200 && resp.has_transfer_encoding && request.is_some_and(|r| r.minor == 0) {
             must(
                 &mut findings,
+                Check::TransferEncodingToHttp10,
                 format!("Transfer-Encoding in a {status} response to an HTTP/1.0 request (RFC 9112 §6.1)"),
             );
         }
         if status < 200 && request.is_some_and(|r| r.minor == 0) {
             must(
                 &mut findings,
+                Check::InterimToHttp10,
                 format!("a {status} interim response to an HTTP/1.0 request (RFC 9110 §15.2)"),
             );
         }
         if (status < 200 || status == 204) && resp.has_transfer_encoding {
             must(
                 &mut findings,
+                Check::TransferEncodingOnBodiless,
                 format!("Transfer-Encoding in a {status} response (RFC 9112 §6.1)"),
             );
         }
@@ -341,6 +470,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
         if !complete && t.end.is_closed() {
             must(
                 &mut findings,
+                Check::CutShort,
                 format!(
                     "{status} response body cut short by the close ({} bytes, framing {:?})",
                     body.len(),
@@ -376,13 +506,13 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
             let says_close = !last.keep_alive;
             // A client that half-closed has asked for the close.
             if t.end.is_closed() && !says_close && !t.write_failed && !t.half_closed {
-                findings.push(Finding {
-                    level: Level::Should,
-                    text: format!(
+                findings.push(Finding::new(
+                    Check::UnannouncedClose,
+                    format!(
                         "closed after a {} response that did not say `Connection: close` (RFC 9112 §9.6)",
                         last.status
                     ),
-                });
+                ));
             }
             let close_field = last.headers.iter().any(|(n, v)| {
                 n == "connection"
@@ -392,10 +522,10 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
             // SHOULD-level: a lingering close may hold the FIN back for
             // longer than we wait, while the server drains the request.
             if close_field && t.end == End::Open {
-                findings.push(Finding {
-                    level: Level::Should,
-                    text: "sent `Connection: close` but had not closed when we stopped waiting (RFC 9112 §9.6)".into(),
-                });
+                findings.push(Finding::new(
+                    Check::CloseNotDone,
+                    "sent `Connection: close` but had not closed when we stopped waiting (RFC 9112 §9.6)".into(),
+                ));
             }
         }
     }

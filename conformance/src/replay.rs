@@ -58,17 +58,28 @@ pub async fn judge(target: &Target, acts: &[Action], opts: Options, result: &mut
         step: opts.step,
         idle: opts.idle,
     };
+    // The whole request is read until the server goes quiet, not only to
+    // its first complete response: bytes leaked after a HEAD response come
+    // after it, and a replay that stops early passed such a server.
     let whole = match exchange::run(
         &target.addr,
         &[Action::Write(request.clone())],
         timing,
-        Some(&|got: &[u8]| observe::complete_finals(&request, got) >= 1),
+        None,
     )
     .await
     {
         Ok(t) => {
             let o = observe::observe(&t);
             result.findings = o.findings.clone();
+            if let Some(g) = &o.garbage {
+                result.observed = o.words();
+                result.reasons.push(format!(
+                    "the whole request, unsplit, got bytes that are no response ({g}): nothing to compare the splits with"
+                ));
+                result.verdict = Verdict::Fail;
+                return;
+            }
             signature(&o)
         }
         Err(e) => format!("no connection: {e}"),

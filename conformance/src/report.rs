@@ -51,8 +51,9 @@ pub struct Summary {
     pub failed_by_level: BTreeMap<String, usize>,
     /// Not applicable.
     pub not_applicable: usize,
-    /// Validator findings on cases that passed (SHOULD-level, in the rfc profile).
-    pub warnings: usize,
+    /// Response checks (`response.*`) that failed: defects of the server's
+    /// responses, each counted once however many cases showed it.
+    pub response_defects: usize,
 }
 
 /// Counts the results.
@@ -63,12 +64,12 @@ pub fn summarize(results: &[CaseResult]) -> Summary {
     };
     for r in results {
         match r.verdict {
-            Verdict::Pass => {
-                s.passed += 1;
-                s.warnings += r.findings.len();
-            }
+            Verdict::Pass => s.passed += 1,
             Verdict::Fail => {
                 s.failed += 1;
+                if r.area == crate::runner::CHECK_AREA {
+                    s.response_defects += 1;
+                }
                 *s.failed_by_level.entry(r.level.to_string()).or_default() += 1;
             }
             Verdict::NotApplicable => s.not_applicable += 1,
@@ -121,8 +122,7 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
             let _ = writeln!(out, "\n{}", p.code("1", area));
         }
         let mark = match r.verdict {
-            Verdict::Pass if r.findings.is_empty() => p.code("32", "pass"),
-            Verdict::Pass => p.code("33", "warn"),
+            Verdict::Pass => p.code("32", "pass"),
             Verdict::Fail if known(&r.id) => p.code("35", "known"),
             Verdict::Fail => p.code("31", "FAIL"),
             Verdict::NotApplicable => p.code("2", "n/a "),
@@ -148,17 +148,12 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
                     let _ = writeln!(out, "        reproduce: {}", r.reproducer);
                 }
             }
-            Verdict::Pass => {
-                for f in &r.findings {
-                    let _ = writeln!(out, "        warning ({}): {}", f.level, f.text);
-                }
-            }
             Verdict::NotApplicable => {
                 for why in &r.reasons {
                     let _ = writeln!(out, "        {why}");
                 }
             }
-            Verdict::Fail => {}
+            Verdict::Fail | Verdict::Pass => {}
         }
     }
     let s = summarize(results);
@@ -214,12 +209,12 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
         format!("{} failed ({})", s.failed, levels.join(", "))
     };
     let line = format!(
-        "{} cases: {} passed, {}, {} n/a, {} warning(s) in {:.1}s",
+        "{} cases: {} passed, {}, {} n/a ({} of the failures are response checks) in {:.1}s",
         s.total,
         s.passed,
         failed,
         s.not_applicable,
-        s.warnings,
+        s.response_defects,
         meta.elapsed_ms as f64 / 1000.0
     );
     let _ = writeln!(

@@ -364,11 +364,9 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
             }
         }
     }
-    for f in &result.findings {
-        if f.level == Level::Must || opts.profile == Profile::Strict {
-            result.reasons.push(format!("validator: {}", f.text));
-        }
-    }
+    // Response defects (a missing Date, a bad field in an error response)
+    // are the response checks' business, reported once per run
+    // (`response_checks`): they never change this case's verdict.
     if !result.reasons.is_empty() {
         result.verdict = Verdict::Fail;
     }
@@ -427,7 +425,65 @@ pub async fn run_all_until(
         progress(done, cases.len(), &r);
         results[i] = Some(r);
     }
-    results.into_iter().flatten().collect()
+    let mut results: Vec<CaseResult> = results.into_iter().flatten().collect();
+    let should = cases.iter().any(|c| c.level == Level::Should);
+    results.extend(response_checks(&results, should));
+    results
+}
+
+/// The area of the response checks' results.
+pub const CHECK_AREA: &str = "response";
+
+/// One result per response check ([`observe::Check`]): failed, with the
+/// cases where it was seen, when any case's responses broke it; passed
+/// otherwise. SHOULD-level checks only when `should`. A server that leaves
+/// `Date` out of its error responses fails `response.date` once, and the
+/// cases whose own outcome was right still pass.
+pub fn response_checks(results: &[CaseResult], should: bool) -> Vec<CaseResult> {
+    observe::Check::ALL
+        .iter()
+        .filter(|c| should || c.level() == Level::Must)
+        .map(|&check| {
+            let (section, rfc) = check.rule();
+            let seen: Vec<(&CaseResult, &Finding)> = results
+                .iter()
+                .filter(|r| r.area != CHECK_AREA)
+                .filter_map(|r| r.findings.iter().find(|f| f.check == check).map(|f| (r, f)))
+                .collect();
+            let mut r = CaseResult {
+                id: format!("{CHECK_AREA}.{}", check.name()),
+                area: CHECK_AREA.to_string(),
+                title: check.title().to_string(),
+                section: section.to_string(),
+                rfc: rfc.to_string(),
+                level: check.level(),
+                verdict: Verdict::Pass,
+                observed: "not seen".into(),
+                accepted: Vec::new(),
+                reasons: Vec::new(),
+                findings: Vec::new(),
+                reproducer: String::new(),
+                ms: 0,
+            };
+            if let Some((first, finding)) = seen.first() {
+                r.verdict = Verdict::Fail;
+                r.observed = format!("seen in {} case(s)", seen.len());
+                r.reasons
+                    .push(format!("{} (in {})", finding.text, first.id));
+                let ids: Vec<&str> = seen.iter().map(|(c, _)| c.id.as_str()).collect();
+                let shown = ids.len().min(12);
+                let more = if ids.len() > shown {
+                    format!(" and {} more", ids.len() - shown)
+                } else {
+                    String::new()
+                };
+                r.reasons
+                    .push(format!("seen in: {}{more}", ids[..shown].join(", ")));
+                r.reproducer = first.reproducer.clone();
+            }
+            r
+        })
+        .collect()
 }
 
 impl CaseResult {

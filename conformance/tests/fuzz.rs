@@ -58,9 +58,16 @@ fn replay(mock: &Mock, dir: &std::path::Path) -> Vec<Verdict> {
         idle: Duration::from_millis(500),
         jobs: 4,
     };
-    rt.block_on(runner::run_all(&target, &cases, opts, |_, _, _| {}))
-        .into_iter()
-        .map(|r| r.verdict)
+    let results = rt.block_on(runner::run_all(&target, &cases, opts, |_, _, _| {}));
+    // A defect of the responses themselves (a body after HEAD) fails a
+    // response check, not the case: the run shows it either way.
+    let defect = results
+        .iter()
+        .any(|r| r.area == runner::CHECK_AREA && r.verdict == Verdict::Fail);
+    results
+        .iter()
+        .filter(|r| r.area != runner::CHECK_AREA)
+        .map(|r| if defect { Verdict::Fail } else { r.verdict })
         .collect()
 }
 
