@@ -62,6 +62,10 @@ pub struct Transcript {
     pub half_closed: bool,
     /// An `Await` step timed out with nothing new: how long it waited.
     pub await_missed: Option<Duration>,
+    /// How long the connection had been quiet (nothing written, nothing
+    /// received) when the server closed it: a close that comes after the
+    /// server's idle timeout is its timer, not its answer to the request.
+    pub quiet_before_close: Option<Duration>,
 }
 
 impl Transcript {
@@ -76,6 +80,7 @@ impl Transcript {
             silence_broken: None,
             half_closed: false,
             await_missed: None,
+            quiet_before_close: None,
         }
     }
 }
@@ -84,6 +89,10 @@ impl Transcript {
 struct Inbox {
     bytes: Vec<u8>,
     end: Option<End>,
+    /// When the last bytes arrived.
+    last_byte: Option<Instant>,
+    /// When the close (or reset) arrived.
+    ended_at: Option<Instant>,
 }
 
 /// Limits of one exchange.
@@ -128,8 +137,14 @@ pub async fn run(
                 let mut ib = inbox.lock().expect("inbox lock");
                 match r {
                     Ok(0) => ib.end = Some(End::Closed),
-                    Ok(n) => ib.bytes.extend_from_slice(&chunk[..n]),
+                    Ok(n) => {
+                        ib.bytes.extend_from_slice(&chunk[..n]);
+                        ib.last_byte = Some(Instant::now());
+                    }
                     Err(_) => ib.end = Some(End::Reset),
+                }
+                if ib.end.is_some() {
+                    ib.ended_at = Some(Instant::now());
                 }
                 let ended = ib.end.is_some();
                 drop(ib);
@@ -151,6 +166,7 @@ pub async fn run(
     let mut silence_broken = None;
     let mut half_closed = false;
     let mut await_missed = None;
+    let mut last_write = Instant::now();
     for action in actions {
         match action {
             Action::Write(bytes) => {
@@ -158,7 +174,10 @@ pub async fn run(
                     continue;
                 }
                 match timeout(timing.step, wr.write_all(bytes)).await {
-                    Ok(Ok(())) => sent.extend_from_slice(bytes),
+                    Ok(Ok(())) => {
+                        sent.extend_from_slice(bytes);
+                        last_write = Instant::now();
+                    }
                     // The server stopped reading or went away: that is the verdict's business.
                     Ok(Err(_)) | Err(_) => write_failed = true,
                 }
@@ -225,6 +244,10 @@ pub async fn run(
     }
     reader.abort();
     let ib = inbox.lock().expect("inbox lock");
+    let quiet_before_close = ib.ended_at.map(|at| {
+        let last = ib.last_byte.map_or(last_write, |b| b.max(last_write));
+        at.saturating_duration_since(last)
+    });
     Ok(Transcript {
         sent,
         received: ib.bytes.clone(),
@@ -233,5 +256,6 @@ pub async fn run(
         silence_broken,
         half_closed,
         await_missed,
+        quiet_before_close,
     })
 }

@@ -503,7 +503,11 @@ fn run(args: &RunArgs) -> ExitCode {
     let outcome = rt.block_on(async {
         let work = async {
             let opts = scale_wait(&addr, &profile, opts, args.sel.wait.is_some()).await;
-            let target = probe(&addr, &profile, &opts).await?;
+            let mut target = probe(&addr, &profile, &opts).await?;
+            let opts = runner::fit(&mut target, opts).await;
+            for note in &target.notes {
+                eprintln!("h1spec: preflight: {note}");
+            }
             let deadline = args.sel.deadline.map(|s| started + Duration::from_secs(s));
             let results =
                 runner::run_all_until(&target, &cases, opts, deadline, progress_printer()).await;
@@ -529,6 +533,7 @@ fn run(args: &RunArgs) -> ExitCode {
         Err(code) => return code,
     };
     let meta = Meta {
+        preflight: target.notes.clone(),
         target: addr,
         profile: opts.profile,
         should: args.sel.should,

@@ -121,6 +121,8 @@ bugs! {
     /// Compares If-None-Match with the ETag as one string: no lists, no `*`,
     /// no weak comparison.
     IfNoneMatchExact = "if-none-match-exact",
+    /// Answers HTTP/1.0 requests with a chunked body.
+    ChunkedToHttp10 = "chunked-to-http10",
 }
 
 impl std::str::FromStr for Bug {
@@ -435,6 +437,8 @@ impl<'a> Connection<'a> {
         if bodiless_status && self.bug(Bug::BodyOn204) {
             fields.push_str("Content-Length: 4\r\n");
             send_body = true;
+        } else if !bodiless_status && req.minor == 0 && self.bug(Bug::ChunkedToHttp10) {
+            fields.push_str("Transfer-Encoding: chunked\r\n");
         } else if !bodiless_status {
             let wrong = usize::from(head_req && self.bug(Bug::HeadWrongLength));
             fields.push_str(&format!("Content-Length: {}\r\n", body.len() + wrong));
@@ -453,6 +457,13 @@ impl<'a> Connection<'a> {
         if send_body {
             if bodiless_status {
                 out.extend_from_slice(b"oops");
+            } else if req.minor == 0 && self.bug(Bug::ChunkedToHttp10) {
+                if !body.is_empty() {
+                    out.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
+                    out.extend_from_slice(&body);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"0\r\n\r\n");
             } else {
                 out.extend_from_slice(&body);
             }

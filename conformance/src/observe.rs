@@ -316,6 +316,7 @@ pub fn complete_finals(sent: &[u8], received: &[u8]) -> usize {
         silence_broken: None,
         half_closed: false,
         await_missed: None,
+        quiet_before_close: None,
     };
     observe(&t)
         .responses

@@ -34,6 +34,9 @@ pub struct Meta {
     pub should: bool,
     /// Probed capabilities.
     pub capabilities: Vec<String>,
+    /// What the preflight learnt: missing capabilities and why, the idle
+    /// timeout, the connections served at once.
+    pub preflight: Vec<String>,
     /// Wall time in ms.
     pub elapsed_ms: u64,
 }
@@ -114,6 +117,9 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
             meta.capabilities.join(", ")
         }
     );
+    for note in &meta.preflight {
+        let _ = writeln!(out, "  preflight: {note}");
+    }
     let known = |id: &str| cmp.is_some_and(|c| c.known.iter().any(|k| k == id));
     let mut area = "";
     for r in results {

@@ -183,14 +183,18 @@ fn content_length_matches(o: &Observation, seen: &Seen, spec: &ResponseSpec) -> 
 /// announced: the responses so far match, the last one says `Connection:
 /// close`, and the connection closed. A server may close after any response
 /// that says so (RFC 9112 §9.6); requests it did not answer are the
-/// client's to retry, and nothing was desynchronised. Accepted in the `rfc`
-/// profile only.
+/// client's to retry, and nothing was desynchronised. A refusal (4xx, 5xx)
+/// followed by a close needs no announcement: a server that refuses a
+/// request need not read its body, and may close at any time (§9.5); a
+/// missing `Connection: close` is the `response.close-announced` check's
+/// finding, not this case's. Accepted in the `rfc` profile only.
 pub fn matches_announced_close(o: &Observation, outcome: &Outcome) -> bool {
     let n = o.responses.len();
     if o.garbage.is_some() || n == 0 || n >= outcome.responses.len() || !o.end.is_closed() {
         return false;
     }
-    let announced = o.responses[n - 1].has("connection: close");
+    let last = &o.responses[n - 1];
+    let announced = last.has("connection: close") || last.status >= 400;
     announced
         && o.responses
             .iter()
@@ -230,7 +234,9 @@ pub fn accepted(case: &Case, profile: Profile) -> Vec<&Outcome> {
     v
 }
 
-/// A shell line that sends what `actions` sends: `printf '...' | nc host port`.
+/// A shell line that sends what `actions` sends: `printf '...' | nc host port`
+/// (OpenBSD netcat; `nc -N` where the case half-closes, so that the FIN is
+/// sent when the input ends).
 pub fn reproducer(addr: &str, actions: &[Action]) -> String {
     let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "80"));
     let mut parts = Vec::new();
@@ -248,7 +254,12 @@ pub fn reproducer(addr: &str, actions: &[Action]) -> String {
     } else {
         format!("({})", parts.join("; "))
     };
-    format!("{script} | nc {host} {port}")
+    let half_close = if actions.contains(&Action::Shutdown) {
+        " -N"
+    } else {
+        ""
+    };
+    format!("{script} | nc{half_close} {host} {port}")
 }
 
 /// `printf` of arbitrary bytes, with long runs of one byte written as
@@ -336,9 +347,20 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
                 result.observed = "no connection".into();
                 result.reasons.push(format!("could not connect: {e}"));
             }
-            Ok(t) => {
+            Ok(mut t) => {
+                let idle_close = idle_close(target, &t);
+                if idle_close.is_some() {
+                    t.end = End::Open;
+                }
                 let o = observe::observe(&t);
                 result.observed = o.words();
+                if let Some(q) = idle_close {
+                    result.observed = format!(
+                        "{} (closed {} ms after the last byte: the target's idle timer, not an answer)",
+                        result.observed,
+                        q.as_millis()
+                    );
+                }
                 if let Some(d) = t.await_missed {
                     result.reasons.push(format!(
                         "nothing arrived within {} ms where an immediate response is required",
@@ -372,6 +394,47 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
     }
     result.ms = started.elapsed().as_millis() as u64;
     result
+}
+
+/// How long the connection had been quiet when the target closed it, when
+/// that is its idle timeout at work (three quarters of what the preflight
+/// measured, or more): such a close is no reaction to the request, and must
+/// never satisfy an outcome that ends in `close`.
+fn idle_close(target: &Target, t: &exchange::Transcript) -> Option<Duration> {
+    let idle = target.idle_timeout?;
+    let quiet = t.quiet_before_close?;
+    (t.end.is_closed() && quiet >= idle * 3 / 4).then_some(quiet)
+}
+
+/// The preflight's timing part: measures the target's idle timeout and how
+/// many connections it answers at once, notes both on `target`, and fits
+/// the options: fewer cases at once than the target has connections to
+/// serve them (otherwise the last ones get silence that is its pool, not
+/// its verdict).
+pub async fn fit(target: &mut Target, opts: Options) -> Options {
+    let bound = (opts.idle * 3).max(Duration::from_secs(2));
+    let within = opts.step.min(Duration::from_secs(2));
+    let (idle, cap) = tokio::join!(
+        crate::target::idle_timeout(target, bound),
+        crate::target::capacity(target, opts.jobs + 1, within)
+    );
+    target.idle_timeout = idle;
+    if let Some(t) = idle {
+        target.notes.push(format!(
+            "idle timeout: closes an idle connection after {} ms; a close that long after the last byte is read as its timer, not as an answer",
+            t.as_millis()
+        ));
+    }
+    let mut opts = opts;
+    if cap <= opts.jobs {
+        let jobs = cap.saturating_sub(1).max(1);
+        target.notes.push(format!(
+            "connections: answers {cap} idle keep-alive connection(s) at once (a probe that held them got no answer on one more): running {jobs} case(s) at a time instead of {}",
+            opts.jobs
+        ));
+        opts.jobs = jobs;
+    }
+    opts
 }
 
 /// Runs `cases` with up to `opts.jobs` at once; `progress` sees each result
@@ -426,9 +489,65 @@ pub async fn run_all_until(
         results[i] = Some(r);
     }
     let mut results: Vec<CaseResult> = results.into_iter().flatten().collect();
+    rerun_silent(&target, cases, opts, deadline, &mut results).await;
     let should = cases.iter().any(|c| c.level == Level::Should);
     results.extend(response_checks(&results, should));
     results
+}
+
+/// Cases that failed with no answer at all are run again, one at a time:
+/// with several cases at once, a target with few workers (each held by an
+/// idle keep-alive connection) leaves some of them unanswered, and that is
+/// its pool, not its reading of the case. Before each, the target must still
+/// answer a plain GET; once it does not, the case and every silent one after
+/// it are n/a with the reason (a case that stopped the target is reported,
+/// never silence recorded as a verdict).
+async fn rerun_silent(
+    target: &Target,
+    cases: &[Case],
+    opts: Options,
+    deadline: Option<Instant>,
+    results: &mut [CaseResult],
+) {
+    let alone = Options { jobs: 1, ..opts };
+    let get = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        target.vars.path, target.vars.host
+    );
+    let mut dead = false;
+    for r in results.iter_mut() {
+        let silent = r.verdict == Verdict::Fail
+            && (r.observed.starts_with("silence") || r.observed.starts_with("close"));
+        if !silent || deadline.is_some_and(|d| Instant::now() >= d) {
+            continue;
+        }
+        let Some(case) = cases.iter().find(|c| c.id == r.id) else {
+            continue;
+        };
+        if !dead {
+            let alive = exchange::run(
+                &target.addr,
+                &[Action::Write(get.clone().into_bytes())],
+                Timing {
+                    step: opts.step,
+                    idle: opts.step,
+                },
+                Some(&|got: &[u8]| observe::complete_finals(get.as_bytes(), got) >= 1),
+            )
+            .await
+            .is_ok_and(|t| observe::complete_finals(get.as_bytes(), &t.received) >= 1);
+            dead = !alive;
+        }
+        if dead {
+            r.verdict = Verdict::NotApplicable;
+            r.reasons.insert(
+                0,
+                "the target no longer answers a plain GET: it stopped during the run, so this silence cannot be judged".into(),
+            );
+            continue;
+        }
+        *r = run_case(target, case, alone).await;
+    }
 }
 
 /// The area of the response checks' results.

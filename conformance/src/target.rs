@@ -84,10 +84,14 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
         "keepalive",
         "two requests on one connection both get answers",
     ),
+    (
+        "head",
+        "HEAD on the GET path is answered 2xx, as GET is",
+    ),
 ];
 
 /// The target as the runner sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Target {
     /// `host:port`.
     pub addr: String,
@@ -95,6 +99,14 @@ pub struct Target {
     pub vars: Vars,
     /// What it can do.
     pub capabilities: BTreeSet<String>,
+    /// How long the target keeps an idle keep-alive connection, when the
+    /// preflight saw it close one within its bound: a close that comes this
+    /// long after the last byte is the target's timer, never its answer.
+    pub idle_timeout: Option<Duration>,
+    /// What the preflight learnt, for the top of the report: each missing
+    /// capability with why, the idle timeout, how many connections it
+    /// serves at once.
+    pub notes: Vec<String>,
 }
 
 /// Why probing could not start.
@@ -139,6 +151,30 @@ pub async fn latency(addr: &str, profile: &TargetProfile, step: Duration) -> Opt
     .ok()?;
     final_status(&o)?;
     Some(started.elapsed())
+}
+
+/// The final statuses one connection playing `actions` got, waiting for
+/// `want` of them at most.
+async fn finals(addr: &str, actions: &[Action], want: usize, timing: Timing) -> Vec<u16> {
+    let sent: Vec<u8> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Write(b) => Some(b.as_slice()),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect();
+    let check = |got: &[u8]| observe::complete_finals(&sent, got) >= want;
+    match exchange::run(addr, actions, timing, Some(&check)).await {
+        Ok(t) => observe::observe(&t)
+            .responses
+            .iter()
+            .map(|r| r.status)
+            .filter(|s| *s >= 200)
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn final_status(o: &observe::Observation) -> Option<&observe::Seen> {
@@ -205,35 +241,72 @@ pub async fn probe(
     }
 
     let post = profile.post.clone().unwrap_or_else(|| path.clone());
+    let mut notes = Vec::new();
+    let post_req =
+        format!("POST {post} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello");
+    let get_req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
     if !probed("post") {
+        let o = one(addr, post_req.clone(), timing).await?;
+        if final_status(&o).is_some_and(|r| (200..300).contains(&r.status)) {
+            caps.insert("post".into());
+        } else {
+            notes.push(format!(
+                "post: `POST {post}` with a body got `{}`, not 2xx (give --post a path that takes a body)",
+                o.words()
+            ));
+        }
+    }
+    if !probed("body") {
+        // Reads a body and keeps going: the next request, pipelined behind
+        // it as the body cases send it, gets its answer.
+        let pipelined = finals(
+            addr,
+            &[Action::Write(format!("{post_req}{get_req}").into_bytes())],
+            2,
+            timing,
+        )
+        .await;
+        if pipelined.len() == 2 && (200..300).contains(&pipelined[1]) {
+            caps.insert("body".into());
+        } else if caps.contains("post") {
+            // Said once here, where the body cases that need it would
+            // otherwise be n/a without a word.
+            let sequential = finals(
+                addr,
+                &[
+                    Action::Write(post_req.clone().into_bytes()),
+                    Action::Await(timing.step),
+                    Action::Write(get_req.clone().into_bytes()),
+                ],
+                2,
+                timing,
+            )
+            .await;
+            let why = if sequential.len() == 2 {
+                "a request pipelined behind a body is not answered, though the same request sent after the answer is"
+            } else {
+                "a request after a body on the same connection is not answered"
+            };
+            notes.push(format!(
+                "body: {why} (`POST {post}` then `GET {path}` got {:?}); cases that need it are n/a",
+                pipelined
+            ));
+        }
+    }
+    if !probed("head") {
         let o = one(
             addr,
-            format!("POST {post} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello"),
+            format!("HEAD {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
             timing,
         )
         .await?;
         if final_status(&o).is_some_and(|r| (200..300).contains(&r.status)) {
-            caps.insert("post".into());
-        }
-    }
-    if !probed("body") {
-        // Reads a body and keeps going: the next request gets its answer.
-        let req = format!(
-            "POST {post} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhelloGET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"
-        )
-        .into_bytes();
-        let actions = [Action::Write(req.clone())];
-        let check = |got: &[u8]| observe::complete_finals(&req, got) >= 2;
-        if let Ok(t) = exchange::run(addr, &actions, timing, Some(&check)).await {
-            let finals: Vec<u16> = observe::observe(&t)
-                .responses
-                .iter()
-                .map(|r| r.status)
-                .filter(|s| *s >= 200)
-                .collect();
-            if finals.len() == 2 && finals[0] != 404 && (200..300).contains(&finals[1]) {
-                caps.insert("body".into());
-            }
+            caps.insert("head".into());
+        } else {
+            notes.push(format!(
+                "head: `HEAD {path}` got `{}` where GET gets 2xx (RFC 9110 §9.1: all general-purpose servers MUST support GET and HEAD); the HEAD cases are n/a",
+                o.words()
+            ));
         }
     }
     if !probed("etag") {
@@ -303,5 +376,64 @@ pub async fn probe(
             max_body: profile.max_body,
         },
         capabilities: caps,
+        idle_timeout: None,
+        notes,
     })
+}
+
+/// Opens a connection, sends `req` and reads until one complete final
+/// response arrived (the stream is then idle, held open), or `None` when
+/// the target did not answer within `within`.
+async fn answered(addr: &str, req: &[u8], within: Duration) -> Option<tokio::net::TcpStream> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let work = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(req).await.ok()?;
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while observe::complete_finals(req, &got) < 1 {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+        }
+        Some(s)
+    };
+    tokio::time::timeout(within, work).await.ok().flatten()
+}
+
+/// How long the target keeps an idle connection after answering, if it
+/// closes one within `bound`: measured on a connection of its own.
+pub async fn idle_timeout(target: &Target, bound: Duration) -> Option<Duration> {
+    use tokio::io::AsyncReadExt;
+    let get = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        target.vars.path, target.vars.host
+    );
+    let mut s = answered(&target.addr, get.as_bytes(), bound).await?;
+    let started = std::time::Instant::now();
+    let mut chunk = [0u8; 1024];
+    match tokio::time::timeout(bound, s.read(&mut chunk)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => Some(started.elapsed()),
+        _ => None,
+    }
+}
+
+/// How many connections the target answers at once, up to `want`: each
+/// connection gets one answered GET and is then held idle, as a case's
+/// connection may be, while the next one asks. A pool of workers that each
+/// hold an idle keep-alive connection answers no one else.
+pub async fn capacity(target: &Target, want: usize, within: Duration) -> usize {
+    let get = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        target.vars.path, target.vars.host
+    );
+    let mut held = Vec::new();
+    while held.len() < want {
+        match answered(&target.addr, get.as_bytes(), within).await {
+            Some(s) => held.push(s),
+            None => break,
+        }
+    }
+    held.len()
 }

@@ -51,6 +51,7 @@ fn replay(mock: &Mock, dir: &std::path::Path) -> Vec<Verdict> {
         addr: mock.addr().to_string(),
         vars: vars(),
         capabilities: Default::default(),
+        ..Target::default()
     };
     let opts = Options {
         profile: Profile::Rfc,

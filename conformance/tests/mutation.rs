@@ -35,6 +35,7 @@ fn target(mock: &Mock) -> Target {
             "etag",
             "nocontent",
             "keepalive",
+            "head",
             "max-uri",
             "max-head",
             "max-body",
@@ -42,6 +43,7 @@ fn target(mock: &Mock) -> Target {
         .iter()
         .map(|s| s.to_string())
         .collect(),
+        ..Target::default()
     }
 }
 

@@ -155,7 +155,11 @@ fn target(addr: &str) -> Target {
             max_head: None,
             max_body: None,
         },
-        capabilities: ["keepalive"].iter().map(|s| s.to_string()).collect(),
+        capabilities: ["keepalive", "head"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ..Target::default()
     }
 }
 

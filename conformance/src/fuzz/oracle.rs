@@ -1097,6 +1097,7 @@ mod tests {
             silence_broken: None,
             half_closed: true,
             await_missed: None,
+            quiet_before_close: None,
         };
         let o = crate::observe::observe_with(&tr, &lenient.sent());
         let c = Canary::after(input, 404, &strict);

@@ -158,5 +158,6 @@ pub async fn exchange(
         silence_broken: None,
         half_closed,
         await_missed: None,
+        quiet_before_close: None,
     })
 }
