@@ -511,6 +511,10 @@ fn run(args: &RunArgs) -> ExitCode {
             let deadline = args.sel.deadline.map(|s| started + Duration::from_secs(s));
             let results =
                 runner::run_all_until(&target, &cases, opts, deadline, progress_printer()).await;
+            if let Some(note) = runner::idle_note(&target).await {
+                eprintln!("h1spec: preflight: {note}");
+                target.notes.push(note);
+            }
             let cut = results
                 .iter()
                 .filter(|r| r.reasons.iter().any(|w| w == runner::DEADLINE_REASON))

@@ -286,6 +286,38 @@ pub fn sent_requests(sent: &[u8]) -> Vec<SentRequest> {
     methods
 }
 
+/// Whether the last request in `sent` still awaits body bytes we never
+/// sent (a Content-Length larger than what followed, an unfinished chunked
+/// body): a server that said `close` may then go on reading, to drain what
+/// the client is still sending before it closes (RFC 9112 §9.6), and not
+/// having closed yet is no defect.
+fn awaits_body(sent: &[u8]) -> bool {
+    let mut pos = 0;
+    while pos < sent.len() {
+        let buf = &sent[pos..];
+        let mut headers = [Header::EMPTY; 128];
+        let req = match RequestParser::new().parse(buf, &mut headers) {
+            Ok(Status::Complete(r)) => r,
+            _ => return false,
+        };
+        pos += req.head_len;
+        match req.body {
+            BodyKind::None | BodyKind::UntilClose => {}
+            BodyKind::Length(n) => {
+                if ((sent.len() - pos) as u64) < n {
+                    return true;
+                }
+                pos += n as usize;
+            }
+            BodyKind::Chunked => match decode_chunked(&sent[pos..]) {
+                Some((_, used)) => pos += used,
+                None => return true,
+            },
+        }
+    }
+    false
+}
+
 /// Decodes a whole chunked body at the start of `input`: its data and the
 /// bytes it took, or `None` if malformed or incomplete.
 fn decode_chunked(input: &[u8]) -> Option<(Vec<u8>, usize)> {
@@ -387,13 +419,16 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                             rest.len()
                         ),
                     );
-                } else {
+                } else if request.is_some() || rest.starts_with(b"HTTP/") {
                     must(
                         &mut findings,
                         Check::Malformed,
                         format!("malformed response: {e}"),
                     );
                 }
+                // Otherwise the bytes answer something we sent that is no
+                // HTTP/1.x request (an HTTP/0.9 line gets an HTTP/0.9
+                // answer): the case judges that, not the response check.
                 garbage = Some(format!("{} unparseable bytes ({e})", rest.len()));
                 break;
             }
@@ -522,7 +557,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
             });
             // SHOULD-level: a lingering close may hold the FIN back for
             // longer than we wait, while the server drains the request.
-            if close_field && t.end == End::Open {
+            if close_field && t.end == End::Open && !awaits_body(&t.sent) {
                 findings.push(Finding::new(
                     Check::CloseNotDone,
                     "sent `Connection: close` but had not closed when we stopped waiting (RFC 9112 §9.6)".into(),

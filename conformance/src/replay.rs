@@ -61,13 +61,14 @@ pub async fn judge(target: &Target, acts: &[Action], opts: Options, result: &mut
     // The whole request is read until the server goes quiet, not only to
     // its first complete response: bytes leaked after a HEAD response come
     // after it, and a replay that stops early passed such a server.
-    let whole = match exchange::run(
-        &target.addr,
-        &[Action::Write(request.clone())],
-        timing,
-        None,
-    )
-    .await
+    // A leak comes with the response or right after it: a short quiet
+    // ends the wait.
+    let quiet = Timing {
+        idle: opts.idle.min(Duration::from_millis(300)),
+        ..timing
+    };
+    let whole = match exchange::run(&target.addr, &[Action::Write(request.clone())], quiet, None)
+        .await
     {
         Ok(t) => {
             let o = observe::observe(&t);

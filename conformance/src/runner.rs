@@ -348,7 +348,7 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
                 result.reasons.push(format!("could not connect: {e}"));
             }
             Ok(mut t) => {
-                let idle_close = idle_close(target, &t);
+                let idle_close = idle_close(target, &t).await;
                 if idle_close.is_some() {
                     t.end = End::Open;
                 }
@@ -400,31 +400,32 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
 /// that is its idle timeout at work (three quarters of what the preflight
 /// measured, or more): such a close is no reaction to the request, and must
 /// never satisfy an outcome that ends in `close`.
-fn idle_close(target: &Target, t: &exchange::Transcript) -> Option<Duration> {
-    let idle = target.idle_timeout?;
-    let quiet = t.quiet_before_close?;
+async fn idle_close(target: &Target, t: &exchange::Transcript) -> Option<Duration> {
+    // A close within this of the last byte is taken as the server's answer
+    // whatever its idle timer: it is what a close in reply looks like, and
+    // such cases need not wait for the measure.
+    const PROMPT: Duration = Duration::from_millis(150);
+    let quiet = t
+        .quiet_before_close
+        .filter(|q| t.end.is_closed() && *q >= PROMPT)?;
+    let idle = target.idle_timeout.get().await?;
     (t.end.is_closed() && quiet >= idle * 3 / 4).then_some(quiet)
 }
 
-/// The preflight's timing part: measures the target's idle timeout and how
-/// many connections it answers at once, notes both on `target`, and fits
-/// the options: fewer cases at once than the target has connections to
-/// serve them (otherwise the last ones get silence that is its pool, not
-/// its verdict).
+/// The preflight's timing part: starts measuring the target's idle timeout
+/// (in the background, while the first cases run), measures how many
+/// connections it answers at once, notes that on `target`, and fits the
+/// options: fewer cases at once than the target has connections to serve
+/// them (otherwise the last ones get silence that is its pool, not its
+/// verdict).
 pub async fn fit(target: &mut Target, opts: Options) -> Options {
-    let bound = (opts.idle * 3).max(Duration::from_secs(2));
+    // A case waits at most `idle` after the last byte before it stops
+    // listening, so only an idle timeout below that can close a case's
+    // connection: the probe need not wait longer.
+    let bound = opts.idle + opts.idle / 3;
     let within = opts.step.min(Duration::from_secs(2));
-    let (idle, cap) = tokio::join!(
-        crate::target::idle_timeout(target, bound),
-        crate::target::capacity(target, opts.jobs + 1, within)
-    );
-    target.idle_timeout = idle;
-    if let Some(t) = idle {
-        target.notes.push(format!(
-            "idle timeout: closes an idle connection after {} ms; a close that long after the last byte is read as its timer, not as an answer",
-            t.as_millis()
-        ));
-    }
+    let cap = crate::target::capacity(target, opts.jobs + 1, within).await;
+    target.idle_timeout = crate::target::IdleTimeout::measure(target, bound);
     let mut opts = opts;
     if cap <= opts.jobs {
         let jobs = cap.saturating_sub(1).max(1);
@@ -435,6 +436,16 @@ pub async fn fit(target: &mut Target, opts: Options) -> Options {
         opts.jobs = jobs;
     }
     opts
+}
+
+/// The note for the report once the idle timeout is known.
+pub async fn idle_note(target: &Target) -> Option<String> {
+    target.idle_timeout.get().await.map(|t| {
+        format!(
+            "idle timeout: closes an idle connection after {} ms; a close that long after the last byte is read as its timer, not as an answer",
+            t.as_millis()
+        )
+    })
 }
 
 /// Runs `cases` with up to `opts.jobs` at once; `progress` sees each result

@@ -102,11 +102,53 @@ pub struct Target {
     /// How long the target keeps an idle keep-alive connection, when the
     /// preflight saw it close one within its bound: a close that comes this
     /// long after the last byte is the target's timer, never its answer.
-    pub idle_timeout: Option<Duration>,
+    /// Measured while the first cases run (`None` inside: not known yet).
+    pub idle_timeout: IdleTimeout,
     /// What the preflight learnt, for the top of the report: each missing
     /// capability with why, the idle timeout, how many connections it
     /// serves at once.
     pub notes: Vec<String>,
+}
+
+/// The target's idle timeout, as the preflight measures it in the
+/// background: cases that end before it is known wait for it before they
+/// are judged.
+#[derive(Debug, Clone)]
+pub struct IdleTimeout(tokio::sync::watch::Receiver<Option<Option<Duration>>>);
+
+impl Default for IdleTimeout {
+    /// Known: none.
+    fn default() -> Self {
+        IdleTimeout::known(None)
+    }
+}
+
+impl IdleTimeout {
+    /// An idle timeout known from the start.
+    pub fn known(t: Option<Duration>) -> Self {
+        IdleTimeout(tokio::sync::watch::channel(Some(t)).1)
+    }
+
+    /// Measures it in the background (see [`idle_timeout`]).
+    pub fn measure(target: &Target, bound: Duration) -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let target = target.clone();
+        tokio::spawn(async move {
+            let t = idle_timeout(&target, bound).await;
+            let _ = tx.send(Some(t));
+        });
+        IdleTimeout(rx)
+    }
+
+    /// The measured timeout, waiting for the measure if it is not done.
+    pub async fn get(&self) -> Option<Duration> {
+        let mut rx = self.0.clone();
+        let t = match rx.wait_for(|v| v.is_some()).await {
+            Ok(v) => v.flatten(),
+            Err(_) => None,
+        };
+        t
+    }
 }
 
 /// Why probing could not start.
@@ -376,7 +418,7 @@ pub async fn probe(
             max_body: profile.max_body,
         },
         capabilities: caps,
-        idle_timeout: None,
+        idle_timeout: IdleTimeout::default(),
         notes,
     })
 }
