@@ -110,6 +110,10 @@ pub enum Check {
     UnannouncedClose,
     /// `Connection: close` sent but the connection left open (RFC 9112 §9.6).
     CloseNotDone,
+    /// Bytes without a status line in answer to a line that is no HTTP/1.x
+    /// request: an HTTP/0.9 response. Not a response check (not in
+    /// [`Check::ALL`]): whether HTTP/0.9 is refused is a case of its own.
+    Http09Answer,
 }
 
 impl Check {
@@ -140,13 +144,14 @@ impl Check {
             Check::CutShort => "body-complete",
             Check::UnannouncedClose => "close-announced",
             Check::CloseNotDone => "close-done",
+            Check::Http09Answer => "http09-answer",
         }
     }
 
     /// The level of the rule.
     pub fn level(self) -> Level {
         match self {
-            Check::UnannouncedClose | Check::CloseNotDone => Level::Should,
+            Check::UnannouncedClose | Check::CloseNotDone | Check::Http09Answer => Level::Should,
             _ => Level::Must,
         }
     }
@@ -168,6 +173,7 @@ impl Check {
             Check::CloseNotDone => {
                 "A response that says Connection: close is followed by the close"
             }
+            Check::Http09Answer => "An HTTP/0.9 answer to a line without a version",
         }
     }
 
@@ -184,6 +190,7 @@ impl Check {
             Check::CutShort => ("RFC 9112 §8", "A message that uses a valid Content-Length is incomplete if the size of the message body received (in octets) is less than the value given by Content-Length."),
             Check::UnannouncedClose => ("RFC 9112 §9.6", "A server that does not support persistent connections MUST send the \"close\" connection option in every response message that does not have a 1xx (Informational) status code; a server that closes at will (§9.5) should say so."),
             Check::CloseNotDone => ("RFC 9112 §9.6", "A server that sends a \"close\" connection option MUST initiate closure of the connection (see below) after it sends the response containing the \"close\" connection option."),
+            Check::Http09Answer => ("RFC 9112 §2.3", "HTTP's version number consists of two decimal digits separated by a \".\" (period or decimal point)."),
         }
     }
 }
@@ -419,16 +426,18 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                             rest.len()
                         ),
                     );
-                } else if request.is_some() || rest.starts_with(b"HTTP/") {
-                    must(
-                        &mut findings,
-                        Check::Malformed,
-                        format!("malformed response: {e}"),
-                    );
+                } else {
+                    // Bytes with no status line that answer something we
+                    // sent that is no HTTP/1.x request (an HTTP/0.9 line
+                    // gets an HTTP/0.9 answer): the case judges that, not
+                    // the response check; the fuzzer names it.
+                    let check = if request.is_some() || rest.starts_with(b"HTTP/") {
+                        Check::Malformed
+                    } else {
+                        Check::Http09Answer
+                    };
+                    must(&mut findings, check, format!("malformed response: {e}"));
                 }
-                // Otherwise the bytes answer something we sent that is no
-                // HTTP/1.x request (an HTTP/0.9 line gets an HTTP/0.9
-                // answer): the case judges that, not the response check.
                 garbage = Some(format!("{} unparseable bytes ({e})", rest.len()));
                 break;
             }
