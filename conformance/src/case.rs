@@ -319,6 +319,17 @@ pub struct Case {
     pub replay: bool,
 }
 
+impl Case {
+    /// Whether any of its send templates holds `placeholder` (`"{post}"`).
+    pub fn uses(&self, placeholder: &str) -> bool {
+        self.steps.iter().any(|s| match s {
+            Step::Send(t) => t.contains(placeholder),
+            Step::Fragments { pieces, .. } => pieces.iter().any(|p| p.contains(placeholder)),
+            _ => false,
+        })
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {

@@ -328,11 +328,11 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
         }
     }
     match args.format {
-        FuzzFormat::Json => println!(
-            "{}",
+        FuzzFormat::Json => super::emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&summary).expect("summary serializes")
-        ),
-        FuzzFormat::Human => print!("{}", human(&summary, &targets)),
+        )),
+        FuzzFormat::Human => super::emit(&human(&summary, &targets)),
     }
     if summary.findings.is_empty() {
         ExitCode::SUCCESS

@@ -185,6 +185,20 @@ struct Selection {
     nocontent: Option<String>,
 }
 
+/// Writes to standard output; a reader that went away (`h1spec --list |
+/// head`) ends the output quietly instead of a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        // Nothing more can be said there; the exit status still tells.
+    }
+}
+
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("h1spec: {msg}");
     ExitCode::from(USAGE)
@@ -340,14 +354,20 @@ async fn interrupted() -> u8 {
     code
 }
 
+/// Progress on stderr: a line rewritten in place on a terminal, otherwise
+/// (a CI log, `--format json > file`) a line at every tenth of the run.
 fn progress_printer() -> impl FnMut(usize, usize, &runner::CaseResult) {
     let tty = std::io::stderr().is_terminal();
+    let mut shown = 0;
     move |done, total, r| {
         if tty {
             eprint!("\r\x1b[K[{done}/{total}] {} {}", r.verdict, r.id);
             if done == total {
                 eprint!("\r\x1b[K");
             }
+        } else if done * 10 / total.max(1) > shown {
+            shown = done * 10 / total.max(1);
+            eprintln!("h1spec: {done}/{total} cases done");
         }
     }
 }
@@ -397,7 +417,7 @@ fn html_report(files: &[PathBuf], output: &std::path::Path, title: &str) -> Exit
 fn mock(listen: &str, names: &[String]) -> ExitCode {
     if names.iter().any(|n| n == "list") {
         for b in Bug::ALL {
-            println!("{}", b.name());
+            emit(&format!("{}\n", b.name()));
         }
         return ExitCode::SUCCESS;
     }
@@ -432,27 +452,29 @@ fn run(args: &RunArgs) -> ExitCode {
         match args.format {
             Format::Human => {}
             Format::Json => {
-                print!("{}", report::list_json(&cases));
+                emit(&report::list_json(&cases));
                 return ExitCode::SUCCESS;
             }
             Format::Junit | Format::Tap => {
                 return usage("--list prints human or json (--format human|json)")
             }
         }
+        let mut text = String::new();
         for c in &cases {
             let tags = if c.tags.is_empty() {
                 String::new()
             } else {
                 format!("  [{}]", c.tags.join(","))
             };
-            println!(
-                "{:<6} {:<48} {:<16} {}{tags}",
+            text.push_str(&format!(
+                "{:<6} {:<48} {:<16} {}{tags}\n",
                 c.level.to_string(),
                 c.id,
                 c.section,
                 c.title
-            );
+            ));
         }
+        emit(&text);
         eprintln!("{} cases", cases.len());
         return ExitCode::SUCCESS;
     }
@@ -470,6 +492,14 @@ fn run(args: &RunArgs) -> ExitCode {
         Err(e) => return usage(e),
     };
     let opts = args.sel.options(&profile);
+    for (flag, given, placeholder) in [
+        ("--post", profile.post.is_some(), "{post}"),
+        ("--nocontent", profile.nocontent.is_some(), "{nocontent}"),
+    ] {
+        if given && !cases.iter().any(|c| c.uses(placeholder)) {
+            eprintln!("h1spec: warning: {flag} is given, but no selected case uses it");
+        }
+    }
     let baseline = match &args.baseline {
         Some(f) => match Baseline::load(f) {
             Ok(b) => Some(b),
@@ -556,7 +586,7 @@ fn run(args: &RunArgs) -> ExitCode {
         Format::Junit => report::junit(&results, &meta),
         Format::Tap => report::tap(&results),
     };
-    print!("{text}");
+    emit(&text);
     if let Some(f) = &args.junit {
         if let Err(e) = std::fs::write(f, report::junit(&results, &meta)) {
             return usage(format!("{}: {e}", f.display()));
@@ -643,12 +673,12 @@ fn diff(a: &str, b: &str, format: Format, sel: &Selection) -> ExitCode {
                 "verdict_disagreements": rows.iter().filter(|r| r.in_verdict()).count(),
                 "rows": rows,
             });
-            println!(
-                "{}",
+            emit(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&doc).expect("diff serializes")
-            );
+            ));
         }
-        _ => print!("{}", baseline::diff_table(a, b, &rows)),
+        _ => emit(&baseline::diff_table(a, b, &rows)),
     }
     // Exit 1 when a case passes on one and fails on the other, so that
     // `h1spec diff` can gate "B behaves like A" in CI.

@@ -223,6 +223,8 @@ pub struct Observation {
     pub responses: Vec<Seen>,
     /// Bytes that do not parse as a response (why, and how many).
     pub garbage: Option<String>,
+    /// How many responses came before the garbage.
+    pub garbage_at: usize,
     /// How the connection ended.
     pub end: End,
     /// Validator findings.
@@ -238,7 +240,7 @@ impl Observation {
             .map(|r| r.status.to_string())
             .collect();
         if self.garbage.is_some() {
-            w.push("garbage".into());
+            w.insert(self.garbage_at.min(w.len()), "garbage".into());
         }
         if w.is_empty() && self.end == End::Open {
             return "silence".into();
@@ -291,6 +293,18 @@ pub fn sent_requests(sent: &[u8]) -> Vec<SentRequest> {
         }
     }
     methods
+}
+
+/// After a bodiless (HEAD, 204, 304) response: `rest` does not start a
+/// response but one starts further on. The kind of response and how many
+/// bytes leaked before the next one.
+fn resync(after_bodiless: Option<&'static str>, rest: &[u8]) -> Option<(&'static str, usize)> {
+    let what = after_bodiless?;
+    if rest.starts_with(b"HTTP/") {
+        return None;
+    }
+    let at = rest.windows(7).position(|w| w == b"HTTP/1.")?;
+    Some((what, at))
 }
 
 /// Whether the last request in `sent` still awaits body bytes we never
@@ -377,6 +391,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
     let mut responses = Vec::new();
     let mut findings = Vec::new();
     let mut garbage = None;
+    let mut garbage_at = 0;
     let mut pos = 0;
     let mut finals = 0;
     let must = |findings: &mut Vec<Finding>, check: Check, text: String| {
@@ -393,6 +408,26 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
         let mut parser = ResponseParser::with_limits(RESPONSE_LIMITS).for_head_request(is_head);
         let resp = match parser.parse(rest, &mut headers) {
             Ok(Status::Complete(r)) => r,
+            _ if resync(after_bodiless, rest).is_some() => {
+                // A body leaked after a bodiless response, and a response
+                // follows it: name the leak, and read on, so the responses
+                // behind it are not hidden.
+                let (what, leaked) = resync(after_bodiless, rest).unwrap_or_default();
+                must(
+                    &mut findings,
+                    Check::BodyAfterBodiless,
+                    format!(
+                        "{leaked} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)"
+                    ),
+                );
+                if garbage.is_none() {
+                    garbage = Some(format!("{leaked} bytes of leaked body"));
+                    garbage_at = responses.len();
+                }
+                pos += leaked;
+                after_bodiless = None;
+                continue;
+            }
             Ok(Status::Partial) => {
                 if let Some(what) = after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
                     must(
@@ -413,7 +448,10 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                         ),
                     );
                 }
-                garbage = Some(format!("{} bytes of incomplete head", rest.len()));
+                if garbage.is_none() {
+                    garbage = Some(format!("{} bytes of incomplete head", rest.len()));
+                    garbage_at = responses.len();
+                }
                 break;
             }
             Err(e) => {
@@ -438,7 +476,10 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                     };
                     must(&mut findings, check, format!("malformed response: {e}"));
                 }
-                garbage = Some(format!("{} unparseable bytes ({e})", rest.len()));
+                if garbage.is_none() {
+                    garbage = Some(format!("{} unparseable bytes ({e})", rest.len()));
+                    garbage_at = responses.len();
+                }
                 break;
             }
         };
@@ -577,6 +618,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
     Observation {
         responses,
         garbage,
+        garbage_at,
         end: t.end,
         findings,
     }
@@ -611,6 +653,21 @@ mod tests {
         assert_eq!(o.words(), "200 garbage open");
         assert!(
             o.findings[0].text.contains("after a HEAD"),
+            "{:?}",
+            o.findings
+        );
+    }
+
+    #[test]
+    fn a_leaked_body_does_not_hide_the_response_behind_it() {
+        let sent = b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let got = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 3\r\n\r\nabc";
+        let o = observe(&transcript(sent, got, End::Open));
+        assert_eq!(o.words(), "200 garbage 200 open");
+        let checks: Vec<Check> = o.findings.iter().map(|f| f.check).collect();
+        assert_eq!(checks, vec![Check::BodyAfterBodiless]);
+        assert!(
+            o.findings[0].text.starts_with("3 bytes"),
             "{:?}",
             o.findings
         );

@@ -20,7 +20,20 @@ fn signature(o: &Observation) -> String {
         .headers
         .iter()
         .map(|(n, _)| n.as_str())
-        .filter(|n| !matches!(*n, "date" | "expires" | "set-cookie" | "age" | "keep-alive"))
+        // How a response is framed (Content-Length or chunked) may follow
+        // how the application's output arrived; the body is compared.
+        .filter(|n| {
+            !matches!(
+                *n,
+                "date"
+                    | "expires"
+                    | "set-cookie"
+                    | "age"
+                    | "keep-alive"
+                    | "content-length"
+                    | "transfer-encoding"
+            )
+        })
         .collect();
     names.sort_unstable();
     names.dedup();

@@ -354,6 +354,18 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
                 }
                 let o = observe::observe(&t);
                 result.observed = o.words();
+                if o.responses.is_empty()
+                    && o.garbage.is_none()
+                    && !target.capabilities.contains("answers-pipelined")
+                    && observe::sent_requests(&t.sent).len() >= 2
+                {
+                    result.verdict = Verdict::NotApplicable;
+                    result.reasons.push(
+                        "no answer to a write that held more than one request, which this target never answers (see the preflight)".into(),
+                    );
+                    result.ms = started.elapsed().as_millis() as u64;
+                    return result;
+                }
                 if let Some(q) = idle_close {
                     result.observed = format!(
                         "{} (closed {} ms after the last byte: the target's idle timer, not an answer)",

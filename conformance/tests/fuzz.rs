@@ -50,7 +50,7 @@ fn replay(mock: &Mock, dir: &std::path::Path) -> Vec<Verdict> {
     let target = Target {
         addr: mock.addr().to_string(),
         vars: vars(),
-        capabilities: Default::default(),
+        capabilities: ["answers-pipelined".to_string()].into(),
         ..Target::default()
     };
     let opts = Options {

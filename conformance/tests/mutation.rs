@@ -36,6 +36,7 @@ fn target(mock: &Mock) -> Target {
             "nocontent",
             "keepalive",
             "head",
+            "answers-pipelined",
             "max-uri",
             "max-head",
             "max-body",

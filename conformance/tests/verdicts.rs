@@ -155,7 +155,7 @@ fn target(addr: &str) -> Target {
             max_head: None,
             max_body: None,
         },
-        capabilities: ["keepalive", "head"]
+        capabilities: ["keepalive", "head", "answers-pipelined"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
