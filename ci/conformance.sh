@@ -60,4 +60,31 @@ else
   status=1
 fi
 
+# --- stable verdicts ---------------------------------------------------------
+# The same suite against the same server gives the same verdict for every
+# case: each target runs once more, and any case whose verdict changed fails.
+same_verdicts() {  # same_verdicts NAME FIRST.json SECOND.json
+  python3 - "$@" <<'PY'
+import json, sys
+name, a, b = sys.argv[1:4]
+va = {r["id"]: r["verdict"] for r in json.load(open(a))["results"]}
+vb = {r["id"]: r["verdict"] for r in json.load(open(b))["results"]}
+changed = sorted(i for i in va.keys() | vb.keys() if va.get(i) != vb.get(i))
+for i in changed:
+    print(f"conformance: {name}: {i}: {va.get(i)} then {vb.get(i)}")
+print(f"conformance: {name}: {len(va)} verdicts, {len(changed)} changed between two runs")
+sys.exit(1 if changed else 0)
+PY
+}
+if [ -f "$out/h1serve.json" ]; then
+  "$h1spec" --spawn "target/release/h1serve --listen 127.0.0.1:{port} --root $root --max-uri 8192 --max-head 16384 --max-body 1048576" \
+    --target-profile conformance/targets/h1serve.toml --should --color never --format json > "$out/h1serve-again.json" 2>/dev/null || true
+  same_verdicts h1serve "$out/h1serve.json" "$out/h1serve-again.json" || status=1
+fi
+if [ -f "$out/nginx.json" ]; then
+  "$h1spec" --spawn 'bash ci/nginx/run.sh {port}' --target-profile ci/nginx/target.toml \
+    --should --color never --format json > "$out/nginx-again.json" 2>/dev/null || true
+  same_verdicts nginx "$out/nginx.json" "$out/nginx-again.json" || status=1
+fi
+
 exit $status

@@ -54,8 +54,9 @@ pub struct Summary {
     pub failed_by_level: BTreeMap<String, usize>,
     /// Not applicable.
     pub not_applicable: usize,
-    /// Response checks (`response.*`) that failed: defects of the server's
-    /// responses, each counted once however many cases showed it.
+    /// Response and preflight checks (`response.*`, `preflight.*`) that
+    /// failed: defects of the server, each counted once however many cases
+    /// showed it.
     pub response_defects: usize,
 }
 
@@ -70,7 +71,7 @@ pub fn summarize(results: &[CaseResult]) -> Summary {
             Verdict::Pass => s.passed += 1,
             Verdict::Fail => {
                 s.failed += 1;
-                if r.area == crate::runner::CHECK_AREA {
+                if !crate::runner::is_case(r) {
                     s.response_defects += 1;
                 }
                 *s.failed_by_level.entry(r.level.to_string()).or_default() += 1;
@@ -215,7 +216,7 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
         format!("{} failed ({})", s.failed, levels.join(", "))
     };
     let line = format!(
-        "{} cases: {} passed, {}, {} n/a ({} of the failures are response checks) in {:.1}s",
+        "{} cases: {} passed, {}, {} n/a ({} of the failures are response or preflight checks) in {:.1}s",
         s.total,
         s.passed,
         failed,

@@ -515,6 +515,7 @@ pub async fn run_all_until(
     rerun_silent(&target, cases, opts, deadline, &mut results).await;
     let should = cases.iter().any(|c| c.level == Level::Should);
     results.extend(response_checks(&results, should));
+    results.extend(preflight_checks(&target));
     results
 }
 
@@ -573,8 +574,50 @@ async fn rerun_silent(
     }
 }
 
+/// One result per rule the preflight checks on its own (`preflight.*`):
+/// failed with what it saw, or passed. A target that never answers two
+/// requests in one write fails `preflight.answers-pipelined` once, and the
+/// cases it cannot be judged on are n/a.
+pub fn preflight_checks(target: &Target) -> Vec<CaseResult> {
+    crate::target::PREFLIGHT_RULES
+        .iter()
+        .map(|&(name, level, title, section, rfc)| {
+            let defect = target.defects.iter().find(|d| d.name == name);
+            CaseResult {
+                id: format!("preflight.{name}"),
+                area: PREFLIGHT_AREA.to_string(),
+                title: title.to_string(),
+                section: section.to_string(),
+                rfc: rfc.to_string(),
+                level,
+                verdict: if defect.is_some() {
+                    Verdict::Fail
+                } else {
+                    Verdict::Pass
+                },
+                observed: defect.map_or_else(|| "as the rule asks".into(), |d| d.observed.clone()),
+                accepted: Vec::new(),
+                reasons: defect
+                    .map(|d| vec![format!("seen by the preflight: {}", d.observed)])
+                    .unwrap_or_default(),
+                findings: Vec::new(),
+                reproducer: String::new(),
+                ms: 0,
+            }
+        })
+        .collect()
+}
+
 /// The area of the response checks' results.
 pub const CHECK_AREA: &str = "response";
+
+/// The area of the preflight's own rules.
+pub const PREFLIGHT_AREA: &str = "preflight";
+
+/// Whether a result is a case's (not a response check's or the preflight's).
+pub fn is_case(r: &CaseResult) -> bool {
+    r.area != CHECK_AREA && r.area != PREFLIGHT_AREA
+}
 
 /// One result per response check ([`observe::Check`]): failed, with the
 /// cases where it was seen, when any case's responses broke it; passed

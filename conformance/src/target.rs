@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::case::Vars;
+use crate::case::{Level, Vars};
 use crate::exchange::{self, Action, Timing};
 use crate::observe;
 
@@ -112,7 +112,38 @@ pub struct Target {
     /// capability with why, the idle timeout, how many connections it
     /// serves at once.
     pub notes: Vec<String>,
+    /// What the preflight saw that breaks a rule of its own: each becomes a
+    /// result (`preflight.*`), reported once, not through the cases it
+    /// makes n/a.
+    pub defects: Vec<Defect>,
 }
+
+/// A rule the preflight checks on its own, with what it saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defect {
+    /// The id after `preflight.`.
+    pub name: &'static str,
+    /// What was seen.
+    pub observed: String,
+}
+
+/// The rules the preflight checks: name, level, title, section, sentence.
+pub const PREFLIGHT_RULES: &[(&str, Level, &str, &str, &str)] = &[
+    (
+        "head",
+        Level::Must,
+        "HEAD is supported where GET is",
+        "RFC 9110 §9.1",
+        "All general-purpose servers MUST support the methods GET and HEAD.",
+    ),
+    (
+        "answers-pipelined",
+        Level::Must,
+        "Two requests in one write are answered",
+        "RFC 9112 §9.3.2",
+        "A server MAY process a sequence of pipelined requests in parallel if they all have safe methods, but it MUST send the corresponding responses in the same order that the requests were received.",
+    ),
+];
 
 /// The target's idle timeout, as the preflight measures it in the
 /// background: cases that end before it is known wait for it before they
@@ -288,6 +319,7 @@ pub async fn probe(
 
     let post = profile.post.clone().unwrap_or_else(|| path.clone());
     let mut notes = Vec::new();
+    let mut defects = Vec::new();
     let post_req =
         format!("POST {post} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello");
     let get_req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
@@ -333,9 +365,14 @@ pub async fn probe(
             } else {
                 "a request after a body on the same connection is not answered"
             };
+            let got: Vec<String> = pipelined.iter().map(u16::to_string).collect();
+            let got = if got.is_empty() {
+                "no answer".to_string()
+            } else {
+                got.join(" ")
+            };
             notes.push(format!(
-                "body: {why} (`POST {post}` then `GET {path}` got {:?}); cases that need it are n/a",
-                pipelined
+                "body: {why} (`POST {post}` then `GET {path}`: {got}); cases that need it are n/a"
             ));
         }
     }
@@ -350,9 +387,13 @@ pub async fn probe(
             caps.insert("head".into());
         } else {
             notes.push(format!(
-                "head: `HEAD {path}` got `{}` where GET gets 2xx (RFC 9110 §9.1: all general-purpose servers MUST support GET and HEAD); the HEAD cases are n/a",
+                "head: `HEAD {path}` got `{}` where GET gets 2xx (preflight.head); the HEAD cases are n/a",
                 o.words()
             ));
+            defects.push(Defect {
+                name: "head",
+                observed: format!("HEAD {path}: {}", o.words()),
+            });
         }
     }
     if !probed("etag") {
@@ -394,8 +435,12 @@ pub async fn probe(
         caps.insert("keepalive".into());
     }
     if two.is_empty() {
+        defects.push(Defect {
+            name: "answers-pipelined",
+            observed: format!("two GET {path} in one write: no answer"),
+        });
         notes.push(
-            "pipelining: two requests sent in one write got no answer at all, where one alone is answered: cases that send more than one request in a write and get nothing back are n/a (RFC 9112 §9.3.2: a server MUST answer pipelined requests in order)"
+            "pipelining: two requests sent in one write got no answer at all, where one alone is answered: cases that send more than one request in a write and get nothing back are n/a (preflight.answers-pipelined)"
                 .into(),
         );
     } else {
@@ -429,6 +474,7 @@ pub async fn probe(
         capabilities: caps,
         idle_timeout: IdleTimeout::default(),
         notes,
+        defects,
     })
 }
 
@@ -453,6 +499,10 @@ async fn answered(addr: &str, req: &[u8], within: Duration) -> Option<tokio::net
     tokio::time::timeout(within, work).await.ok().flatten()
 }
 
+/// A close this soon after an answer is part of answering, not an idle
+/// timer (a target that closes after every response).
+const NO_TIMER: Duration = Duration::from_millis(300);
+
 /// How long the target keeps an idle connection after answering, if it
 /// closes one within `bound`: measured on a connection of its own.
 pub async fn idle_timeout(target: &Target, bound: Duration) -> Option<Duration> {
@@ -465,7 +515,9 @@ pub async fn idle_timeout(target: &Target, bound: Duration) -> Option<Duration> 
     let started = std::time::Instant::now();
     let mut chunk = [0u8; 1024];
     match tokio::time::timeout(bound, s.read(&mut chunk)).await {
-        Ok(Ok(0)) | Ok(Err(_)) => Some(started.elapsed()),
+        // A close right after the answer is how a target that does not keep
+        // connections answers, not a timer: no idle timeout then.
+        Ok(Ok(0)) | Ok(Err(_)) if started.elapsed() >= NO_TIMER => Some(started.elapsed()),
         _ => None,
     }
 }

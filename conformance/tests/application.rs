@@ -305,7 +305,7 @@ fn run(addr: SocketAddr, ids: &[&str]) -> (Target, Vec<CaseResult>) {
 fn verdicts(results: &[CaseResult]) -> BTreeMap<String, Verdict> {
     results
         .iter()
-        .filter(|r| r.area != runner::CHECK_AREA)
+        .filter(|r| runner::is_case(r))
         .map(|r| (r.id.clone(), r.verdict))
         .collect()
 }

@@ -67,7 +67,7 @@ fn replay(mock: &Mock, dir: &std::path::Path) -> Vec<Verdict> {
         .any(|r| r.area == runner::CHECK_AREA && r.verdict == Verdict::Fail);
     results
         .iter()
-        .filter(|r| r.area != runner::CHECK_AREA)
+        .filter(|r| runner::is_case(r))
         .map(|r| if defect { Verdict::Fail } else { r.verdict })
         .collect()
 }

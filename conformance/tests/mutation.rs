@@ -69,7 +69,7 @@ async fn run(bugs: &[Bug], cases: &[Case], profile: Profile) -> Vec<CaseResult> 
 
 /// A case (not a response check) that failed.
 fn failed_by_outcome(r: &CaseResult) -> bool {
-    r.verdict == Verdict::Fail && r.area != runner::CHECK_AREA
+    r.verdict == Verdict::Fail && runner::is_case(r)
 }
 
 fn explain(results: &[CaseResult]) -> Vec<String> {

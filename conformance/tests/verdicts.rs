@@ -190,7 +190,7 @@ fn verdicts(addr: &str, ids: &[&str]) -> BTreeMap<String, Verdict> {
     ));
     results
         .into_iter()
-        .filter(|r| r.area != runner::CHECK_AREA)
+        .filter(|r| runner::is_case(r))
         .map(|r| (r.id, r.verdict))
         .collect()
 }
