@@ -603,7 +603,10 @@ fn missing_capabilities_are_said_with_why() {
             Verdict::NotApplicable
         )
     );
-    let (t, _) = run(serve(App::default()), &["bodiless.head-alone"]);
+    // No HEAD where GET works is a MUST of its own (RFC 9110 §9.1), once.
+    assert_eq!(check(&r, "preflight.head").verdict, Verdict::Fail);
+    let (t, r) = run(serve(App::default()), &["bodiless.head-alone"]);
+    assert_eq!(check(&r, "preflight.head").verdict, Verdict::Pass);
     assert!(t.capabilities.contains("body") && t.capabilities.contains("head"));
     assert_eq!(t.notes, Vec::<String>::new());
 }

@@ -190,7 +190,7 @@ fn verdicts(addr: &str, ids: &[&str]) -> BTreeMap<String, Verdict> {
     ));
     results
         .into_iter()
-        .filter(|r| runner::is_case(r))
+        .filter(runner::is_case)
         .map(|r| (r.id, r.verdict))
         .collect()
 }
