@@ -497,7 +497,10 @@ fn run(args: &RunArgs) -> ExitCode {
         ("--nocontent", profile.nocontent.is_some(), "{nocontent}"),
     ] {
         if given && !cases.iter().any(|c| c.uses(placeholder)) {
-            eprintln!("h1spec: warning: {flag} is given, but no selected case uses it");
+            eprintln!(
+                "h1spec: warning: {flag} (or the target profile's `{}`) is given, but no selected case uses it",
+                &placeholder[1..placeholder.len() - 1]
+            );
         }
     }
     let baseline = match &args.baseline {
