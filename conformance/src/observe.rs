@@ -269,6 +269,13 @@ pub struct SentRequest {
 /// The requests in `sent`, as h1parse reads them, up to the first that does
 /// not parse: response `i` answers request `i`.
 pub fn sent_requests(sent: &[u8]) -> Vec<SentRequest> {
+    walk(sent).0
+}
+
+/// The requests in `sent` as h1parse reads them, and whether the walk
+/// stopped inside a body (a Content-Length or chunked body whose bytes were
+/// not all sent).
+fn walk(sent: &[u8]) -> (Vec<SentRequest>, bool) {
     let mut methods = Vec::new();
     let mut pos = 0;
     while pos < sent.len() && methods.len() < 64 {
@@ -285,14 +292,19 @@ pub fn sent_requests(sent: &[u8]) -> Vec<SentRequest> {
         pos += req.head_len;
         match req.body {
             BodyKind::None | BodyKind::UntilClose => {}
-            BodyKind::Length(n) => pos = pos.saturating_add(n as usize),
+            BodyKind::Length(n) => {
+                if ((sent.len() - pos) as u64) < n {
+                    return (methods, true);
+                }
+                pos += n as usize;
+            }
             BodyKind::Chunked => match decode_chunked(&sent[pos..]) {
                 Some((_, used)) => pos += used,
-                None => break,
+                None => return (methods, true),
             },
         }
     }
-    methods
+    (methods, false)
 }
 
 /// After a bodiless (HEAD, 204, 304) response: `rest` does not start a
@@ -313,30 +325,7 @@ fn resync(after_bodiless: Option<&'static str>, rest: &[u8]) -> Option<(&'static
 /// the client is still sending before it closes (RFC 9112 §9.6), and not
 /// having closed yet is no defect.
 fn awaits_body(sent: &[u8]) -> bool {
-    let mut pos = 0;
-    while pos < sent.len() {
-        let buf = &sent[pos..];
-        let mut headers = [Header::EMPTY; 128];
-        let req = match RequestParser::new().parse(buf, &mut headers) {
-            Ok(Status::Complete(r)) => r,
-            _ => return false,
-        };
-        pos += req.head_len;
-        match req.body {
-            BodyKind::None | BodyKind::UntilClose => {}
-            BodyKind::Length(n) => {
-                if ((sent.len() - pos) as u64) < n {
-                    return true;
-                }
-                pos += n as usize;
-            }
-            BodyKind::Chunked => match decode_chunked(&sent[pos..]) {
-                Some((_, used)) => pos += used,
-                None => return true,
-            },
-        }
-    }
-    false
+    walk(sent).1
 }
 
 /// Decodes a whole chunked body at the start of `input`: its data and the
