@@ -42,7 +42,8 @@
 //! literal strings, `'...'`), and placeholders filled from the target
 //! profile: `{host}`, `{path}` (answers 200 to GET), `{post}` (accepts a
 //! request body), `{missing}` (answers 404: the canary), `{nocontent}` (answers
-//! 204), `{etag}` (the entity tag of `{path}`), `{rep:N:TEXT}` (TEXT
+//! 204), `{etag}` (the entity tag of `{path}`), `{weak_etag}` (that tag
+//! as a weak one), `{rep:N:TEXT}` (TEXT
 //! repeated N times), `{get}` (a plain `GET {path}` request), `{canary}` (a
 //! `GET {missing}` request: the hidden request of desync checks, answered
 //! 404 only if the server sees it as a request), `{canary_len}`,
@@ -670,6 +671,14 @@ pub fn expand(t: &str, vars: &Vars) -> Result<Vec<u8>, String> {
                 if name == "get" {
                     let get = format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", vars.path, vars.host);
                     out.extend_from_slice(get.as_bytes());
+                    continue;
+                }
+                if name == "weak_etag" {
+                    // W/ and the opaque tag, whether the target's tag is
+                    // strong or already weak (Apache's is weak for a file
+                    // changed within the second).
+                    let tag = vars.etag.strip_prefix("W/").unwrap_or(&vars.etag);
+                    out.extend_from_slice(format!("W/{tag}").as_bytes());
                     continue;
                 }
                 let v = match name {

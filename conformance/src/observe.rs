@@ -188,7 +188,7 @@ impl Check {
             Check::TransferEncodingToHttp10 => ("RFC 9112 §6.1", "A server MUST NOT send a response containing Transfer-Encoding unless the corresponding request indicates HTTP/1.1 (or later minor revisions)."),
             Check::InterimToHttp10 => ("RFC 9110 §15.2", "A server MUST NOT send a 1xx response to an HTTP/1.0 client."),
             Check::CutShort => ("RFC 9112 §8", "A message that uses a valid Content-Length is incomplete if the size of the message body received (in octets) is less than the value given by Content-Length."),
-            Check::UnannouncedClose => ("RFC 9112 §9.6", "A server that does not support persistent connections MUST send the \"close\" connection option in every response message that does not have a 1xx (Informational) status code; a server that closes at will (§9.5) should say so."),
+            Check::UnannouncedClose => ("RFC 9112 §9.6", "A server that does not support persistent connections MUST send the \"close\" connection option in every response message that does not have a 1xx (Informational) status code. (Checked where the server answered everything sent and then closed; a server may close at any time, RFC 9112 §9.5, so the level is SHOULD.)"),
             Check::CloseNotDone => ("RFC 9112 §9.6", "A server that sends a \"close\" connection option MUST initiate closure of the connection (see below) after it sends the response containing the \"close\" connection option."),
             Check::Http09Answer => ("RFC 9112 §2.3", "HTTP's version number consists of two decimal digits separated by a \".\" (period or decimal point)."),
         }
@@ -269,23 +269,67 @@ pub struct SentRequest {
 /// The requests in `sent`, as h1parse reads them, up to the first that does
 /// not parse: response `i` answers request `i`.
 pub fn sent_requests(sent: &[u8]) -> Vec<SentRequest> {
-    walk(sent).0
+    walk(sent).requests
 }
 
-/// The requests in `sent` as h1parse reads them, and whether the walk
-/// stopped inside a body (a Content-Length or chunked body whose bytes were
-/// not all sent).
-fn walk(sent: &[u8]) -> (Vec<SentRequest>, bool) {
-    let mut methods = Vec::new();
+/// A request-line of two words (method and target) and no version: what an
+/// HTTP/0.9 request looks like (RFC 9112 §2.3, Appendix C.1).
+pub fn versionless_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut words = line.split(|c| *c == b' ').filter(|w| !w.is_empty());
+    let (Some(method), Some(_target), third) = (words.next(), words.next(), words.next()) else {
+        return false;
+    };
+    method.iter().all(u8::is_ascii_uppercase) && third.is_none_or(|v| !v.starts_with(b"HTTP/"))
+}
+
+/// How many lines of `sent` look like a request-line (an upper-case method,
+/// a target starting with `/` or a scheme, `*`, and a version): more than one
+/// means the bytes held more than one request, whatever h1parse makes of
+/// the first (a head it rejects still ends somewhere).
+pub fn request_lines(sent: &[u8]) -> usize {
+    sent.split(|c| *c == b'\n')
+        .filter(|line| {
+            let mut words = line.split(|c| *c == b' ');
+            let (Some(method), Some(target), Some(version)) =
+                (words.next(), words.next(), words.next())
+            else {
+                return false;
+            };
+            !method.is_empty()
+                && method.iter().all(u8::is_ascii_uppercase)
+                && !target.is_empty()
+                && version.starts_with(b"HTTP/")
+        })
+        .count()
+}
+
+/// How the requests sent read with h1parse.
+struct Walk {
+    /// The requests, in order, up to the first that does not parse.
+    requests: Vec<SentRequest>,
+    /// The walk stopped inside a body whose bytes were not all sent.
+    mid_body: bool,
+    /// Every byte sent belongs to a complete request.
+    whole: bool,
+}
+
+/// The requests in `sent` as h1parse reads them (at most 64).
+fn walk(sent: &[u8]) -> Walk {
+    let mut w = Walk {
+        requests: Vec::new(),
+        mid_body: false,
+        whole: false,
+    };
     let mut pos = 0;
-    while pos < sent.len() && methods.len() < 64 {
+    while pos < sent.len() && w.requests.len() < 64 {
         let buf = &sent[pos..];
         let mut headers = [Header::EMPTY; 128];
         let req = match RequestParser::new().parse(buf, &mut headers) {
             Ok(Status::Complete(r)) => r,
-            _ => break,
+            _ => return w,
         };
-        methods.push(SentRequest {
+        w.requests.push(SentRequest {
             method: req.method.get(buf).to_vec(),
             minor: req.minor,
         });
@@ -294,17 +338,22 @@ fn walk(sent: &[u8]) -> (Vec<SentRequest>, bool) {
             BodyKind::None | BodyKind::UntilClose => {}
             BodyKind::Length(n) => {
                 if ((sent.len() - pos) as u64) < n {
-                    return (methods, true);
+                    w.mid_body = true;
+                    return w;
                 }
                 pos += n as usize;
             }
             BodyKind::Chunked => match decode_chunked(&sent[pos..]) {
                 Some((_, used)) => pos += used,
-                None => return (methods, true),
+                None => {
+                    w.mid_body = true;
+                    return w;
+                }
             },
         }
     }
-    (methods, false)
+    w.whole = pos >= sent.len();
+    w
 }
 
 /// After a bodiless (HEAD, 204, 304) response: `rest` does not start a
@@ -325,7 +374,21 @@ fn resync(after_bodiless: Option<&'static str>, rest: &[u8]) -> Option<(&'static
 /// the client is still sending before it closes (RFC 9112 §9.6), and not
 /// having closed yet is no defect.
 fn awaits_body(sent: &[u8]) -> bool {
-    walk(sent).1
+    walk(sent).mid_body
+}
+
+/// Whether the first request in `sent` announces a body (Content-Length
+/// above 0, or chunked).
+pub fn first_has_body(sent: &[u8]) -> bool {
+    let mut headers = [Header::EMPTY; 128];
+    match RequestParser::new().parse(sent, &mut headers) {
+        Ok(Status::Complete(r)) => match r.body {
+            BodyKind::Length(n) => n > 0,
+            BodyKind::Chunked => true,
+            BodyKind::None | BodyKind::UntilClose => false,
+        },
+        _ => false,
+    }
 }
 
 /// Decodes a whole chunked body at the start of `input`: its data and the
@@ -458,7 +521,8 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                     // sent that is no HTTP/1.x request (an HTTP/0.9 line
                     // gets an HTTP/0.9 answer): the case judges that, not
                     // the response check; the fuzzer names it.
-                    let check = if request.is_some() || rest.starts_with(b"HTTP/") {
+                    let versionless = t.sent.split(|c| *c == b'\n').any(versionless_line);
+                    let check = if request.is_some() || rest.starts_with(b"HTTP/") || !versionless {
                         Check::Malformed
                     } else {
                         Check::Http09Answer
@@ -580,7 +644,14 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
         if garbage.is_none() && last.status >= 200 {
             let says_close = !last.keep_alive;
             // A client that half-closed has asked for the close.
-            if t.end.is_closed() && !says_close && !t.write_failed && !t.half_closed {
+            // Only a close after everything sent was answered: a close that
+            // follows bytes the server did not answer is its refusal of
+            // them (RFC 9112 §9.5: a server may close at any time), and says
+            // nothing about whether it announces its closes.
+            let sent = walk(&t.sent);
+            let all_answered = sent.whole && finals >= sent.requests.len();
+            if t.end.is_closed() && !says_close && all_answered && !t.write_failed && !t.half_closed
+            {
                 findings.push(Finding::new(
                     Check::UnannouncedClose,
                     format!(
@@ -657,6 +728,38 @@ mod tests {
         assert_eq!(checks, vec![Check::BodyAfterBodiless]);
         assert!(
             o.findings[0].text.starts_with("3 bytes"),
+            "{:?}",
+            o.findings
+        );
+    }
+
+    #[test]
+    fn request_lines_and_versionless_lines() {
+        let sent = b"GET / HTTP/1.1\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nXGET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(request_lines(sent), 2);
+        assert_eq!(request_lines(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 1);
+        assert!(versionless_line(b"GET /\r"));
+        assert!(!versionless_line(b"GET / HTTP/1.1\r"));
+        assert!(!versionless_line(b"34\r"));
+    }
+
+    #[test]
+    fn a_close_after_bytes_left_unanswered_is_no_unannounced_close() {
+        let ok = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 0\r\n\r\n";
+        // Everything sent was answered, then a silent close: a finding.
+        let one = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let o = observe(&transcript(one, ok, End::Closed));
+        assert!(o
+            .findings
+            .iter()
+            .any(|f| f.check == Check::UnannouncedClose));
+        // A bad request after it went unanswered: the close refuses it.
+        let more = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nBad Field: x\r\n\r\n";
+        let o = observe(&transcript(more, ok, End::Closed));
+        assert!(
+            !o.findings
+                .iter()
+                .any(|f| f.check == Check::UnannouncedClose),
             "{:?}",
             o.findings
         );

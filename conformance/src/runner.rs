@@ -206,6 +206,22 @@ pub fn matches_announced_close(o: &Observation, outcome: &Outcome) -> bool {
             })
 }
 
+/// Whether `o` is one answer and then the close, where the outcome is a
+/// close with no answer at all, and the request carried a body: an
+/// application that answers from the head (before reading the body) cannot
+/// send a 400 once the body turns out malformed; it refuses it by closing.
+/// If a bare close is allowed, so is that: no byte past the body was read as
+/// a request. `rfc` profile only.
+pub fn matches_early_answer_then_close(o: &Observation, outcome: &Outcome, sent: &[u8]) -> bool {
+    outcome.responses.is_empty()
+        && outcome.then != After::Open
+        && o.garbage.is_none()
+        && o.end.is_closed()
+        && o.responses.len() == 1
+        && o.responses[0].status >= 200
+        && observe::first_has_body(sent)
+}
+
 /// Whether `o` fits an outcome that ends in `close`, with the connection
 /// still open but the last response saying `Connection: close`: a lingering
 /// close (RFC 9112 §9.6) may hold the FIN back while the server drains what
@@ -357,7 +373,7 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
                 if o.responses.is_empty()
                     && o.garbage.is_none()
                     && !target.capabilities.contains("answers-pipelined")
-                    && observe::sent_requests(&t.sent).len() >= 2
+                    && observe::request_lines(&t.sent) >= 2
                 {
                     result.verdict = Verdict::NotApplicable;
                     result.reasons.push(
@@ -387,7 +403,9 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
                 let ok = accepted(case, opts.profile).iter().any(|oc| {
                     matches(&o, oc)
                         || (opts.profile == Profile::Rfc
-                            && (matches_announced_close(&o, oc) || matches_lingering_close(&o, oc)))
+                            && (matches_announced_close(&o, oc)
+                                || matches_lingering_close(&o, oc)
+                                || matches_early_answer_then_close(&o, oc, &t.sent)))
                 });
                 if !ok {
                     result
@@ -752,6 +770,27 @@ mod tests {
         assert!(!matches_lingering_close(
             &observed(ok, End::Open),
             &one_close
+        ));
+    }
+
+    #[test]
+    fn an_answer_from_the_head_then_a_close_counts_as_a_close() {
+        let chunked = b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\"x\r\nhello\r\n0\r\n\r\n";
+        let ok = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 0\r\n\r\n";
+        let o = observe::observe(&exchange::Transcript::plain(chunked, ok, End::Closed));
+        let close = Outcome::parse("close").unwrap();
+        assert!(matches_early_answer_then_close(&o, &close, chunked));
+        // Not without a body to refuse, not when the connection stays open,
+        // and not where the outcome wants no close.
+        let get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let plain = observe::observe(&exchange::Transcript::plain(get, ok, End::Closed));
+        assert!(!matches_early_answer_then_close(&plain, &close, get));
+        let open = observe::observe(&exchange::Transcript::plain(chunked, ok, End::Open));
+        assert!(!matches_early_answer_then_close(&open, &close, chunked));
+        assert!(!matches_early_answer_then_close(
+            &o,
+            &Outcome::parse("silence").unwrap(),
+            chunked
         ));
     }
 
