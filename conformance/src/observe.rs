@@ -283,23 +283,18 @@ pub fn versionless_line(line: &[u8]) -> bool {
     method.iter().all(u8::is_ascii_uppercase) && third.is_none_or(|v| !v.starts_with(b"HTTP/"))
 }
 
-/// How many lines of `sent` look like a request-line (an upper-case method,
-/// a target starting with `/` or a scheme, `*`, and a version): more than one
-/// means the bytes held more than one request, whatever h1parse makes of
-/// the first (a head it rejects still ends somewhere).
+/// How many lines of `sent` end like a request-line (three words or more,
+/// the last an `HTTP/` version): more than one means the bytes held more than
+/// one request, whatever h1parse makes of the first (a head it rejects still
+/// ends somewhere, and a body may run into the next request's method).
 pub fn request_lines(sent: &[u8]) -> usize {
     sent.split(|c| *c == b'\n')
         .filter(|line| {
-            let mut words = line.split(|c| *c == b' ');
-            let (Some(method), Some(target), Some(version)) =
-                (words.next(), words.next(), words.next())
-            else {
-                return false;
-            };
-            !method.is_empty()
-                && method.iter().all(u8::is_ascii_uppercase)
-                && !target.is_empty()
-                && version.starts_with(b"HTTP/")
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let words: Vec<&[u8]> = line.split(|c| *c == b' ').collect();
+            words.len() >= 3
+                && words.iter().all(|w| !w.is_empty())
+                && words[words.len() - 1].starts_with(b"HTTP/")
         })
         .count()
 }
@@ -738,6 +733,12 @@ mod tests {
         let sent = b"GET / HTTP/1.1\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nXGET /c HTTP/1.1\r\nHost: a\r\n\r\n";
         assert_eq!(request_lines(sent), 2);
         assert_eq!(request_lines(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), 1);
+        assert_eq!(
+            request_lines(
+                b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n"
+            ),
+            2
+        );
         assert!(versionless_line(b"GET /\r"));
         assert!(!versionless_line(b"GET / HTTP/1.1\r"));
         assert!(!versionless_line(b"34\r"));
