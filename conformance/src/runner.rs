@@ -363,67 +363,76 @@ pub async fn run_case(target: &Target, case: &Case, opts: Options) -> CaseResult
                 result.observed = "no connection".into();
                 result.reasons.push(format!("could not connect: {e}"));
             }
-            Ok(mut t) => {
-                let idle_close = idle_close(target, &t).await;
-                if idle_close.is_some() {
-                    t.end = End::Open;
-                }
-                let o = observe::observe(&t);
-                result.observed = o.words();
-                if o.responses.is_empty()
-                    && o.garbage.is_none()
-                    && !target.capabilities.contains("answers-pipelined")
-                    && observe::request_lines(&t.sent) >= 2
-                {
-                    result.verdict = Verdict::NotApplicable;
-                    result.reasons.push(
-                        "no answer to a write that held more than one request, which this target never answers (see the preflight)".into(),
-                    );
-                    result.ms = started.elapsed().as_millis() as u64;
-                    return result;
-                }
-                if let Some(q) = idle_close {
-                    result.observed = format!(
-                        "{} (closed {} ms after the last byte: the target's idle timer, not an answer)",
-                        result.observed,
-                        q.as_millis()
-                    );
-                }
-                if let Some(d) = t.await_missed {
-                    result.reasons.push(format!(
-                        "nothing arrived within {} ms where an immediate response is required",
-                        d.as_millis()
-                    ));
-                }
-                if let Some(n) = t.silence_broken {
-                    result.reasons.push(format!(
-                        "the server answered or closed before the request was complete ({n} bytes had arrived)"
-                    ));
-                }
-                let ok = accepted(case, opts.profile).iter().any(|oc| {
-                    matches(&o, oc)
-                        || (opts.profile == Profile::Rfc
-                            && (matches_announced_close(&o, oc)
-                                || matches_lingering_close(&o, oc)
-                                || matches_early_answer_then_close(&o, oc, &t.sent)))
-                });
-                if !ok {
-                    result
-                        .reasons
-                        .push(format!("observed `{}`, not an accepted outcome", o.words()));
-                }
-                result.findings = o.findings;
-            }
+            Ok(t) => judge(target, case, opts, t, &mut result).await,
         }
     }
     // Response defects (a missing Date, a bad field in an error response)
     // are the response checks' business, reported once per run
     // (`response_checks`): they never change this case's verdict.
-    if !result.reasons.is_empty() {
+    if !result.reasons.is_empty() && result.verdict != Verdict::NotApplicable {
         result.verdict = Verdict::Fail;
     }
     result.ms = started.elapsed().as_millis() as u64;
     result
+}
+
+/// Judges one exchange against the case's accepted outcomes: fills what was
+/// observed, and the reasons it failed (none: it passed), or marks it n/a.
+async fn judge(
+    target: &Target,
+    case: &Case,
+    opts: Options,
+    mut t: exchange::Transcript,
+    result: &mut CaseResult,
+) {
+    let idle_close = idle_close(target, &t).await;
+    if idle_close.is_some() {
+        t.end = End::Open;
+    }
+    let o = observe::observe(&t);
+    result.observed = o.words();
+    if o.responses.is_empty()
+        && o.garbage.is_none()
+        && !target.capabilities.contains("answers-pipelined")
+        && observe::request_lines(&t.sent) >= 2
+    {
+        result.verdict = Verdict::NotApplicable;
+        result.reasons.push(
+            "no answer to a write that held more than one request, which this target never answers (see the preflight)".into(),
+        );
+        return;
+    }
+    if let Some(q) = idle_close {
+        result.observed = format!(
+            "{} (closed {} ms after the last byte: the target's idle timer, not an answer)",
+            result.observed,
+            q.as_millis()
+        );
+    }
+    if let Some(d) = t.await_missed {
+        result.reasons.push(format!(
+            "nothing arrived within {} ms where an immediate response is required",
+            d.as_millis()
+        ));
+    }
+    if let Some(n) = t.silence_broken {
+        result.reasons.push(format!(
+            "the server answered or closed before the request was complete ({n} bytes had arrived)"
+        ));
+    }
+    let ok = accepted(case, opts.profile).iter().any(|oc| {
+        matches(&o, oc)
+            || (opts.profile == Profile::Rfc
+                && (matches_announced_close(&o, oc)
+                    || matches_lingering_close(&o, oc)
+                    || matches_early_answer_then_close(&o, oc, &t.sent)))
+    });
+    if !ok {
+        result
+            .reasons
+            .push(format!("observed `{}`, not an accepted outcome", o.words()));
+    }
+    result.findings = o.findings;
 }
 
 /// How long the connection had been quiet when the target closed it, when
