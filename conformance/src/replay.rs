@@ -77,7 +77,7 @@ pub async fn judge(target: &Target, acts: &[Action], opts: Options, result: &mut
     // A leak comes with the response or right after it: a short quiet
     // ends the wait.
     let quiet = Timing {
-        idle: opts.idle.min(Duration::from_millis(300)),
+        idle: opts.idle.min(Duration::from_millis(100)),
         ..timing
     };
     let whole = match exchange::run(&target.addr, &[Action::Write(request.clone())], quiet, None)

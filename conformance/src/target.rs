@@ -524,18 +524,24 @@ pub async fn idle_timeout(target: &Target, bound: Duration) -> Option<Duration> 
 
 /// How many connections the target answers at once, up to `want`: each
 /// connection gets one answered GET and is then held idle, as a case's
-/// connection may be, while the next one asks. A pool of workers that each
-/// hold an idle keep-alive connection answers no one else.
+/// connection may be, while the others ask (all at once: a target with room
+/// for them answers them in a moment). A pool of workers that each hold an
+/// idle keep-alive connection answers no one else.
 pub async fn capacity(target: &Target, want: usize, within: Duration) -> usize {
     let get = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
         target.vars.path, target.vars.host
     );
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..want {
+        let (addr, get) = (target.addr.clone(), get.clone());
+        set.spawn(async move { answered(&addr, get.as_bytes(), within).await });
+    }
+    // Held until every probe is done, so that none frees a worker early.
     let mut held = Vec::new();
-    while held.len() < want {
-        match answered(&target.addr, get.as_bytes(), within).await {
-            Some(s) => held.push(s),
-            None => break,
+    while let Some(r) = set.join_next().await {
+        if let Ok(Some(s)) = r {
+            held.push(s);
         }
     }
     held.len()
