@@ -61,6 +61,9 @@ struct App {
     drops_heads_over: Option<usize>,
     /// Bug: a chunked body gets 400 and the close.
     rejects_chunked: bool,
+    /// A target with dot-segments gets `301 Location` to its normal form
+    /// (Go's ServeMux).
+    redirects_dot_segments: bool,
 }
 
 fn serve(app: App) -> SocketAddr {
@@ -100,6 +103,7 @@ fn response(status: u16, extra: &str, body: &[u8], date: bool, head: bool) -> Ve
     let reason = match status {
         200 => "OK",
         204 => "No Content",
+        301 => "Moved Permanently",
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -133,6 +137,9 @@ fn route(app: App, method: &[u8], target: &[u8], body: &[u8], head: bool) -> Vec
             response(404, "", b"not found", true, head)
         }
     };
+    if app.redirects_dot_segments && target.windows(2).any(|w| w == b"/.") {
+        return response(301, "Location: /\r\n", b"", true, head);
+    }
     match (method, target) {
         (b"HEAD", b"/") if app.no_head => response(405, &allow("GET"), b"", true, true),
         (b"GET" | b"HEAD", b"/") => response(200, "", b"hello", true, head),
@@ -418,6 +425,41 @@ fn a_server_below_its_own_limit_is_not_failed() {
         }),
         &ids,
     );
+    assert_eq!(verdicts(&r), all(&ids, Verdict::Fail));
+}
+
+/// Class 3: what the application answers where the sentence allows it: a
+/// redirect for dot-segments, its own 404 to CONNECT (no tunnel), its 404
+/// to an absolute-form target it does not serve, then the canary.
+#[test]
+fn answers_the_sentence_allows_are_accepted() {
+    let ids = [
+        "request-line.dot-segments",
+        "methods.connect-authority-form",
+        "host.absolute-form-unserved-authority",
+    ];
+    let (_, r) = run(
+        serve(App {
+            redirects_dot_segments: true,
+            ..App::default()
+        }),
+        &ids,
+    );
+    assert_eq!(verdicts(&r), all(&ids, Verdict::Pass), "{r:#?}");
+    // A CONNECT answered 2xx with a Content-Length still fails.
+    let mock = Mock::start(&[Bug::Connect200]).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let t = Target {
+        addr: mock.addr().to_string(),
+        vars: vars(),
+        capabilities: ["head", "keepalive", "answers-pipelined"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ..Target::default()
+    };
+    let ids = ["methods.connect-authority-form"];
+    let r = rt.block_on(runner::run_all(&t, &cases(&ids), options(), |_, _, _| {}));
     assert_eq!(verdicts(&r), all(&ids, Verdict::Fail));
 }
 
