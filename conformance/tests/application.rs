@@ -309,6 +309,23 @@ fn run(addr: SocketAddr, ids: &[&str]) -> (Target, Vec<CaseResult>) {
     })
 }
 
+/// Runs the cases against the mock with one bug switched on (a server that
+/// really breaks the rule).
+fn on_mock(bug: Bug, ids: &[&str]) -> Vec<CaseResult> {
+    let mock = Mock::start(&[bug]).unwrap();
+    let t = Target {
+        addr: mock.addr().to_string(),
+        vars: vars(),
+        capabilities: ["head", "keepalive", "answers-pipelined"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ..Target::default()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(runner::run_all(&t, &cases(ids), options(), |_, _, _| {}))
+}
+
 fn verdicts(results: &[CaseResult]) -> BTreeMap<String, Verdict> {
     results
         .iter()
@@ -447,20 +464,11 @@ fn answers_the_sentence_allows_are_accepted() {
     );
     assert_eq!(verdicts(&r), all(&ids, Verdict::Pass), "{r:#?}");
     // A CONNECT answered 2xx with a Content-Length still fails.
-    let mock = Mock::start(&[Bug::Connect200]).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let t = Target {
-        addr: mock.addr().to_string(),
-        vars: vars(),
-        capabilities: ["head", "keepalive", "answers-pipelined"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        ..Target::default()
-    };
     let ids = ["methods.connect-authority-form"];
-    let r = rt.block_on(runner::run_all(&t, &cases(&ids), options(), |_, _, _| {}));
-    assert_eq!(verdicts(&r), all(&ids, Verdict::Fail));
+    assert_eq!(
+        verdicts(&on_mock(Bug::Connect200, &ids)),
+        all(&ids, Verdict::Fail)
+    );
 }
 
 /// Class 4 and 7: the half-close case judges the response only, and gives
@@ -501,29 +509,15 @@ fn bytes_after_a_close_request_do_not_decide_the_case() {
     );
     assert_eq!(verdicts(&r), all(&ids, Verdict::Pass));
     // A server that keeps the connection after `close` still fails.
-    let mock = Mock::start(&[Bug::IgnoreConnectionClose]).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let t = Target {
-        addr: mock.addr().to_string(),
-        vars: vars(),
-        capabilities: ["head", "keepalive", "answers-pipelined"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        ..Target::default()
-    };
     let close_ids = [
         "fields.mixed-case-names",
         "persistence.connection-close",
         "persistence.connection-close-pipelined",
     ];
-    let r = rt.block_on(runner::run_all(
-        &t,
-        &cases(&close_ids),
-        options(),
-        |_, _, _| {},
-    ));
-    assert_eq!(verdicts(&r), all(&close_ids, Verdict::Fail));
+    assert_eq!(
+        verdicts(&on_mock(Bug::IgnoreConnectionClose, &close_ids)),
+        all(&close_ids, Verdict::Fail)
+    );
 }
 
 /// Class 6: a refusal sent without reading a valid body, then a close, is
