@@ -1,5 +1,6 @@
 //! Turns a transcript into the responses it holds, using h1parse's response
-//! parser, and validates each one: the findings are reported per case.
+//! parser, and validates each one: each finding carries its [`Check`], and
+//! the runner reports each check once per run (`response.*`).
 //!
 //! Checks (RFC 9112 unless noted): a well-formed status line and field
 //! section; `Date` on 2xx–4xx (RFC 9110 §6.6.1); exactly one framing

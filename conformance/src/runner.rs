@@ -1,7 +1,8 @@
 //! Runs cases against a target and judges them: the observed responses and
-//! connection state must match one acceptable outcome of the profile, and
-//! the validator must find nothing that breaks a MUST (SHOULD, too, in the
-//! `strict` profile).
+//! connection state must match one acceptable outcome of the profile. What
+//! the validator finds in the responses is reported once per run, as the
+//! response checks (`response.*`), beside the preflight's own rules
+//! (`preflight.*`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ use crate::target::Target;
 pub enum Profile {
     /// Every outcome the RFC allows.
     Rfc,
-    /// Only the safest outcome(s); SHOULD findings fail too.
+    /// Only the safest outcome(s).
     Strict,
 }
 
@@ -225,7 +226,8 @@ pub fn matches_early_answer_then_close(o: &Observation, outcome: &Outcome, sent:
 /// Whether `o` fits an outcome that ends in `close`, with the connection
 /// still open but the last response saying `Connection: close`: a lingering
 /// close (RFC 9112 §9.6) may hold the FIN back while the server drains what
-/// the client sent. The validator still warns. `rfc` profile only.
+/// the client sent. `response.close-done` still reports it (with
+/// `--should`). `rfc` profile only.
 pub fn matches_lingering_close(o: &Observation, outcome: &Outcome) -> bool {
     if outcome.then != After::Close || o.end != End::Open {
         return false;
