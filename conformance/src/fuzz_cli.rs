@@ -83,7 +83,8 @@ pub struct FuzzArgs {
     /// Exchanges each finding may spend on shrinking.
     #[arg(long, default_value_t = 300, value_name = "N")]
     shrink_budget: usize,
-    /// Stop after this many distinct findings.
+    /// Stop after this many distinct root causes (a desync counts once per
+    /// rule the server read otherwise, whatever way it showed).
     #[arg(long, default_value_t = 20, value_name = "N")]
     max_findings: usize,
     /// Also take the requests of the case files in DIR as seeds (repeatable).
@@ -124,6 +125,13 @@ struct Child(Mutex<spawn::Spawned>);
 impl Watch for Child {
     fn exited(&self) -> Option<String> {
         self.0.lock().ok()?.exited()
+    }
+
+    fn restart(&self) -> Result<(), String> {
+        self.0
+            .lock()
+            .map_err(|_| "the server's handle is poisoned".to_string())?
+            .restart()
     }
 }
 
@@ -395,6 +403,22 @@ fn human(s: &Summary, targets: &[FuzzTarget]) -> String {
         for w in &f.observed {
             let _ = writeln!(out, "  observed: {w}");
         }
+        let variants: Vec<String> = f
+            .variants
+            .iter()
+            .map(|(s, n)| format!("{s} ×{n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {} input(s) hit it{}; {}",
+            f.hits,
+            if variants.is_empty() {
+                String::new()
+            } else {
+                format!(" (also as {})", variants.join(", "))
+            },
+            f.confirmed
+        );
         let _ = writeln!(out, "  reproduce: {}", f.reproducer);
         if let Some(p) = &f.case_file {
             let _ = writeln!(out, "  case file: {p}");

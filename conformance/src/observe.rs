@@ -230,6 +230,9 @@ pub struct Observation {
     pub end: End,
     /// Validator findings.
     pub findings: Vec<Finding>,
+    /// Bytes came that do not start with a status line (not after a
+    /// bodiless response, where they are its leaked body).
+    pub no_status_line: bool,
 }
 
 impl Observation {
@@ -440,6 +443,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
     let mut findings = Vec::new();
     let mut garbage = None;
     let mut garbage_at = 0;
+    let mut no_status_line = false;
     let mut pos = 0;
     let mut finals = 0;
     let must = |findings: &mut Vec<Finding>, check: Check, text: String| {
@@ -517,6 +521,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                     // sent that is no HTTP/1.x request (an HTTP/0.9 line
                     // gets an HTTP/0.9 answer): the case judges that, not
                     // the response check; the fuzzer names it.
+                    no_status_line = !rest.starts_with(b"HTTP/");
                     let versionless = t.sent.split(|c| *c == b'\n').any(versionless_line);
                     let check = if request.is_some() || rest.starts_with(b"HTTP/") || !versionless {
                         Check::Malformed
@@ -677,6 +682,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
         garbage_at,
         end: t.end,
         findings,
+        no_status_line,
     }
 }
 

@@ -12,6 +12,10 @@ pub struct Spawned {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub addr: String,
+    /// The command, `{port}` not yet replaced.
+    cmd: String,
+    port: u16,
+    wait: Duration,
 }
 
 /// A port nothing listens on right now.
@@ -23,6 +27,10 @@ pub fn free_port() -> std::io::Result<u16> {
 /// its own) and waits up to `wait` for it to accept connections.
 pub fn spawn(cmd: &str, wait: Duration) -> Result<Spawned, String> {
     let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+    start(cmd, port, wait)
+}
+
+fn start(cmd: &str, port: u16, wait: Duration) -> Result<Spawned, String> {
     let line = cmd.replace("{port}", &port.to_string());
     let child = Command::new("sh")
         .arg("-c")
@@ -36,6 +44,9 @@ pub fn spawn(cmd: &str, wait: Duration) -> Result<Spawned, String> {
     let mut s = Spawned {
         child,
         addr: format!("127.0.0.1:{port}"),
+        cmd: cmd.to_string(),
+        port,
+        wait,
     };
     let started = Instant::now();
     loop {
@@ -76,6 +87,24 @@ impl Spawned {
         match self.child.try_wait() {
             Ok(Some(status)) => Some(status.to_string()),
             _ => None,
+        }
+    }
+
+    /// Stops the process and starts the command again on the same port (a
+    /// fresh server, at the address the run already uses).
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        let started = Instant::now();
+        loop {
+            match start(&self.cmd, self.port, self.wait) {
+                Ok(fresh) => {
+                    *self = fresh;
+                    return Ok(());
+                }
+                // The port may linger a moment after the old process.
+                Err(e) if started.elapsed() > self.wait => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
         }
     }
 

@@ -113,7 +113,10 @@ fn each_framing_bug_mode_is_found_shrunk_and_replayable() {
     for (bug, want) in FOUND {
         let mock = Mock::start(&[*bug]).unwrap();
         let s = fuzz_mock(&mock, 5000, 50);
-        let Some(f) = s.findings.iter().find(|f| f.signature.starts_with(want)) else {
+        // The finding, or a variant of it (same root cause, seen later).
+        let Some(f) = s.findings.iter().find(|f| {
+            f.signature.starts_with(want) || f.variants.keys().any(|v| v.starts_with(want))
+        }) else {
             let got: Vec<&str> = s.findings.iter().map(|f| f.signature.as_str()).collect();
             missed.push(format!("{}: no {want} in {got:?}", bug.name()));
             continue;
@@ -143,16 +146,34 @@ fn each_framing_bug_mode_is_found_shrunk_and_replayable() {
     assert!(missed.is_empty(), "bug modes not found: {missed:#?}");
 }
 
+// A server that never answers a request pipelined behind another is not
+// hiding the canary: the preflight says so once, and its stall is no
+// finding (RFC 9112 §9.3.2 lets a server answer pipelined requests; it
+// does not make it).
 #[test]
-fn a_dropped_pipeline_is_found_as_swallowed() {
+fn a_server_that_does_not_pipeline_is_noted_not_reported() {
     let mock = Mock::start(&[Bug::NoPipelining]).unwrap();
     let s = fuzz_mock(&mock, 3000, 1);
+    let sigs: Vec<&str> = s.findings.iter().map(|f| f.signature.as_str()).collect();
     assert!(
-        s.findings
+        sigs.iter()
+            .all(|s| !s.starts_with("desync:swallowed") && !s.starts_with("desync:dropped")),
+        "{sigs:?}"
+    );
+    assert!(
+        s.notes
             .iter()
-            .any(|f| f.signature.starts_with("desync:")),
+            .any(|n| n.contains("does not answer a request pipelined")),
         "{:?}",
-        s.findings.iter().map(|f| &f.signature).collect::<Vec<_>>()
+        s.notes
+    );
+    // The same mock, without the bug, is noted as pipelining.
+    let correct = Mock::start(&[]).unwrap();
+    let s = fuzz_mock(&correct, 10, 1);
+    assert!(
+        !s.notes.iter().any(|n| n.contains("pipelined")),
+        "{:?}",
+        s.notes
     );
 }
 

@@ -156,7 +156,16 @@ impl Grammar {
         let version = match rng.below(100) {
             0..=84 => "HTTP/1.1",
             85..=91 => "HTTP/1.0",
-            _ => rng.pick(&["HTTP/1.2", "http/1.1", "HTTP/1.10", "HTTP/2.0", "HTTP/1.1 "]),
+            92..=95 => rng.pick(&["HTTP/1.2", "http/1.1", "HTTP/1.10", "HTTP/2.0", "HTTP/1.1 "]),
+            // Digits a language's number parser accepts and HTTP-version does not.
+            _ => rng.pick(&[
+                "HTTP/\u{661}.\u{661}",
+                "HTTP/1.\u{661}",
+                "HTTP/+1.1",
+                "HTTP/01.01",
+                "HTTP/1.1\u{a0}",
+                "HTTP/1_1",
+            ]),
         };
         let eol: &[u8] = match rng.below(30) {
             0 => b"\n",
@@ -219,7 +228,16 @@ impl Grammar {
                 2 => out.extend_from_slice(b":\t"),
                 _ => out.extend_from_slice(b": "),
             }
-            if rng.chance(3) {
+            if rng.chance(2) {
+                // A framing field on a fold line: part of the value above
+                // (RFC 9112 §5.2), never a field of its own.
+                out.extend_from_slice(value);
+                out.extend_from_slice(rng.pick(&[
+                    &b"\r\n Transfer-Encoding: chunked"[..],
+                    b"\r\n\tContent-Length: 0",
+                    b"\r\n Content-Length: 5",
+                ]));
+            } else if rng.chance(3) {
                 // obs-fold: the value continues on a line starting with whitespace.
                 let cut = rng.below(value.len() + 1);
                 out.extend_from_slice(&value[..cut]);
@@ -280,16 +298,13 @@ impl Grammar {
             },
             6 => {
                 // A Content-Length that is not `1*DIGIT`, or not the body's length.
-                let v = match rng.below(9) {
+                let v = match rng.below(11) {
                     0 => format!("{len}, {len}"),
-                    1 => format!("+{len}"),
-                    2 => format!("0x{len:x}"),
-                    3 => format!("{} {}", len / 10, len % 10),
-                    4 => format!("{}", len + 1),
-                    5 => format!("{}", len.saturating_sub(1)),
-                    6 => format!("-{len}"),
-                    7 => format!("{len}\x00"),
-                    _ => format!("0{len}"),
+                    1 => format!("{}", len + 1),
+                    2 => format!("{}", len.saturating_sub(1)),
+                    3 => format!("{len}\x00"),
+                    4 => format!("0{len}"),
+                    _ => spelled(rng, len as u64, 10),
                 };
                 Framing {
                     fields: vec![cl(v)],
@@ -338,10 +353,21 @@ impl Grammar {
                 }
                 Framing { fields, body: c }
             }
-            12 => Framing {
-                // Transfer-Encoding split over two lines.
-                fields: vec![te(rng.pick(&["gzip", "identity", ""])), te("chunked")],
-                body: chunked(rng),
+            12 => match rng.below(3) {
+                // Transfer-Encoding split over two lines (also chunked twice).
+                0 | 1 => Framing {
+                    fields: vec![
+                        te(rng.pick(&["gzip", "identity", "", "chunked"])),
+                        te("chunked"),
+                    ],
+                    body: chunked(rng),
+                },
+                // `identity` (no coding RFC 9112 knows any more) with a
+                // Content-Length that frames the body.
+                _ => Framing {
+                    fields: vec![te("identity"), cl(len.to_string())],
+                    body: body.to_vec(),
+                },
             },
             _ => Framing {
                 fields: vec![(
@@ -372,14 +398,13 @@ fn chunk(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
     let mut rest = data;
     while !rest.is_empty() {
         let n = (1 + rng.below(rest.len())).min(rest.len());
-        let size = match rng.below(20) {
+        let size = match rng.below(24) {
             0 => format!("{n:X}"),
             1 => format!("000{n:x}"),
             2 => format!("{:x}", n + 1),
-            3 => format!("{n:x} "),
-            4 => format!("{n:x}x"),
-            5 => format!("0x{n:x}"),
-            6 => format!("1{:016x}", n),
+            3 => format!("{n:x}x"),
+            4 => format!("1{:016x}", n),
+            5..=8 => spelled(rng, n as u64, 16),
             _ => format!("{n:x}"),
         };
         out.extend_from_slice(size.as_bytes());
@@ -394,10 +419,11 @@ fn chunk(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(if rng.chance(5) { b"\n" } else { b"\r\n" });
         out.extend_from_slice(&rest[..n]);
+        // After the data: CRLF, or two other bytes a sloppy parser skips.
         out.extend_from_slice(match rng.below(25) {
             0 => &b"\n"[..],
             1 => b"",
-            2 => b"XX",
+            2 => rng.pick(&[&b"XX"[..], b"\r\r", b"\n\n", b"\r ", b"\x00\x00"]),
             _ => b"\r\n",
         });
         rest = &rest[n..];
@@ -414,6 +440,37 @@ fn chunk(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(if rng.chance(5) { b"\n" } else { b"\r\n" });
     out
+}
+
+/// `n` in base 10 or 16, spelled as a language's integer parser accepts it
+/// and RFC 9112 (`1*DIGIT`, `1*HEXDIG`) does not: a sign, `_` between
+/// digits, a radix prefix, surrounding whitespace, or digits of another
+/// script (U+0660..U+0669, ARABIC-INDIC, read as 0..9 by Unicode-aware
+/// parsers).
+pub fn spelled(rng: &mut Rng, n: u64, radix: u32) -> String {
+    let plain = if radix == 16 {
+        format!("{n:x}")
+    } else {
+        n.to_string()
+    };
+    match rng.below(7) {
+        0 => format!("+{plain}"),
+        1 => format!("-{plain}"),
+        2 if plain.len() > 1 => format!("{}_{}", &plain[..1], &plain[1..]),
+        2 => format!("0_{plain}"),
+        3 => format!("{}{plain}", if radix == 16 { "0x" } else { "0x0" }),
+        4 => {
+            let (a, b) = rng.pick(&[(" ", ""), ("", " "), ("\t", "\t")]);
+            format!("{a}{plain}{b}")
+        }
+        _ => plain
+            .chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) => char::from_u32(0x660 + d).unwrap_or(c),
+                None => c,
+            })
+            .collect(),
+    }
 }
 
 /// Bytes that make parsers disagree.

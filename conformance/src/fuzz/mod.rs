@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gen::{Grammar, Input};
-use oracle::{Canary, Class, Verdict};
+use oracle::{Canary, Class, Kind, Verdict};
 use wire::Wire;
 
 use crate::case::Vars;
@@ -86,6 +86,8 @@ pub struct Finding {
     pub class: Class,
     /// What makes it distinct (class, kind, where the reference stopped).
     pub signature: String,
+    /// Its root cause (what `--max-findings` counts).
+    pub root: String,
     /// What was wrong, in one sentence.
     pub detail: String,
     /// The input number (with the seed, it regenerates the input).
@@ -112,6 +114,14 @@ pub struct Finding {
     pub canary_status: u16,
     /// The case file written for it, with `--out`.
     pub case_file: Option<String>,
+    /// Inputs that hit it (this signature or a variant of the same root).
+    pub hits: u64,
+    /// Other signatures of the same root cause and how many inputs hit
+    /// each (not reported on their own; `--max-findings` counts roots).
+    pub variants: BTreeMap<String, u64>,
+    /// How the finding was confirmed (replayed on a fresh connection, or
+    /// on a fresh server), or why it could not be.
+    pub confirmed: String,
 }
 
 /// What a run did.
@@ -155,6 +165,11 @@ pub fn canary_bytes(vars: &Vars) -> Vec<u8> {
 pub trait Watch: Send + Sync {
     /// `Some(description)` once the process has exited.
     fn exited(&self) -> Option<String>;
+
+    /// Stops the process and starts a fresh one at the same address.
+    fn restart(&self) -> Result<(), String> {
+        Err("the run did not start the server (no --spawn)".into())
+    }
 }
 
 /// Shared state of a run.
@@ -168,7 +183,14 @@ struct Run {
     duplicates: AtomicU64,
     stop: AtomicBool,
     stopped: Mutex<Option<String>>,
+    /// Root causes found so far, and the inputs that hit each signature.
     seen: Mutex<HashSet<String>>,
+    hits: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
+    /// Serializes what is done when the target is gone; `generation`
+    /// counts restarts (an exchange from before one proves nothing).
+    revive: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+    paused: AtomicBool,
     /// Fast-path verdicts the slow path did not confirm.
     refuted: AtomicU64,
     /// The target behaves differently when we half-close: stop doing it.
@@ -185,6 +207,8 @@ struct Prepared {
     target: FuzzTarget,
     canary: Vec<u8>,
     canary_status: u16,
+    /// It answers a request pipelined behind one with a body.
+    pipelines: bool,
 }
 
 /// Live counters, for a progress line.
@@ -215,15 +239,24 @@ pub async fn fuzz(
     interrupt: Option<tokio::sync::oneshot::Receiver<()>>,
 ) -> Result<Summary, StartError> {
     let mut prepared = Vec::new();
+    let mut notes = Vec::new();
     for t in targets {
         let canary = canary_bytes(&t.vars);
         let status = canary_status(&t.addr, &canary, &cfg)
             .await
             .map_err(|e| StartError::Unreachable(format!("{} ({}): {e}", t.name, t.addr)))?;
+        let pipelines = pipelines(&t, &canary, &cfg).await;
+        if !pipelines {
+            notes.push(format!(
+                "{}: does not answer a request pipelined behind one with a body (preflight): only the first request of each input is expected to be answered",
+                t.name
+            ));
+        }
         prepared.push(Prepared {
             target: t,
             canary,
             canary_status: status,
+            pipelines,
         });
     }
     let grammar = Grammar::new(&prepared[0].target.vars, seeds);
@@ -238,9 +271,13 @@ pub async fn fuzz(
         stop: AtomicBool::new(false),
         stopped: Mutex::new(None),
         seen: Mutex::new(HashSet::new()),
+        hits: Mutex::new(BTreeMap::new()),
+        revive: tokio::sync::Mutex::new(()),
+        generation: AtomicU64::new(0),
+        paused: AtomicBool::new(false),
         refuted: AtomicU64::new(0),
         no_half_close: AtomicBool::new(false),
-        notes: Mutex::new(Vec::new()),
+        notes: Mutex::new(notes),
         lenient: Mutex::new(BTreeMap::new()),
         findings: Mutex::new(Vec::new()),
         watch,
@@ -284,6 +321,17 @@ pub async fn fuzz(
     run.stop.store(true, Ordering::Relaxed);
     let mut findings = run.findings.lock().expect("findings").clone();
     findings.sort_by_key(|f| f.iteration);
+    let hits = run.hits.lock().expect("hits").clone();
+    for f in &mut findings {
+        if let Some(sigs) = hits.get(&f.root) {
+            f.hits = sigs.values().sum::<u64>().max(1);
+            f.variants = sigs
+                .iter()
+                .filter(|(s, _)| **s != f.signature)
+                .map(|(s, n)| (s.clone(), *n))
+                .collect();
+        }
+    }
     let mut by_class = BTreeMap::new();
     for f in &findings {
         *by_class.entry(f.class.name().to_string()).or_insert(0) += 1;
@@ -391,7 +439,8 @@ impl Run {
         let bytes = [&input.bytes[..], &p.canary].concat();
         let reading = oracle::read(&bytes);
         let lenient = oracle::read_lenient(&bytes);
-        let canary = Canary::after(&input.bytes, p.canary_status, &reading);
+        let mut canary = Canary::after(&input.bytes, p.canary_status, &reading);
+        canary.pipelines = p.pipelines;
         let expect = reading.max_answers().unwrap_or(reading.requests.len() + 1);
         let Some(tr) = self.send(t, input, self.fast(expect)).await else {
             // A connection that failed while the server still answers (a
@@ -411,7 +460,7 @@ impl Run {
         }
         let known = v
             .as_ref()
-            .is_some_and(|v| self.seen.lock().expect("seen").contains(&v.signature));
+            .is_some_and(|v| self.seen.lock().expect("seen").contains(&v.root));
         if confirm && !known && v.as_ref().is_some_and(|v| v.confirm) && tr.half_closed {
             let Some(tr) = self.send(t, input, self.slow()).await else {
                 return match self.health(t).await {
@@ -452,12 +501,11 @@ impl Run {
     async fn health(&self, t: usize) -> Option<Verdict> {
         let p = &self.targets[t];
         if let Some(how) = self.watch.as_ref().and_then(|w| w.exited()) {
-            return Some(Verdict {
-                class: Class::Crash,
-                signature: "crash:exit".into(),
-                detail: format!("the server process exited: {how}"),
-                confirm: false,
-            });
+            return Some(Verdict::new(
+                Kind::Exit,
+                None,
+                format!("the server process exited: {how}"),
+            ));
         }
         let plain = Input {
             bytes: Vec::new(),
@@ -470,21 +518,19 @@ impl Run {
             grace: Some((1, Duration::ZERO)),
         };
         match wire::exchange(&p.target.addr, &plain, &p.canary, wire).await {
-            Err(e) => Some(Verdict {
-                class: Class::Crash,
-                signature: "crash:refused".into(),
-                detail: format!("the server stopped accepting connections: {}", e.0),
-                confirm: false,
-            }),
-            Ok(tr) if observe::complete_finals(&tr.sent, &tr.received) == 0 => Some(Verdict {
-                class: Class::Hang,
-                signature: "hang:no-answer".into(),
-                detail: format!(
+            Err(e) => Some(Verdict::new(
+                Kind::Refused,
+                None,
+                format!("the server stopped accepting connections: {}", e.0),
+            )),
+            Ok(tr) if observe::complete_finals(&tr.sent, &tr.received) == 0 => Some(Verdict::new(
+                Kind::NoAnswer,
+                None,
+                format!(
                     "the server accepts connections but no longer answers a plain GET within {:?}",
                     wire.idle
                 ),
-                confirm: false,
-            }),
+            )),
             Ok(_) => None,
         }
     }
@@ -527,10 +573,13 @@ impl Run {
             .iter()
             .map(|p| p.target.name.as_str())
             .collect();
-        Ok(oracle::differ(&reading, &names, &seen).map(|(v, who)| {
-            let words = seen.iter().map(|o| o.words()).collect();
-            (v, who, words)
-        }))
+        let pipelines: Vec<bool> = self.targets.iter().map(|p| p.pipelines).collect();
+        Ok(
+            oracle::differ(&reading, &names, &pipelines, &seen).map(|(v, who)| {
+                let words = seen.iter().map(|o| o.words()).collect();
+                (v, who, words)
+            }),
+        )
     }
 }
 
@@ -550,47 +599,30 @@ async fn worker(run: Arc<Run>) {
                 return;
             }
         }
+        if run.paused.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
         let i = run.next.fetch_add(1, Ordering::Relaxed);
         if run.cfg.runs.is_some_and(|n| i >= n) {
             return;
         }
         let input = run.grammar.input(run.cfg.seed, i);
         run.inputs.fetch_add(1, Ordering::Relaxed);
+        let generation = run.generation.load(Ordering::Relaxed);
         match run.check(&input, true).await {
             Ok(None) => {}
             Ok(Some((v, who, _))) => {
-                if !run.seen.lock().expect("seen").insert(v.signature.clone()) {
-                    run.duplicates.fetch_add(1, Ordering::Relaxed);
+                if !run.hit(&v) {
                     continue;
                 }
                 let f = finish(&run, i, input, v, who).await;
-                let mut fs = run.findings.lock().expect("findings");
-                fs.push(f);
-                if fs.len() >= run.cfg.max_findings {
-                    drop(fs);
-                    run.halt("--max-findings reached");
-                }
+                run.found(f);
             }
             Err((dead, who)) => {
-                if run
-                    .seen
-                    .lock()
-                    .expect("seen")
-                    .insert(dead.signature.clone())
-                {
-                    let f = record(
-                        &run,
-                        i,
-                        input.clone(),
-                        input,
-                        dead.clone(),
-                        vec![who],
-                        Vec::new(),
-                    );
-                    run.findings.lock().expect("findings").push(f);
+                if !run.gone(i, input, dead, who, generation).await {
+                    return;
                 }
-                run.halt(&format!("the target is gone ({})", dead.detail));
-                return;
             }
         }
     }
@@ -599,6 +631,141 @@ async fn worker(run: Arc<Run>) {
 impl Run {
     fn halt_quiet(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Counts an input that hit `v`; whether its root cause is new.
+    fn hit(&self, v: &Verdict) -> bool {
+        *self
+            .hits
+            .lock()
+            .expect("hits")
+            .entry(v.root.clone())
+            .or_default()
+            .entry(v.signature.clone())
+            .or_insert(0) += 1;
+        let new = self.seen.lock().expect("seen").insert(v.root.clone());
+        if !new {
+            self.duplicates.fetch_add(1, Ordering::Relaxed);
+        }
+        new
+    }
+
+    /// Records a finding; stops at `--max-findings` root causes.
+    fn found(&self, f: Finding) {
+        let mut fs = self.findings.lock().expect("findings");
+        fs.push(f);
+        if fs.len() >= self.cfg.max_findings {
+            drop(fs);
+            self.halt("--max-findings reached");
+        }
+    }
+
+    fn note(&self, text: String) {
+        self.notes.lock().expect("notes").push(text);
+    }
+
+    /// The target looked gone after input `i`. A hang is confirmed only if
+    /// a plain GET still gets no answer after a few more seconds; then
+    /// (with `--spawn`) the input is replayed on a fresh server, and only
+    /// if that one stops too is it a finding, shrunk the same way. Returns
+    /// whether the run goes on.
+    async fn gone(
+        self: &Arc<Self>,
+        i: u64,
+        input: Input,
+        dead: Verdict,
+        who: String,
+        generation: u64,
+    ) -> bool {
+        let _one = self.revive.lock().await;
+        if self.generation.load(Ordering::Relaxed) != generation {
+            // Restarted since this exchange began: it proves nothing.
+            return true;
+        }
+        let single = self.targets.len() == 1;
+        self.paused.store(true, Ordering::Relaxed);
+        if dead.kind == Kind::NoAnswer && single {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if self.health(0).await.is_none() {
+                    self.note(format!(
+                        "after input {i} the target answered no plain GET for a while, then did again: slow, not hung (not reported)"
+                    ));
+                    self.paused.store(false, Ordering::Relaxed);
+                    return true;
+                }
+            }
+        }
+        let restart = match &self.watch {
+            Some(w) if single => w.restart(),
+            _ => Err("no --spawn: not replayed on a fresh server".into()),
+        };
+        if let Err(why) = restart {
+            let mut f = record(
+                self,
+                i,
+                input.clone(),
+                input,
+                dead.clone(),
+                vec![who],
+                Vec::new(),
+            );
+            f.confirmed = why;
+            if self.hit(&dead) {
+                self.found(f);
+            }
+            self.halt(&format!("the target is gone ({})", dead.detail));
+            return false;
+        }
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        let reproduced = self.stops_fresh(&input).await;
+        let outcome = match reproduced {
+            None => {
+                self.note(format!(
+                    "after input {i} the target was gone ({}), but the input alone does not stop a fresh server: not reported",
+                    dead.detail
+                ));
+                true
+            }
+            Some(again) => {
+                let kind = again.kind;
+                let holds = |candidate: Input| {
+                    let run = self.clone();
+                    async move {
+                        run.stops_fresh(&candidate)
+                            .await
+                            .is_some_and(|v| v.kind == kind)
+                    }
+                };
+                let budget = self.cfg.shrink_budget.min(24);
+                let shrunk = shrink::shrink(input.clone(), holds, budget).await;
+                let mut f = record(self, i, input, shrunk, again.clone(), vec![who], Vec::new());
+                f.confirmed = "reproduced on a fresh server (--spawn), and shrunk there".into();
+                if self.hit(&again) {
+                    self.found(f);
+                }
+                true
+            }
+        };
+        if let Some(w) = &self.watch {
+            if let Err(why) = w.restart() {
+                self.halt(&format!("the target could not be restarted: {why}"));
+                return false;
+            }
+        }
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.paused.store(false, Ordering::Relaxed);
+        outcome
+    }
+
+    /// On a fresh server: send `input`, then check that the server is
+    /// still there. `Some` when it is gone.
+    async fn stops_fresh(&self, input: &Input) -> Option<Verdict> {
+        if let Some(w) = &self.watch {
+            w.restart().ok()?;
+        }
+        let _ = self.send(0, input, self.slow()).await;
+        self.health(0).await
     }
 }
 
@@ -659,6 +826,7 @@ fn record(
     ));
     Finding {
         class: v.class,
+        root: v.root,
         signature: v.signature,
         detail: v.detail,
         iteration,
@@ -672,6 +840,42 @@ fn record(
         reproducer: crate::runner::reproducer(&p.target.addr, &actions),
         canary_status: p.canary_status,
         case_file: None,
+        hits: 1,
+        variants: BTreeMap::new(),
+        confirmed: "judged again on a fresh connection".into(),
+    }
+}
+
+/// Whether the target answers the canary pipelined behind a request with
+/// a five-byte body, in one write.
+async fn pipelines(t: &FuzzTarget, canary: &[u8], cfg: &Config) -> bool {
+    let post = if t.vars.post.is_empty() {
+        &t.vars.path
+    } else {
+        &t.vars.post
+    };
+    let first = Input {
+        bytes: format!(
+            "POST {post} HTTP/1.1\r\nHost: {}\r\nContent-Length: 5\r\n\r\nhello",
+            t.vars.host
+        )
+        .into_bytes(),
+        splits: Vec::new(),
+    };
+    let wire = Wire {
+        step: cfg.step,
+        idle: cfg.wait.max(Duration::from_secs(1)),
+        half_close: false,
+        grace: Some((2, Duration::ZERO)),
+    };
+    match wire::exchange(&t.addr, &first, canary, wire).await {
+        // Two answers, or a close after the first (a server may close
+        // after any response): either way it did not stall.
+        Ok(tr) => {
+            let o = observe::observe(&tr);
+            oracle::finals(&o).len() >= 2 || tr.end != End::Open
+        }
+        Err(_) => true,
     }
 }
 

@@ -11,16 +11,7 @@ use h1parse::{BodyKind, ChunkedDecoder, Header, RequestParser, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// One request as the origin received it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    /// Its method.
-    pub method: Vec<u8>,
-    /// Its request-target.
-    pub target: Vec<u8>,
-    /// The decoded body length.
-    pub body_len: u64,
-}
+pub use super::oracle::proxy::Received;
 
 /// A running origin; stops with the runtime.
 #[derive(Clone)]

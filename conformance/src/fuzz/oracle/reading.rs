@@ -1,0 +1,526 @@
+//! The reference: what RFC 9112 says the bytes hold, message after
+//! message (h1parse's strict reading), and the readings it allows a
+//! server (the leniencies).
+
+use h1parse::{BodyKind, ChunkedDecoder, ErrorKind, Header, RequestParser, Status};
+
+/// One complete request in the reference reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Req {
+    /// Its method.
+    pub method: Vec<u8>,
+    /// Byte range of the whole message (head and body).
+    pub span: std::ops::Range<usize>,
+    /// Whether the connection must close after its response (HTTP/1.0
+    /// without keep-alive, `Connection: close`, CONNECT).
+    pub last: bool,
+    /// Its request-target.
+    pub target: Vec<u8>,
+    /// Its body length (decoded, for chunked).
+    pub body_len: u64,
+    /// Its minor version (0 for HTTP/1.0).
+    pub minor: u8,
+}
+
+/// Where the reference reading stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Every byte was read, as whole messages.
+    End,
+    /// A request ends the connection; the bytes after it are not read.
+    Closed,
+    /// A message the RFC rejects; `framing` says whether its error makes
+    /// the message's length unknowable (after it, nothing can be read).
+    Error {
+        /// h1parse's error kind.
+        kind: ErrorKind,
+        /// Offset in the bytes.
+        offset: usize,
+        /// Whether the error concerns framing (length, line ends, field syntax).
+        framing: bool,
+        /// Whether it is in a chunked body (else in a head).
+        body: bool,
+    },
+    /// The bytes end inside a message.
+    Partial,
+}
+
+impl Stop {
+    /// Where reading stopped, for people.
+    pub fn describe(self) -> String {
+        match self {
+            Stop::End => "all read".into(),
+            Stop::Closed => "the last one asks to close".into(),
+            Stop::Error { kind, offset, .. } => {
+                format!(
+                    "then a message RFC 9112 rejects: {}, byte {offset}",
+                    kind.description()
+                )
+            }
+            Stop::Partial => "then an incomplete message".into(),
+        }
+    }
+
+    /// A short label for signatures.
+    pub fn label(self) -> String {
+        match self {
+            Stop::End => "end".into(),
+            Stop::Closed => "close".into(),
+            Stop::Error { kind, .. } => format!("{kind:?}"),
+            Stop::Partial => "partial".into(),
+        }
+    }
+}
+
+/// The reference reading of the bytes sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// The complete requests, in order.
+    pub requests: Vec<Req>,
+    /// Why reading stopped.
+    pub stop: Stop,
+    /// Bytes the lenient reading left out (ignored field lines), all
+    /// before the canary: offsets after them are this much smaller.
+    pub removed: usize,
+    /// The leniencies this reading took, in the order it took them.
+    pub used: Vec<Leniency>,
+}
+
+impl Reading {
+    /// The requests as the validator pairs them with responses.
+    pub fn sent(&self) -> Vec<crate::observe::SentRequest> {
+        self.requests
+            .iter()
+            .map(|q| crate::observe::SentRequest {
+                method: q.method.clone(),
+                minor: q.minor,
+            })
+            .collect()
+    }
+
+    /// Whether the last request read is the canary, on its own.
+    pub fn ends_with_canary(&self, canary_start: usize) -> bool {
+        self.requests
+            .last()
+            .is_some_and(|q| q.span.start + self.removed == canary_start)
+    }
+}
+
+impl Reading {
+    /// The most final responses a conforming server can send: `None` when
+    /// the reference cannot say (a non-framing error the server may
+    /// tolerate, after which its reading of the rest is its own).
+    pub fn max_answers(&self) -> Option<usize> {
+        let n = self.requests.len();
+        match self.stop {
+            Stop::End | Stop::Closed => Some(n),
+            Stop::Error { framing: true, .. } | Stop::Partial => Some(n + 1),
+            Stop::Error { framing: false, .. } => None,
+        }
+    }
+}
+
+/// Errors after which the length of the message is not knowable, or that
+/// servers are known to read two ways (so reading on is the smuggling
+/// precondition). The rest (method, target, version, Host, limits, CTLs in
+/// a value) leave the framing intact: a server that tolerates them reads
+/// the same messages.
+pub fn is_framing(kind: ErrorKind) -> bool {
+    use ErrorKind::*;
+    !matches!(
+        kind,
+        InvalidMethod
+            | InvalidTarget
+            | UriTooLong
+            | MissingVersion
+            | InvalidVersion
+            | UnsupportedVersion
+            | MissingHost
+            | DuplicateHost
+            | InvalidHost
+            | HeaderSectionTooLarge
+            | HeaderLineTooLong
+            | TooManyHeaders
+            | InvalidHeaderValue
+    )
+}
+
+/// A way a server may read bytes that RFC 9112 (as h1parse reads it)
+/// rejects, and how it frames what follows. The lenient reading applies
+/// every one of them; a finding stands only when neither the strict nor
+/// the lenient reading explains what the server answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Leniency {
+    /// A bare LF ends a line of the head.
+    BareLf,
+    /// obs-fold in a field value is replaced by spaces before the value is
+    /// read, whichever error h1parse met first in that head.
+    ObsFold,
+    /// Content-Length and Transfer-Encoding: chunked frames the body, and
+    /// the connection closes after the response.
+    TransferEncodingOverContentLength,
+    /// A field line that is no valid field line is skipped; the head ends
+    /// at its empty line as usual.
+    SkippedFieldLine,
+}
+
+impl Leniency {
+    /// Every leniency, in table order.
+    pub const ALL: [Leniency; 4] = [
+        Leniency::BareLf,
+        Leniency::ObsFold,
+        Leniency::TransferEncodingOverContentLength,
+        Leniency::SkippedFieldLine,
+    ];
+
+    /// What the server accepts.
+    pub fn accepts(self) -> &'static str {
+        match self {
+            Leniency::BareLf => "LF without CR as the end of a request line or field line",
+            Leniency::ObsFold => "a field value continued on a line that starts with SP or HTAB",
+            Leniency::TransferEncodingOverContentLength => {
+                "both Transfer-Encoding: chunked and Content-Length"
+            }
+            Leniency::SkippedFieldLine => {
+                "a field line without a colon, with an invalid name, a space before the colon, a bare CR or a control character"
+            }
+        }
+    }
+
+    /// How it frames what follows.
+    pub fn frames(self) -> &'static str {
+        match self {
+            Leniency::BareLf => "the head ends at an empty line, CRLF or LF",
+            Leniency::ObsFold => "by the unfolded fields (a folded Content-Length counts)",
+            Leniency::TransferEncodingOverContentLength => {
+                "by chunked, Content-Length ignored; then it closes"
+            }
+            Leniency::SkippedFieldLine => "by the other fields, as if the line were absent",
+        }
+    }
+
+    /// The sentence that allows it (or says it is no RFC leniency).
+    pub fn cite(self) -> &'static str {
+        match self {
+            Leniency::BareLf => "RFC 9112 §2.2: a recipient MAY recognize a single LF as a line terminator",
+            Leniency::ObsFold => "RFC 9112 §5.2: a server MUST either reject the message or replace each received obs-fold with one or more SP octets",
+            Leniency::TransferEncodingOverContentLength => "RFC 9112 §6.3 rule 3: Transfer-Encoding overrides Content-Length; the server MUST close after responding",
+            Leniency::SkippedFieldLine => "none (RFC 9112 §5 says to reject); the reading under which such a server's answers are coherent",
+        }
+    }
+}
+
+/// Reads `bytes` as RFC 9112 does, message after message, rejecting
+/// everything it may reject (h1parse's defaults).
+pub fn read(bytes: &[u8]) -> Reading {
+    read_with(bytes, false, &[])
+}
+
+/// Reads `bytes` with every [`Leniency`]: a server may read either way (or
+/// the strict one); it may not read a third.
+pub fn read_lenient(bytes: &[u8]) -> Reading {
+    let mut buf = bytes.to_vec();
+    let mut last_at = Vec::new();
+    let mut removed = 0;
+    let mut used = Vec::new();
+    for _ in 0..32 {
+        let r = read_with(&buf, true, &last_at);
+        let start = r.requests.last().map_or(0, |q| q.span.end);
+        let Stop::Error {
+            kind, offset, body, ..
+        } = r.stop
+        else {
+            return with_bare_lf(&buf, Reading { removed, used, ..r });
+        };
+        let step = if body {
+            None
+        } else if unfold(&mut buf, start, offset) {
+            Some(Leniency::ObsFold)
+        } else if kind == ErrorKind::ContentLengthWithTransferEncoding && !last_at.contains(&start)
+        {
+            // Hide Content-Length (same length, so offsets hold) and mark
+            // the message as the connection's last.
+            let head = &buf[start..offset.min(buf.len())];
+            find_field(head, b"content-length").map(|at| {
+                buf[start + at] = b'X';
+                last_at.push(start);
+                Leniency::TransferEncodingOverContentLength
+            })
+        } else if skippable(kind) {
+            skip_line(&mut buf, start, offset).map(|gone| {
+                removed += gone.len();
+                for l in &mut last_at {
+                    if *l > gone.start {
+                        *l -= gone.len();
+                    }
+                }
+                Leniency::SkippedFieldLine
+            })
+        } else {
+            None
+        };
+        match step {
+            Some(l) => {
+                if !used.contains(&l) {
+                    used.push(l);
+                }
+            }
+            None => return with_bare_lf(&buf, Reading { removed, used, ..r }),
+        }
+    }
+    let r = read_with(&buf, true, &last_at);
+    with_bare_lf(&buf, Reading { removed, used, ..r })
+}
+
+/// `r`, with [`Leniency::BareLf`] among those used if a head it read ends a
+/// line with LF alone.
+fn with_bare_lf(buf: &[u8], mut r: Reading) -> Reading {
+    let bare = r.requests.iter().any(|q| {
+        let msg = &buf[q.span.clone()];
+        let head = &msg[..head_end(msg).unwrap_or(msg.len())];
+        head.iter()
+            .enumerate()
+            .any(|(i, b)| *b == b'\n' && (i == 0 || head[i - 1] != b'\r'))
+    });
+    if bare && !r.used.contains(&Leniency::BareLf) {
+        r.used.insert(0, Leniency::BareLf);
+    }
+    r
+}
+
+/// Replaces every obs-fold in the head that starts at `start` and in which
+/// reading stopped at `offset` (the fold may come after the error: a
+/// folded `Content-Length:` is an empty value first). Whether it changed
+/// anything.
+fn unfold(buf: &mut [u8], start: usize, offset: usize) -> bool {
+    let end = head_end(&buf[start..]).map_or(buf.len(), |e| start + e);
+    if offset > end {
+        return false;
+    }
+    // A line that starts with SP or HTAB after a field line (after the
+    // request line it is no fold: RFC 9112 §2.2 has it rejected or ignored).
+    let Some(first_lf) = buf[start..end].iter().position(|b| *b == b'\n') else {
+        return false;
+    };
+    let mut changed = false;
+    let mut i = start + first_lf + 1;
+    while i + 1 < end {
+        if buf[i] == b'\n' && matches!(buf[i + 1], b' ' | b'\t') {
+            let from = if i > start && buf[i - 1] == b'\r' {
+                i - 1
+            } else {
+                i
+            };
+            buf[from..=i].fill(b' ');
+            changed = true;
+        }
+        i += 1;
+    }
+    changed
+}
+
+/// Errors of one field line that a tolerant server skips.
+fn skippable(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::MissingColon
+            | ErrorKind::InvalidHeaderName
+            | ErrorKind::WhitespaceBeforeColon
+            | ErrorKind::BareCr
+            | ErrorKind::InvalidHeaderValue
+    )
+}
+
+/// Removes the line of `buf` that holds `offset`, if it is a field line of
+/// the message that starts at `start`; the range removed.
+fn skip_line(buf: &mut Vec<u8>, start: usize, offset: usize) -> Option<std::ops::Range<usize>> {
+    if offset >= buf.len() || !buf[start..offset].contains(&b'\n') {
+        return None;
+    }
+    let from = buf[..offset]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    let to = buf[offset..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(buf.len(), |p| offset + p + 1);
+    if to - from >= buf.len() {
+        return None;
+    }
+    buf.drain(from..to);
+    Some(from..to)
+}
+
+/// Just past the first empty line of `b` (CRLF or bare LF line ends): where
+/// a head a lenient server took ends.
+pub(super) fn head_end(b: &[u8]) -> Option<usize> {
+    (0..b.len()).find_map(|i| {
+        let w = &b[i..];
+        if w.starts_with(b"\n\r\n") {
+            Some(i + 3)
+        } else if w.starts_with(b"\n\n") {
+            Some(i + 2)
+        } else {
+            None
+        }
+    })
+}
+
+/// Offset of a field line named `name` (lower case) in `head`.
+fn find_field(head: &[u8], name: &[u8]) -> Option<usize> {
+    head.windows(name.len() + 1)
+        .position(|w| w[0] == b'\n' && w[1..].eq_ignore_ascii_case(name))
+        .map(|p| p + 1)
+}
+
+fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
+    let mut requests = Vec::new();
+    let mut pos = 0;
+    let stop = loop {
+        if pos == bytes.len() {
+            break Stop::End;
+        }
+        let buf = &bytes[pos..];
+        let mut headers = [Header::EMPTY; 128];
+        let req = match RequestParser::new()
+            .allow_bare_lf(bare_lf)
+            .parse(buf, &mut headers)
+        {
+            Ok(Status::Complete(r)) => r,
+            Ok(Status::Partial) => break Stop::Partial,
+            Err(e) => {
+                break Stop::Error {
+                    kind: e.kind,
+                    offset: pos + e.offset,
+                    framing: is_framing(e.kind),
+                    body: false,
+                }
+            }
+        };
+        let method = req.method.get(buf).to_vec();
+        let target = req.target.get(buf).to_vec();
+        let start = pos;
+        let mut body_len = 0u64;
+        pos += req.head_len;
+        match req.body {
+            BodyKind::None | BodyKind::UntilClose => {}
+            BodyKind::Length(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                if bytes.len() - pos < n {
+                    break Stop::Partial;
+                }
+                pos += n;
+                body_len = n as u64;
+            }
+            BodyKind::Chunked => {
+                let mut dec = ChunkedDecoder::new();
+                // The decoder's error offsets count from the body's start.
+                let body = pos;
+                let outcome = loop {
+                    match dec.decode(&bytes[pos..]) {
+                        Err(e) => {
+                            break Err(Stop::Error {
+                                kind: e.kind,
+                                offset: (body + e.offset).min(bytes.len()),
+                                framing: true,
+                                body: true,
+                            })
+                        }
+                        Ok(c) => {
+                            pos += c.consumed;
+                            body_len += c.data.len() as u64;
+                            if c.done {
+                                break Ok(());
+                            }
+                            if c.consumed == 0 {
+                                break Err(Stop::Partial);
+                            }
+                        }
+                    }
+                };
+                if let Err(stop) = outcome {
+                    break stop;
+                }
+            }
+        }
+        let last = !req.keep_alive || last_at.contains(&start);
+        requests.push(Req {
+            method,
+            span: start..pos,
+            last,
+            target,
+            body_len,
+            minor: req.minor,
+        });
+        if last || requests.len() >= 64 {
+            break Stop::Closed;
+        }
+    };
+    Reading {
+        requests,
+        stop,
+        removed: 0,
+        used: Vec::new(),
+    }
+}
+
+/// Errors in the framing of a body (not of a head line).
+pub fn body_framing(kind: ErrorKind) -> bool {
+    use ErrorKind::*;
+    matches!(
+        kind,
+        InvalidContentLength
+            | ConflictingContentLength
+            | InvalidTransferEncoding
+            | UnsupportedTransferCoding
+            | TransferEncodingInHttp10
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn reference_reads_messages_bodies_and_stops() {
+        let r = read(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(r.requests.len(), 2);
+        assert_eq!(r.stop, Stop::End);
+        assert_eq!(r.max_answers(), Some(2));
+
+        let r = read(b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        assert_eq!(r.requests.len(), 2);
+        assert_eq!(r.stop, Stop::Closed);
+
+        let r = read(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        assert!(matches!(
+            r.stop,
+            Stop::Error {
+                kind: ErrorKind::ContentLengthWithTransferEncoding,
+                framing: true,
+                ..
+            }
+        ));
+        assert_eq!(r.max_answers(), Some(1));
+
+        let r = read(b"GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(matches!(r.stop, Stop::Error { framing: false, .. }));
+        assert_eq!(r.max_answers(), None);
+
+        // The leniencies RFC 9112 allows: bare LF in the head, obs-fold,
+        // Transfer-Encoding over Content-Length (then close).
+        let r = read_lenient(
+            b"GET / HTTP/1.1\nHost: a\nX: b\r\n c\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        assert_eq!((r.requests.len(), r.stop), (2, Stop::End));
+        let r = read_lenient(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!((r.requests.len(), r.stop), (1, Stop::Closed));
+        assert_eq!(r.requests[0].span, 0..79);
+
+        let r = read(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc");
+        assert_eq!(r.stop, Stop::Partial);
+        assert_eq!(r.requests.len(), 0);
+    }
+}

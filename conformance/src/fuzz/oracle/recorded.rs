@@ -1,0 +1,146 @@
+//! Recorded exchanges: the bytes a fuzz input sent (the canary follows),
+//! the bytes a server answered and how the connection ended, and what the
+//! oracle must make of them. One row at least per leniency of the table,
+//! each false finding seen on a released server, and the true findings
+//! beside them (so each rule is tested both ways).
+
+use pretty_assertions::assert_eq;
+
+use super::reading::Leniency;
+use super::{judge, read, read_lenient, Canary, Desync, Kind};
+use crate::exchange::{End, Transcript};
+
+const CANARY: &[u8] = b"GET /h1spec-canary-404 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+/// What the oracle must say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// Nothing to report, and no leniency counted.
+    Clean,
+    /// Not a finding: a reading RFC 9112 allows or a coherent leniency.
+    Lenient,
+    /// A finding of this kind.
+    Finding(Kind),
+}
+
+struct Row {
+    name: &'static str,
+    sent: &'static [u8],
+    received: Vec<u8>,
+    end: End,
+    pipelines: bool,
+    want: Want,
+}
+
+fn resp(status: u16) -> Vec<u8> {
+    format!("HTTP/1.1 {status} X\r\nDate: x\r\nContent-Length: 0\r\n\r\n").into_bytes()
+}
+
+fn resp_close(status: u16) -> Vec<u8> {
+    format!("HTTP/1.1 {status} X\r\nDate: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        .into_bytes()
+}
+
+fn row(name: &'static str, sent: &'static [u8], got: &[Vec<u8>], end: End, want: Want) -> Row {
+    Row {
+        name,
+        sent,
+        received: got.concat(),
+        end,
+        pipelines: true,
+        want,
+    }
+}
+
+fn verdict(r: &Row) -> Want {
+    let bytes = [r.sent, CANARY].concat();
+    let (strict, lenient) = (read(&bytes), read_lenient(&bytes));
+    let tr = Transcript {
+        sent: bytes.clone(),
+        received: r.received.clone(),
+        end: r.end,
+        write_failed: false,
+        silence_broken: None,
+        half_closed: false,
+        await_missed: None,
+        quiet_before_close: None,
+    };
+    let o = crate::observe::observe_with(&tr, &lenient.sent());
+    let mut canary = Canary::after(r.sent, 404, &strict);
+    canary.pipelines = r.pipelines;
+    match judge(&strict, &lenient, &o, &bytes, canary, false) {
+        Ok(None) => Want::Clean,
+        Ok(Some(v)) => Want::Finding(v.kind),
+        Err(_) => Want::Lenient,
+    }
+}
+
+fn rows() -> Vec<Row> {
+    use End::{Closed, Open};
+    use Want::{Clean, Finding, Lenient};
+    let (ok, nf) = (resp(200), resp(404));
+    vec![
+        // Leniency: bare LF.
+        row("bare LF read as CRLF", b"GET / HTTP/1.1\nHost: a\n\n", &[ok.clone(), nf.clone()], Open, Clean),
+        row("bare LF refused", b"GET / HTTP/1.1\nHost: a\n\n", &[resp_close(400)], Closed, Clean),
+        // Leniency: obs-fold, also in Content-Length (a false desync on a
+        // released server that unfolds it; the case smuggling.cl-obs-fold
+        // accepts it).
+        row("obs-fold unfolded", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", &[ok.clone(), nf.clone()], Open, Clean),
+        row("folded Content-Length framed as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n 5\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Clean),
+        row("folded Content-Length refused", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n 5\r\n\r\nhello", &[resp_close(400)], Closed, Clean),
+        // ... but `+5` read as 5 is no reading RFC 9112 allows.
+        row("Content-Length +5 read as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::ReadOn))),
+        // Leniency: Transfer-Encoding over Content-Length, then close.
+        row("TE over CL, then close", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", &[resp_close(200)], Closed, Clean),
+        row("TE over CL, kept open and read on", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::Extra))),
+        // Leniency: a field line skipped.
+        row("field line without colon skipped", b"GET / HTTP/1.1\r\nHost: a\r\nX y\r\n\r\n", &[ok.clone(), nf.clone()], Open, Clean),
+        // Leniency: identical Content-Length values taken as one.
+        row("Content-Length: 5, 5 read as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Clean),
+        row("two Content-Length: 5 lines read as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Clean),
+        row("Content-Length: 5, 6 read as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::ReadOn))),
+        // A refusal of a head-level error, then the canary read as sent
+        // alone (released servers answer 501 or 417 before they look at
+        // the rest of the head).
+        row("501 to a whitespace line after the request line, canary answered", b"FOO / HTTP/1.1\r\n X: y\r\nHost: a\r\n\r\n", &[resp(501), nf.clone()], Open, Lenient),
+        row("417 to a whitespace line after the request line, canary answered", b"GET / HTTP/1.1\r\n X: y\r\nHost: a\r\nExpect: foo\r\n\r\n", &[resp(417), nf.clone()], Open, Lenient),
+        // ... but after a refused body it cannot frame, reading on is a desync.
+        row("400 to a bad chunk size, then read on", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5x\r\nhello\r\n0\r\n\r\n", &[resp(400), nf.clone()], Open, Finding(Kind::Desync(Desync::AfterError))),
+        // A close after an answer (HTTP/1.2 read as 1.1, then closed).
+        row("HTTP/1.2 answered 200 then closed", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", &[ok.clone()], Closed, Clean),
+        row("a complete request, closed without a word", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &[], Closed, Finding(Kind::Desync(Desync::Dropped))),
+        // A server that does not answer requests pipelined behind a body:
+        // its stall is not a swallowed canary.
+        Row { pipelines: false, ..row("no pipelining behind a body", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", &[ok.clone()], Open, Clean) },
+        row("the canary swallowed by a pipelining server", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", &[ok.clone()], Open, Finding(Kind::Desync(Desync::Swallowed))),
+        // A 400 to a line of junk is not the canary's answer.
+        row("junk line answered 400 twice", b"h\n\n", &[resp(400), resp_close(400)], Closed, Clean),
+        row("canary answered 200 after junk", b"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", &[resp(400), ok.clone()], Open, Finding(Kind::Desync(Desync::Canary))),
+        // A length of 2^64 and more: waiting for it is exact; wrapping is not.
+        row("Content-Length 2^64 waited for", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", &[], Open, Clean),
+        row("Content-Length 2^64 wrapped to 0", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::ReadOn))),
+        // Chunk data followed by two bytes that are not CRLF.
+        row("chunk data then XX read as CRLF", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::ReadOn))),
+        row("chunk data then XX refused", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", &[resp_close(400)], Closed, Clean),
+    ]
+}
+
+#[test]
+fn recorded_exchanges_get_the_verdicts_rfc_9112_gives() {
+    let got: Vec<(&str, Want)> = rows().iter().map(|r| (r.name, verdict(r))).collect();
+    let want: Vec<(&str, Want)> = rows().iter().map(|r| (r.name, r.want)).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn every_leniency_has_a_recorded_exchange() {
+    let mut used = Vec::new();
+    for r in rows() {
+        let bytes = [r.sent, CANARY].concat();
+        used.extend(read_lenient(&bytes).used);
+    }
+    for l in Leniency::ALL {
+        assert!(used.contains(&l), "no recorded exchange takes {l:?}");
+    }
+}
