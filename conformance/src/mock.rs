@@ -123,6 +123,19 @@ bugs! {
     IfNoneMatchExact = "if-none-match-exact",
     /// Answers HTTP/1.0 requests with a chunked body.
     ChunkedToHttp10 = "chunked-to-http10",
+    /// Reads Content-Length, chunk sizes and the version's digits as a
+    /// language's integer parser does: a `+` sign, `_` between digits, a
+    /// `0x` prefix, surrounding whitespace, digits of other scripts.
+    LenientNumbers = "lenient-numbers",
+    /// Skips the two bytes after chunk data without checking they are CRLF.
+    ChunkEndUnchecked = "chunk-end-unchecked",
+    /// Ignores `Transfer-Encoding: identity` and frames by Content-Length.
+    TeIdentityCl = "te-identity-cl",
+    /// Ignores Transfer-Encoding when it comes on more than one line (no
+    /// body).
+    DuplicateTeIgnored = "duplicate-te-ignored",
+    /// Reads no body after a HEAD request, whatever its Content-Length.
+    HeadBodyIgnored = "head-body-ignored",
 }
 
 impl std::str::FromStr for Bug {
@@ -319,6 +332,9 @@ impl<'a> Connection<'a> {
         if self.bug(Bug::IgnoreChunked) && req.body == BodyKind::Chunked {
             req.body = BodyKind::None;
         }
+        if self.bug(Bug::HeadBodyIgnored) && req.method == "HEAD" {
+            req.body = BodyKind::None;
+        }
         if self.bug(Bug::LaxMethod) {
             req.method = req.method.to_ascii_uppercase();
             if !matches!(
@@ -494,10 +510,16 @@ impl<'a> Connection<'a> {
     /// `None` for more input, or the error status.
     fn decode_chunked(&self, req: &Req) -> Result<Option<(usize, usize)>, u16> {
         let input = &self.buf[req.head_len..];
+        let how = ChunkLax {
+            numbers: self.bug(Bug::LenientNumbers),
+            skip_two: self.bug(Bug::ChunkEndUnchecked),
+        };
         let lax = req.sloppy
             || self.bug(Bug::BareLfAsCrlf)
             || self.bug(Bug::AcceptMalformed)
-            || self.bug(Bug::LaxChunkSize);
+            || self.bug(Bug::LaxChunkSize)
+            || how.numbers
+            || how.skip_two;
         if self.bug(Bug::RejectChunkExt) {
             if let Some(line_end) = input.iter().position(|b| *b == b'\n') {
                 if input[..line_end].contains(&b';') {
@@ -512,7 +534,7 @@ impl<'a> Connection<'a> {
         };
         match strict_chunked(input, self.bug(Bug::RejectTrailers), limit) {
             Ok(r) => Ok(r),
-            Err(_) if lax => Ok(sloppy_chunked(input)),
+            Err(_) if lax => Ok(sloppy_chunked(input, how)),
             Err(status) => Err(status),
         }
     }
@@ -553,12 +575,19 @@ impl<'a> Connection<'a> {
                 if self.bug(Bug::RejectHigherMinor) && r.minor > 1 {
                     return Parsed::Error(505);
                 }
+                let body = if self.bug(Bug::DuplicateTeIgnored)
+                    && field_lines(&self.buf[..r.head_len], b"transfer-encoding") > 1
+                {
+                    BodyKind::None
+                } else {
+                    r.body
+                };
                 return Parsed::Request(Req {
                     method: String::from_utf8_lossy(head.method()).into_owned(),
                     target,
                     minor: r.minor,
                     head_len: r.head_len,
-                    body: r.body,
+                    body,
                     close: !r.keep_alive,
                     keep_alive_10: r.minor == 0 && r.keep_alive,
                     // h1parse drops a 100-continue expectation in HTTP/1.0 (RFC 9110
@@ -582,10 +611,42 @@ impl<'a> Connection<'a> {
             }
             Err(e) => e.kind,
         };
-        let sloppy = |lf_ok: bool, cl_wins: bool| match sloppy_parse(&self.buf, lf_ok, cl_wins) {
-            Some(r) => Parsed::Request(r),
-            None => Parsed::Partial,
-        };
+        let numbers = self.bug(Bug::LenientNumbers);
+        let sloppy =
+            |lf_ok: bool, cl_wins: bool| match sloppy_parse(&self.buf, lf_ok, cl_wins, numbers) {
+                Some(r) => Parsed::Request(r),
+                None => Parsed::Partial,
+            };
+        if numbers
+            && matches!(
+                kind,
+                ErrorKind::InvalidContentLength | ErrorKind::InvalidVersion
+            )
+        {
+            return sloppy(false, false);
+        }
+        let head = &self.buf[..find(&self.buf, b"\r\n\r\n").unwrap_or(self.buf.len())];
+        let te_error = matches!(
+            kind,
+            ErrorKind::ContentLengthWithTransferEncoding
+                | ErrorKind::UnsupportedTransferCoding
+                | ErrorKind::InvalidTransferEncoding
+        );
+        if te_error
+            && self.bug(Bug::TeIdentityCl)
+            && head
+                .to_ascii_lowercase()
+                .windows(27)
+                .any(|w| w == b"transfer-encoding: identity")
+        {
+            return sloppy(false, false);
+        }
+        if self.bug(Bug::DuplicateTeIgnored) && field_lines(head, b"transfer-encoding") > 1 {
+            if let Parsed::Request(mut r) = sloppy(false, false) {
+                r.body = BodyKind::None;
+                return Parsed::Request(r);
+            }
+        }
         let cl_te = kind == ErrorKind::ContentLengthWithTransferEncoding;
         if self.bug(Bug::AcceptMalformed) && !matches!(kind, ErrorKind::UriTooLong) {
             return sloppy(true, false);
@@ -774,9 +835,53 @@ fn strict_chunked(
     }
 }
 
+/// What else a careless chunked decoder does (see [`Bug::LenientNumbers`]
+/// and [`Bug::ChunkEndUnchecked`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct ChunkLax {
+    numbers: bool,
+    skip_two: bool,
+}
+
+/// A number as a language's integer parser reads it: surrounding
+/// whitespace, a `+` sign, `_` between digits, a `0x` prefix, and decimal
+/// digits of other scripts (ARABIC-INDIC and EXTENDED ARABIC-INDIC).
+fn lenient_int(s: &str, radix: u32) -> Option<u64> {
+    let s = s.trim();
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let (s, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(rest) => (rest, 16),
+        None => (s, radix),
+    };
+    let mut n: u64 = 0;
+    let mut any = false;
+    for c in s.chars() {
+        let d = match c as u32 {
+            0x5f => continue,
+            0x660..=0x669 => c as u32 - 0x660,
+            0x6f0..=0x6f9 => c as u32 - 0x6f0,
+            _ => c.to_digit(radix)?,
+        };
+        n = n.checked_mul(u64::from(radix))?.checked_add(u64::from(d))?;
+        any = true;
+    }
+    any.then_some(n)
+}
+
+/// How many field lines named `name` (lower case) `head` has.
+fn field_lines(head: &[u8], name: &[u8]) -> usize {
+    head.split(|b| *b == b'\n')
+        .filter(|l| {
+            l.len() > name.len()
+                && l[..name.len()].eq_ignore_ascii_case(name)
+                && l[name.len()] == b':'
+        })
+        .count()
+}
+
 /// What a careless implementation does: hex digits up to the first non-hex
 /// byte, wrapping on overflow, lines ended by LF alone, trailers skipped.
-fn sloppy_chunked(input: &[u8]) -> Option<(usize, usize)> {
+fn sloppy_chunked(input: &[u8], how: ChunkLax) -> Option<(usize, usize)> {
     let mut pos = 0;
     let mut data = 0usize;
     let line_end = |from: usize| {
@@ -788,10 +893,16 @@ fn sloppy_chunked(input: &[u8]) -> Option<(usize, usize)> {
     loop {
         let eol = line_end(pos)?;
         let mut size: u64 = 0;
-        for b in &input[pos..eol] {
-            match (*b as char).to_digit(16) {
-                Some(d) => size = size.wrapping_mul(16).wrapping_add(u64::from(d)),
-                None => break,
+        if how.numbers {
+            let line = String::from_utf8_lossy(&input[pos..eol]);
+            let digits = line.trim_end_matches('\r').split(';').next().unwrap_or("");
+            size = lenient_int(digits, 16).unwrap_or(0);
+        } else {
+            for b in &input[pos..eol] {
+                match (*b as char).to_digit(16) {
+                    Some(d) => size = size.wrapping_mul(16).wrapping_add(u64::from(d)),
+                    None => break,
+                }
             }
         }
         pos = eol + 1;
@@ -812,13 +923,20 @@ fn sloppy_chunked(input: &[u8]) -> Option<(usize, usize)> {
         }
         pos += size;
         data += size;
-        let eol = line_end(pos)?;
-        pos = eol + 1;
+        if how.skip_two {
+            if input.len() < pos + 2 {
+                return None;
+            }
+            pos += 2;
+        } else {
+            let eol = line_end(pos)?;
+            pos = eol + 1;
+        }
     }
 }
 
 /// A permissive head parser: what a server that "just splits on colons" does.
-fn sloppy_parse(buf: &[u8], lf_ok: bool, cl_wins: bool) -> Option<Req> {
+fn sloppy_parse(buf: &[u8], lf_ok: bool, cl_wins: bool, numbers: bool) -> Option<Req> {
     let mut start = 0;
     while start < buf.len() && (buf[start] == b'\r' || buf[start] == b'\n') {
         start += 1;
@@ -858,6 +976,9 @@ fn sloppy_parse(buf: &[u8], lf_ok: bool, cl_wins: bool) -> Option<Req> {
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim();
         match name.as_str() {
+            "content-length" if cl.is_none() && numbers => {
+                cl = Some(lenient_int(value, 10).unwrap_or(0));
+            }
             "content-length" if cl.is_none() => {
                 let digits: String = value.chars().take_while(|c| c.is_ascii_digit()).collect();
                 cl = Some(digits.parse::<u64>().unwrap_or(0));
@@ -915,7 +1036,33 @@ mod tests {
 
     #[test]
     fn sloppy_chunks() {
-        assert_eq!(sloppy_chunked(b"3\nabc\n0\n\nX"), Some((3, 9)));
-        assert_eq!(sloppy_chunked(b"3\r\nab"), None);
+        let plain = ChunkLax::default();
+        assert_eq!(sloppy_chunked(b"3\nabc\n0\n\nX", plain), Some((3, 9)));
+        assert_eq!(sloppy_chunked(b"3\r\nab", plain), None);
+        let numbers = ChunkLax {
+            numbers: true,
+            ..plain
+        };
+        assert_eq!(
+            sloppy_chunked("+\u{665}\r\nhello\r\n0\r\n\r\n".as_bytes(), numbers),
+            Some((5, 17))
+        );
+        let skip = ChunkLax {
+            skip_two: true,
+            ..plain
+        };
+        assert_eq!(
+            sloppy_chunked(b"5\r\nhelloXX0\r\n\r\n", skip),
+            Some((5, 15))
+        );
+    }
+
+    #[test]
+    fn lenient_numbers_read_what_language_parsers_read() {
+        assert_eq!(lenient_int(" +1_0 ", 10), Some(10));
+        assert_eq!(lenient_int("0x1f", 10), Some(31));
+        assert_eq!(lenient_int("\u{661}\u{665}", 10), Some(15));
+        assert_eq!(lenient_int("-5", 10), None);
+        assert_eq!(lenient_int("", 10), None);
     }
 }

@@ -102,6 +102,11 @@ const FOUND: &[(Bug, &str)] = &[
     (Bug::IgnoreChunked, "desync:"),
     (Bug::LaxChunkSize, "desync:extra:"),
     (Bug::ObsFoldAccept, "desync:"),
+    (Bug::LenientNumbers, "desync:"),
+    (Bug::ChunkEndUnchecked, "desync:"),
+    (Bug::TeIdentityCl, "desync:"),
+    (Bug::DuplicateTeIgnored, "desync:"),
+    (Bug::HeadBodyIgnored, "desync:"),
     (Bug::HeadBody, "malformed:"),
     (Bug::BodyOn204, "malformed:"),
 ];
