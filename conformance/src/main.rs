@@ -521,7 +521,7 @@ fn run(args: &RunArgs) -> ExitCode {
         (None, Some(cmd)) => match spawn::spawn(cmd, Duration::from_millis(args.spawn_wait)) {
             Ok(s) => {
                 let a = s.addr.clone();
-                spawned = Some(s);
+                spawned = Some(std::sync::Arc::new(std::sync::Mutex::new(s)));
                 a
             }
             Err(e) => {
@@ -537,6 +537,14 @@ fn run(args: &RunArgs) -> ExitCode {
         let work = async {
             let opts = scale_wait(&addr, &profile, opts, args.sel.wait.is_some()).await;
             let mut target = probe(&addr, &profile, &opts).await?;
+            if let Some(s) = &spawned {
+                let s = s.clone();
+                target.restart = Some(h1spec::target::Restart(std::sync::Arc::new(move || {
+                    s.lock()
+                        .map_err(|_| "the server's handle is poisoned".to_string())?
+                        .restart()
+                })));
+            }
             let opts = runner::fit(&mut target, opts).await;
             for note in &target.notes {
                 eprintln!("h1spec: preflight: {note}");

@@ -136,6 +136,9 @@ bugs! {
     DuplicateTeIgnored = "duplicate-te-ignored",
     /// Reads no body after a HEAD request, whatever its Content-Length.
     HeadBodyIgnored = "head-body-ignored",
+    /// Stops answering anyone, for good, once a chunk size starts with `-`
+    /// (as a server stuck in a loop on it).
+    HangOnNegativeChunk = "hang-on-negative-chunk",
 }
 
 impl std::str::FromStr for Bug {
@@ -167,6 +170,8 @@ impl Mock {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
+        // Set by HangOnNegativeChunk: from then on nobody gets an answer.
+        let frozen = Arc::new(AtomicBool::new(false));
         let bugs: Arc<Vec<Bug>> = Arc::new(bugs.to_vec());
         let thread = {
             let stop = stop.clone();
@@ -178,8 +183,9 @@ impl Mock {
                     let Ok(conn) = conn else { continue };
                     let bugs = bugs.clone();
                     let stop = stop.clone();
+                    let frozen = frozen.clone();
                     thread::spawn(move || {
-                        let _ = Connection::new(conn, &bugs, stop).serve();
+                        let _ = Connection::new(conn, &bugs, stop, frozen).serve();
                     });
                 }
             })
@@ -244,16 +250,23 @@ struct Connection<'a> {
     stream: TcpStream,
     bugs: &'a [Bug],
     stop: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
     buf: Vec<u8>,
     peer_closed: bool,
 }
 
 impl<'a> Connection<'a> {
-    fn new(stream: TcpStream, bugs: &'a [Bug], stop: Arc<AtomicBool>) -> Self {
+    fn new(
+        stream: TcpStream,
+        bugs: &'a [Bug],
+        stop: Arc<AtomicBool>,
+        frozen: Arc<AtomicBool>,
+    ) -> Self {
         Connection {
             stream,
             bugs,
             stop,
+            frozen,
             buf: Vec::new(),
             peer_closed: false,
         }
@@ -299,6 +312,11 @@ impl<'a> Connection<'a> {
 
     fn serve(&mut self) -> io::Result<()> {
         loop {
+            if self.frozen.load(Ordering::Relaxed) {
+                // Hung: read whatever comes, answer nothing.
+                while self.read_more() {}
+                return Ok(());
+            }
             let parsed = self.parse();
             match parsed {
                 Parsed::Partial => {
@@ -510,6 +528,10 @@ impl<'a> Connection<'a> {
     /// `None` for more input, or the error status.
     fn decode_chunked(&self, req: &Req) -> Result<Option<(usize, usize)>, u16> {
         let input = &self.buf[req.head_len..];
+        if self.bug(Bug::HangOnNegativeChunk) && input.starts_with(b"-") {
+            self.frozen.store(true, Ordering::Relaxed);
+            return Ok(None);
+        }
         let how = ChunkLax {
             numbers: self.bug(Bug::LenientNumbers),
             skip_two: self.bug(Bug::ChunkEndUnchecked),

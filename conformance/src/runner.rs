@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use crate::case::{self, After, Case, Level, Outcome, ResponseSpec, Step};
 use crate::exchange::{self, Action, End, Timing};
 use crate::observe::{self, Finding, Observation, Seen};
-use crate::target::Target;
+use crate::target::{Restart, Target};
 
 /// Which outcomes count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -541,7 +541,8 @@ pub async fn run_all_until(
         results[i] = Some(r);
     }
     let mut results: Vec<CaseResult> = results.into_iter().flatten().collect();
-    rerun_silent(&target, cases, opts, deadline, &mut results).await;
+    let stopped = rerun_silent(&target, cases, opts, deadline, &mut results).await;
+    results.extend(stopped);
     let should = cases.iter().any(|c| c.level == Level::Should);
     results.extend(response_checks(&results, should));
     results.extend(preflight_checks(&target));
@@ -551,23 +552,23 @@ pub async fn run_all_until(
 /// Cases that failed with no answer at all are run again, one at a time:
 /// with several cases at once, a target with few workers (each held by an
 /// idle keep-alive connection) leaves some of them unanswered, and that is
-/// its pool, not its reading of the case. Before each, the target must still
-/// answer a plain GET; once it does not, the case and every silent one after
-/// it are n/a with the reason (a case that stopped the target is reported,
-/// never silence recorded as a verdict).
+/// its pool, not its reading of the case. The target must answer a plain
+/// GET before each and after each; a case after which it does not stopped
+/// it, and is reported as a result of its own (`liveness.*`). Then the
+/// target is started again (`--spawn`), or the silent cases left are n/a
+/// with the reason: never silence recorded as a verdict.
 async fn rerun_silent(
     target: &Target,
     cases: &[Case],
     opts: Options,
     deadline: Option<Instant>,
     results: &mut [CaseResult],
-) {
+) -> Vec<CaseResult> {
     let alone = Options { jobs: 1, ..opts };
-    let get = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
-        target.vars.path, target.vars.host
-    );
-    let mut dead = false;
+    let mut stopped = Vec::new();
+    let mut dead: Option<String> = None;
+    // The case run alone just before the check, if any.
+    let mut last: Option<(String, String)> = None;
     for r in results.iter_mut() {
         let silent = r.verdict == Verdict::Fail
             && (r.observed.starts_with("silence") || r.observed.starts_with("close"));
@@ -577,30 +578,98 @@ async fn rerun_silent(
         let Some(case) = cases.iter().find(|c| c.id == r.id) else {
             continue;
         };
-        if !dead {
-            let alive = exchange::run(
-                &target.addr,
-                &[Action::Write(get.clone().into_bytes())],
-                Timing {
-                    step: opts.step,
-                    idle: opts.step,
-                },
-                Some(&|got: &[u8]| observe::complete_finals(get.as_bytes(), got) >= 1),
-            )
-            .await
-            .is_ok_and(|t| observe::complete_finals(get.as_bytes(), &t.received) >= 1);
-            dead = !alive;
+        if dead.is_none() && !answers_get(target, opts).await {
+            dead = revive(target, opts, last.take(), &mut stopped).await;
         }
-        if dead {
+        if let Some(why) = &dead {
             r.verdict = Verdict::NotApplicable;
-            r.reasons.insert(
-                0,
-                "the target no longer answers a plain GET: it stopped during the run, so this silence cannot be judged".into(),
-            );
+            r.reasons.insert(0, why.clone());
             continue;
         }
         *r = run_case(target, case, alone).await;
+        last = Some((r.id.clone(), r.reproducer.clone()));
     }
+    if let Some(l) = last.filter(|_| dead.is_none()) {
+        if !answers_get(target, opts).await {
+            revive(target, opts, Some(l), &mut stopped).await;
+        }
+    }
+    stopped
+}
+
+/// Whether the target answers a plain GET on a new connection.
+async fn answers_get(target: &Target, opts: Options) -> bool {
+    let get = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        target.vars.path, target.vars.host
+    );
+    exchange::run(
+        &target.addr,
+        &[Action::Write(get.clone().into_bytes())],
+        Timing {
+            step: opts.step,
+            idle: opts.step,
+        },
+        Some(&|got: &[u8]| observe::complete_finals(get.as_bytes(), got) >= 1),
+    )
+    .await
+    .is_ok_and(|t| observe::complete_finals(get.as_bytes(), &t.received) >= 1)
+}
+
+/// The target stopped answering, after case `culprit` (id, reproducer) if
+/// one ran alone just before: reports it, and starts the target again if
+/// it can. `None` if it answers again; else why the cases left are n/a.
+async fn revive(
+    target: &Target,
+    opts: Options,
+    culprit: Option<(String, String)>,
+    stopped: &mut Vec<CaseResult>,
+) -> Option<String> {
+    let who = culprit
+        .as_ref()
+        .map_or("a case of the concurrent run".to_string(), |(id, _)| {
+            format!("case {id}")
+        });
+    let restarted = match &target.restart {
+        Some(Restart(again)) => again().is_ok() && answers_get(target, opts).await,
+        None => false,
+    };
+    stopped.push(CaseResult {
+        id: format!(
+            "liveness.{}",
+            culprit.as_ref().map_or("stopped", |(id, _)| id.as_str())
+        ),
+        area: LIVENESS_AREA.to_string(),
+        title: format!("The target still answers a plain GET after {who}"),
+        section: "RFC 9112 §2.2".into(),
+        rfc: "When a server listening only for HTTP request messages ... receives a sequence of octets that does not match the HTTP-message grammar ... the server SHOULD respond with a 400 (Bad Request) response and close the connection. (A server that any client's bytes can stop answers no other client.)".into(),
+        level: Level::Should,
+        verdict: Verdict::Fail,
+        observed: "no answer to a plain GET on a new connection".into(),
+        accepted: Vec::new(),
+        reasons: vec![format!(
+            "after {who} the target no longer answered a plain GET{}",
+            if restarted {
+                "; it was started again (--spawn) and the run went on"
+            } else {
+                ""
+            }
+        )],
+        findings: Vec::new(),
+        reproducer: culprit.map(|(_, r)| r).unwrap_or_default(),
+        ms: 0,
+    });
+    if restarted {
+        return None;
+    }
+    Some(format!(
+        "the target no longer answers a plain GET (it stopped after {who}; see liveness.*): this silence cannot be judged{}",
+        if target.restart.is_some() {
+            ", and starting it again failed"
+        } else {
+            " (with --spawn it would be started again)"
+        }
+    ))
 }
 
 /// One result per rule the preflight checks on its own (`preflight.*`):
@@ -643,9 +712,14 @@ pub const CHECK_AREA: &str = "response";
 /// The area of the preflight's own rules.
 pub const PREFLIGHT_AREA: &str = "preflight";
 
-/// Whether a result is a case's (not a response check's or the preflight's).
+/// The area of the results that name a case after which the target
+/// stopped answering.
+pub const LIVENESS_AREA: &str = "liveness";
+
+/// Whether a result is a case's (not a response check's, the preflight's
+/// or a liveness result).
 pub fn is_case(r: &CaseResult) -> bool {
-    r.area != CHECK_AREA && r.area != PREFLIGHT_AREA
+    r.area != CHECK_AREA && r.area != PREFLIGHT_AREA && r.area != LIVENESS_AREA
 }
 
 /// One result per response check ([`observe::Check`]): failed, with the

@@ -116,6 +116,18 @@ pub struct Target {
     /// result (`preflight.*`), reported once, not through the cases it
     /// makes n/a.
     pub defects: Vec<Defect>,
+    /// How to start the target afresh when a case stopped it (`--spawn`).
+    pub restart: Option<Restart>,
+}
+
+/// Stops the target and starts it again at the same address.
+#[derive(Clone)]
+pub struct Restart(pub std::sync::Arc<dyn Fn() -> Result<(), String> + Send + Sync>);
+
+impl std::fmt::Debug for Restart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Restart")
+    }
 }
 
 /// A rule the preflight checks on its own, with what it saw.
@@ -475,6 +487,7 @@ pub async fn probe(
         idle_timeout: IdleTimeout::default(),
         notes,
         defects,
+        restart: None,
     })
 }
 

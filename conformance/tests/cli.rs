@@ -546,3 +546,92 @@ fn fuzz_finds_a_bug_writes_a_case_that_replays_and_passes_a_correct_server() {
     assert!(text(&o).contains("no findings"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The results of a JSON report, by id: (verdict, reasons).
+fn results(o: &Output) -> std::collections::BTreeMap<String, (String, String)> {
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or_default().to_string(),
+                (
+                    r["verdict"].as_str().unwrap_or_default().to_string(),
+                    r["reasons"].to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+// A case that stops the target (here: a chunk size of -1 puts the mock in
+// a loop) is named as a result of its own; with --spawn the target is
+// started again and the cases after it are judged; without, they are n/a
+// with the reason, never silence recorded as failures.
+#[test]
+fn a_case_that_stops_the_target_is_named_and_the_target_restarted() {
+    let mock = format!("{BIN} mock --listen 127.0.0.1:{{port}} --bug hang-on-negative-chunk");
+    let only = "chunked.size-negative,chunked.size-0x,chunked.multiple-chunks,persistence";
+    let o = h1spec(&[
+        "--spawn",
+        &mock,
+        "--only",
+        only,
+        "--wait",
+        "300",
+        "--timeout",
+        "1000",
+        "--format",
+        "json",
+    ]);
+    let r = results(&o);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        r.get("liveness.chunked.size-negative")
+            .map(|v| v.0.as_str()),
+        Some("fail"),
+        "{r:#?}\n{stderr}"
+    );
+    let na: Vec<&String> = r
+        .iter()
+        .filter(|(_, v)| v.0 == "n/a")
+        .map(|(k, _)| k)
+        .collect();
+    assert!(na.is_empty(), "restarted, so nothing is n/a: {na:?}");
+    assert_eq!(
+        r.get("chunked.multiple-chunks").map(|v| v.0.as_str()),
+        Some("pass")
+    );
+
+    let target = Mock::start(&[Bug::HangOnNegativeChunk]).expect("mock");
+    let addr = target.addr().to_string();
+    let o = h1spec(&[
+        &addr,
+        "--only",
+        only,
+        "--wait",
+        "300",
+        "--timeout",
+        "1000",
+        "--format",
+        "json",
+    ]);
+    let r = results(&o);
+    assert!(
+        r.iter()
+            .any(|(k, v)| k.starts_with("liveness.") && v.0 == "fail"),
+        "{r:#?}"
+    );
+    let silent_fail: Vec<&String> = r
+        .iter()
+        .filter(|(k, v)| !k.starts_with("liveness.") && v.0 == "fail" && !v.1.contains("liveness"))
+        .map(|(k, _)| k)
+        .collect();
+    let na: Vec<&(String, String)> = r.values().filter(|v| v.0 == "n/a").collect();
+    assert!(
+        na.iter().all(|v| v.1.contains("--spawn")),
+        "n/a without the reason: {na:?} (fails: {silent_fail:?})"
+    );
+}
