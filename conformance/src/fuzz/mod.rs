@@ -189,6 +189,8 @@ struct Run {
     /// Serializes what is done when the target is gone; `generation`
     /// counts restarts (an exchange from before one proves nothing).
     revive: tokio::sync::Mutex<()>,
+    /// The inputs sent last (any of them may be what stopped the target).
+    recent: Mutex<std::collections::VecDeque<(u64, Input)>>,
     generation: AtomicU64,
     paused: AtomicBool,
     /// Fast-path verdicts the slow path did not confirm.
@@ -273,6 +275,7 @@ pub async fn fuzz(
         seen: Mutex::new(HashSet::new()),
         hits: Mutex::new(BTreeMap::new()),
         revive: tokio::sync::Mutex::new(()),
+        recent: Mutex::new(std::collections::VecDeque::new()),
         generation: AtomicU64::new(0),
         paused: AtomicBool::new(false),
         refuted: AtomicU64::new(0),
@@ -587,6 +590,11 @@ impl Run {
 /// target that is gone.
 type Checked = Result<Option<(Verdict, Vec<String>, Vec<String>)>, (Verdict, String)>;
 
+/// How many of the inputs sent last are tried, one by one on a fresh
+/// server, when the target is gone: in-flight exchanges keep going for a
+/// moment after the one that stopped it.
+const SUSPECTS: usize = 64;
+
 /// Takes inputs until the run is over.
 async fn worker(run: Arc<Run>) {
     loop {
@@ -609,10 +617,24 @@ async fn worker(run: Arc<Run>) {
         }
         let input = run.grammar.input(run.cfg.seed, i);
         run.inputs.fetch_add(1, Ordering::Relaxed);
+        run.sent(i, &input);
         let generation = run.generation.load(Ordering::Relaxed);
         match run.check(&input, true).await {
             Ok(None) => {}
             Ok(Some((v, who, _))) => {
+                // Judged on a server that was restarted meanwhile, or one
+                // that has stopped answering anyone: not about this input.
+                if run.generation.load(Ordering::Relaxed) != generation {
+                    continue;
+                }
+                if run.targets.len() == 1 {
+                    if let Some(dead) = run.health(0).await {
+                        if !run.gone(i, input, dead, who.join(","), generation).await {
+                            return;
+                        }
+                        continue;
+                    }
+                }
                 if !run.hit(&v) {
                     continue;
                 }
@@ -657,6 +679,15 @@ impl Run {
         if fs.len() >= self.cfg.max_findings {
             drop(fs);
             self.halt("--max-findings reached");
+        }
+    }
+
+    /// Remembers input `i` among the last [`SUSPECTS`] sent.
+    fn sent(&self, i: u64, input: &Input) {
+        let mut recent = self.recent.lock().expect("recent");
+        recent.push_back((i, input.clone()));
+        while recent.len() > SUSPECTS {
+            recent.pop_front();
         }
     }
 
@@ -718,16 +749,30 @@ impl Run {
             return false;
         }
         self.generation.fetch_add(1, Ordering::Relaxed);
-        let reproduced = self.stops_fresh(&input).await;
-        let outcome = match reproduced {
+        // The input judged last, or any other in flight, may be the one.
+        let mut suspects = vec![(i, input)];
+        for (j, other) in self.recent.lock().expect("recent").iter().rev() {
+            if suspects.iter().all(|(_, s)| s.bytes != other.bytes) {
+                suspects.push((*j, other.clone()));
+            }
+        }
+        let mut culprit = None;
+        for (j, suspect) in &suspects {
+            if let Some(again) = self.stops_fresh(suspect).await {
+                culprit = Some((*j, suspect.clone(), again));
+                break;
+            }
+        }
+        let outcome = match culprit {
             None => {
                 self.note(format!(
-                    "after input {i} the target was gone ({}), but the input alone does not stop a fresh server: not reported",
-                    dead.detail
+                    "after input {i} the target was gone ({}), but none of the {} inputs sent last stops a fresh server alone: not reported",
+                    dead.detail,
+                    suspects.len()
                 ));
                 true
             }
-            Some(again) => {
+            Some((j, input, again)) => {
                 let kind = again.kind;
                 let holds = |candidate: Input| {
                     let run = self.clone();
@@ -739,7 +784,7 @@ impl Run {
                 };
                 let budget = self.cfg.shrink_budget.min(24);
                 let shrunk = shrink::shrink(input.clone(), holds, budget).await;
-                let mut f = record(self, i, input, shrunk, again.clone(), vec![who], Vec::new());
+                let mut f = record(self, j, input, shrunk, again.clone(), vec![who], Vec::new());
                 f.confirmed = "reproduced on a fresh server (--spawn), and shrunk there".into();
                 if self.hit(&again) {
                     self.found(f);
@@ -764,7 +809,12 @@ impl Run {
         if let Some(w) = &self.watch {
             w.restart().ok()?;
         }
-        let _ = self.send(0, input, self.slow()).await;
+        // A fresh server that does not answer before the input proves nothing.
+        if self.health(0).await.is_some() {
+            return None;
+        }
+        let expect = oracle::read(&input.bytes).requests.len() + 1;
+        let _ = self.send(0, input, self.fast(expect)).await;
         self.health(0).await
     }
 }
