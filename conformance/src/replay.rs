@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::exchange::{self, Action, Timing};
 use crate::observe::{self, Observation};
-use crate::runner::{CaseResult, Options, Verdict};
 use crate::target::Target;
+use crate::verdict::{CaseResult, Options, Verdict};
 
 /// What must be the same each time: status, body and the set of field names
 /// (less those that may change between requests).
