@@ -597,19 +597,7 @@ pub fn expand(t: &str, vars: &Vars) -> Result<Vec<u8>, String> {
             b'\\' => {
                 let e = *b.get(i + 1).ok_or("trailing backslash")?;
                 i += 2;
-                match e {
-                    b'r' => out.push(b'\r'),
-                    b'n' => out.push(b'\n'),
-                    b't' => out.push(b'\t'),
-                    b'0' => out.push(0),
-                    b'\\' => out.push(b'\\'),
-                    b'x' => {
-                        let hex = t.get(i..i + 2).ok_or("short \\x escape")?;
-                        out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad \\x escape")?);
-                        i += 2;
-                    }
-                    other => return Err(format!("unknown escape \\{}", other as char)),
-                }
+                i += escape(t, i, e, &mut out)?;
             }
             b'{' if b.get(i + 1) == Some(&b'{') => {
                 out.push(b'{');
@@ -619,78 +607,7 @@ pub fn expand(t: &str, vars: &Vars) -> Result<Vec<u8>, String> {
                 let end = closing_brace(b, i).ok_or("unclosed {")?;
                 let name = &t[i + 1..end];
                 i = end + 1;
-                if let Some(rep) = name.strip_prefix("rep:") {
-                    let (n, text) = rep.split_once(':').ok_or("{rep:N:TEXT}")?;
-                    let n: usize = n.parse().map_err(|_| "bad count in {rep:N:TEXT}")?;
-                    let piece = expand(text, vars)?;
-                    for _ in 0..n {
-                        out.extend_from_slice(&piece);
-                    }
-                    continue;
-                }
-                let canary = || {
-                    format!(
-                        "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
-                        vars.missing, vars.host
-                    )
-                };
-                if let Some(extra) = name.strip_prefix("canary_len") {
-                    let extra: usize = match extra.strip_prefix('+') {
-                        Some(n) => n.parse().map_err(|_| format!("bad {{{name}}}"))?,
-                        None if extra.is_empty() => 0,
-                        None if extra == "_hex" => {
-                            out.extend_from_slice(format!("{:x}", canary().len()).as_bytes());
-                            continue;
-                        }
-                        None => return Err(format!("unknown placeholder {{{name}}}")),
-                    };
-                    out.extend_from_slice((canary().len() + extra).to_string().as_bytes());
-                    continue;
-                }
-                if name == "canary" {
-                    out.extend_from_slice(canary().as_bytes());
-                    continue;
-                }
-                // Declared limits: empty when the profile declares none (such
-                // cases need the max-* capability, so they are n/a then).
-                let limit = match name {
-                    "uri_at" => Some(self_or_empty(vars.max_uri, |n| vars.query_for(n))),
-                    "uri_over" => Some(self_or_empty(vars.max_uri, |n| vars.query_for(n + 1))),
-                    "head_over" => Some(self_or_empty(vars.max_head, |n| "a".repeat(n))),
-                    "body_over" => Some(
-                        vars.max_body
-                            .map(|n| (u128::from(n) + 1).to_string())
-                            .unwrap_or_default(),
-                    ),
-                    _ => None,
-                };
-                if let Some(text) = limit {
-                    out.extend_from_slice(text.as_bytes());
-                    continue;
-                }
-                if name == "get" {
-                    let get = format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", vars.path, vars.host);
-                    out.extend_from_slice(get.as_bytes());
-                    continue;
-                }
-                if name == "weak_etag" {
-                    // W/ and the opaque tag, whether the target's tag is
-                    // strong or already weak (Apache's is weak for a file
-                    // changed within the second).
-                    let tag = vars.etag.strip_prefix("W/").unwrap_or(&vars.etag);
-                    out.extend_from_slice(format!("W/{tag}").as_bytes());
-                    continue;
-                }
-                let v = match name {
-                    "host" => &vars.host,
-                    "path" => &vars.path,
-                    "post" => &vars.post,
-                    "missing" => &vars.missing,
-                    "nocontent" => &vars.nocontent,
-                    "etag" => &vars.etag,
-                    other => return Err(format!("unknown placeholder {{{other}}}")),
-                };
-                out.extend_from_slice(v.as_bytes());
+                placeholder(name, vars, &mut out)?;
             }
             c => {
                 out.push(c);
@@ -699,6 +616,109 @@ pub fn expand(t: &str, vars: &Vars) -> Result<Vec<u8>, String> {
         }
     }
     Ok(out)
+}
+
+/// Decodes escape `\e` into `out`; the argument of `\x` is at `t[i..]`.
+/// Returns how many argument bytes it took.
+fn escape(t: &str, i: usize, e: u8, out: &mut Vec<u8>) -> Result<usize, String> {
+    match e {
+        b'r' => out.push(b'\r'),
+        b'n' => out.push(b'\n'),
+        b't' => out.push(b'\t'),
+        b'0' => out.push(0),
+        b'\\' => out.push(b'\\'),
+        b'x' => {
+            let hex = t.get(i..i + 2).ok_or("short \\x escape")?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad \\x escape")?);
+            return Ok(2);
+        }
+        other => return Err(format!("unknown escape \\{}", other as char)),
+    }
+    Ok(0)
+}
+
+/// Puts the value of placeholder `{name}` into `out`.
+fn placeholder(name: &str, vars: &Vars, out: &mut Vec<u8>) -> Result<(), String> {
+    if let Some(rep) = name.strip_prefix("rep:") {
+        let (n, text) = rep.split_once(':').ok_or("{rep:N:TEXT}")?;
+        let n: usize = n.parse().map_err(|_| "bad count in {rep:N:TEXT}")?;
+        let piece = expand(text, vars)?;
+        for _ in 0..n {
+            out.extend_from_slice(&piece);
+        }
+        return Ok(());
+    }
+    let canary = || {
+        format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+            vars.missing, vars.host
+        )
+    };
+    if let Some(extra) = name.strip_prefix("canary_len") {
+        out.extend_from_slice(canary_len(name, extra, canary().len())?.as_bytes());
+        return Ok(());
+    }
+    if name == "canary" {
+        out.extend_from_slice(canary().as_bytes());
+        return Ok(());
+    }
+    if let Some(text) = declared_limit(name, vars) {
+        out.extend_from_slice(text.as_bytes());
+        return Ok(());
+    }
+    if name == "get" {
+        let get = format!("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", vars.path, vars.host);
+        out.extend_from_slice(get.as_bytes());
+        return Ok(());
+    }
+    if name == "weak_etag" {
+        // W/ and the opaque tag, whether the target's tag is
+        // strong or already weak (Apache's is weak for a file
+        // changed within the second).
+        let tag = vars.etag.strip_prefix("W/").unwrap_or(&vars.etag);
+        out.extend_from_slice(format!("W/{tag}").as_bytes());
+        return Ok(());
+    }
+    let v = match name {
+        "host" => &vars.host,
+        "path" => &vars.path,
+        "post" => &vars.post,
+        "missing" => &vars.missing,
+        "nocontent" => &vars.nocontent,
+        "etag" => &vars.etag,
+        other => return Err(format!("unknown placeholder {{{other}}}")),
+    };
+    out.extend_from_slice(v.as_bytes());
+    Ok(())
+}
+
+/// `{canary_len}`, `{canary_len+N}` and `{canary_len_hex}` (`extra` is what
+/// follows `canary_len`): the canary request's length, plus N, or in hex.
+fn canary_len(name: &str, extra: &str, len: usize) -> Result<String, String> {
+    let extra: usize = match extra.strip_prefix('+') {
+        Some(n) => n.parse().map_err(|_| format!("bad {{{name}}}"))?,
+        None if extra.is_empty() => 0,
+        None if extra == "_hex" => return Ok(format!("{len:x}")),
+        None => return Err(format!("unknown placeholder {{{name}}}")),
+    };
+    Ok((len + extra).to_string())
+}
+
+/// The placeholders of declared limits (`uri_at`, `uri_over`, `head_over`,
+/// `body_over`): empty when the profile declares none (such cases need the
+/// max-* capability, so they are n/a then). `None` for any other name.
+fn declared_limit(name: &str, vars: &Vars) -> Option<String> {
+    match name {
+        "uri_at" => Some(self_or_empty(vars.max_uri, |n| vars.query_for(n))),
+        "uri_over" => Some(self_or_empty(vars.max_uri, |n| vars.query_for(n + 1))),
+        "head_over" => Some(self_or_empty(vars.max_head, |n| "a".repeat(n))),
+        "body_over" => Some(
+            vars.max_body
+                .map(|n| (u128::from(n) + 1).to_string())
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

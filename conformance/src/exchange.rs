@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, Instant};
 
 /// One action on the wire, placeholders already filled.
@@ -114,7 +116,35 @@ pub async fn run(
     timing: Timing,
     done: Option<Done<'_>>,
 ) -> std::io::Result<Transcript> {
-    let stream = match timeout(timing.step, TcpStream::connect(addr)).await {
+    let stream = connect(addr, timing.step).await?;
+    let (rd, wr) = stream.into_split();
+    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    let (tick_tx, tick_rx) = watch::channel(0u64);
+    let reader = spawn_reader(rd, inbox.clone(), tick_tx);
+    let mut player = Player {
+        wr,
+        inbox,
+        tick_rx,
+        step: timing.step,
+        sent: Vec::new(),
+        write_failed: false,
+        silence_broken: None,
+        half_closed: false,
+        await_missed: None,
+        last_write: Instant::now(),
+    };
+    for action in actions {
+        player.play(action).await;
+    }
+    player.wait_for_rest(timing.idle, done).await;
+    reader.abort();
+    Ok(player.transcript())
+}
+
+/// Connects within `within`, with Nagle off: each write goes out as the
+/// script split it.
+async fn connect(addr: &str, within: Duration) -> std::io::Result<TcpStream> {
+    let stream = match timeout(within, TcpStream::connect(addr)).await {
         Ok(s) => s?,
         Err(_) => {
             return Err(std::io::Error::new(
@@ -124,138 +154,174 @@ pub async fn run(
         }
     };
     stream.set_nodelay(true)?;
-    let (mut rd, mut wr) = stream.into_split();
-    let inbox = Arc::new(Mutex::new(Inbox::default()));
-    let (tick_tx, mut tick_rx) = watch::channel(0u64);
-    let reader = {
-        let inbox = inbox.clone();
-        tokio::spawn(async move {
-            let mut chunk = vec![0u8; 16 * 1024];
-            let mut n_events = 0u64;
-            loop {
-                let r = rd.read(&mut chunk).await;
-                let mut ib = inbox.lock().expect("inbox lock");
-                match r {
-                    Ok(0) => ib.end = Some(End::Closed),
-                    Ok(n) => {
-                        ib.bytes.extend_from_slice(&chunk[..n]);
-                        ib.last_byte = Some(Instant::now());
-                    }
-                    Err(_) => ib.end = Some(End::Reset),
-                }
-                if ib.end.is_some() {
-                    ib.ended_at = Some(Instant::now());
-                }
-                let ended = ib.end.is_some();
-                drop(ib);
-                n_events += 1;
-                let _ = tick_tx.send(n_events);
-                if ended {
-                    break;
-                }
-            }
-        })
-    };
+    Ok(stream)
+}
 
-    let snapshot = |ib: &Arc<Mutex<Inbox>>| {
-        let ib = ib.lock().expect("inbox lock");
+/// The reader task: records every byte and how the connection ended in
+/// `inbox`, and ticks `tick_tx` on each event so waiters wake.
+fn spawn_reader(
+    mut rd: OwnedReadHalf,
+    inbox: Arc<Mutex<Inbox>>,
+    tick_tx: watch::Sender<u64>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut chunk = vec![0u8; 16 * 1024];
+        let mut n_events = 0u64;
+        loop {
+            let r = rd.read(&mut chunk).await;
+            let mut ib = inbox.lock().expect("inbox lock");
+            match r {
+                Ok(0) => ib.end = Some(End::Closed),
+                Ok(n) => {
+                    ib.bytes.extend_from_slice(&chunk[..n]);
+                    ib.last_byte = Some(Instant::now());
+                }
+                Err(_) => ib.end = Some(End::Reset),
+            }
+            if ib.end.is_some() {
+                ib.ended_at = Some(Instant::now());
+            }
+            let ended = ib.end.is_some();
+            drop(ib);
+            n_events += 1;
+            let _ = tick_tx.send(n_events);
+            if ended {
+                break;
+            }
+        }
+    })
+}
+
+/// The writing side of [`run`], and what playing the script showed.
+struct Player {
+    /// Our half of the connection.
+    wr: OwnedWriteHalf,
+    /// What the reader task recorded.
+    inbox: Arc<Mutex<Inbox>>,
+    /// Ticks on each read event.
+    tick_rx: watch::Receiver<u64>,
+    /// The longest a single write may stall.
+    step: Duration,
+    /// The bytes written, in order.
+    sent: Vec<u8>,
+    /// See [`Transcript::write_failed`].
+    write_failed: bool,
+    /// See [`Transcript::silence_broken`].
+    silence_broken: Option<usize>,
+    /// See [`Transcript::half_closed`].
+    half_closed: bool,
+    /// See [`Transcript::await_missed`].
+    await_missed: Option<Duration>,
+    /// When the last write finished.
+    last_write: Instant,
+}
+
+impl Player {
+    /// Bytes received so far, and the end if there was one.
+    fn snapshot(&self) -> (usize, Option<End>) {
+        let ib = self.inbox.lock().expect("inbox lock");
         (ib.bytes.len(), ib.end)
-    };
-    let mut sent = Vec::new();
-    let mut write_failed = false;
-    let mut silence_broken = None;
-    let mut half_closed = false;
-    let mut await_missed = None;
-    let mut last_write = Instant::now();
-    for action in actions {
+    }
+
+    /// Plays one action.
+    async fn play(&mut self, action: &Action) {
         match action {
             Action::Write(bytes) => {
-                if write_failed {
-                    continue;
+                if self.write_failed {
+                    return;
                 }
-                match timeout(timing.step, wr.write_all(bytes)).await {
+                match timeout(self.step, self.wr.write_all(bytes)).await {
                     Ok(Ok(())) => {
-                        sent.extend_from_slice(bytes);
-                        last_write = Instant::now();
+                        self.sent.extend_from_slice(bytes);
+                        self.last_write = Instant::now();
                     }
                     // The server stopped reading or went away: that is the verdict's business.
-                    Ok(Err(_)) | Err(_) => write_failed = true,
+                    Ok(Err(_)) | Err(_) => self.write_failed = true,
                 }
             }
             Action::Pause(d) => sleep(*d).await,
             Action::Silence(d) => {
-                let before = snapshot(&inbox);
+                let before = self.snapshot();
                 sleep(*d).await;
-                let after = snapshot(&inbox);
-                if silence_broken.is_none() && (after.0 != before.0 || after.1.is_some()) {
-                    silence_broken = Some(after.0);
+                let after = self.snapshot();
+                if self.silence_broken.is_none() && (after.0 != before.0 || after.1.is_some()) {
+                    self.silence_broken = Some(after.0);
                 }
             }
-            Action::Await(d) => {
-                let before = snapshot(&inbox);
-                let until = Instant::now() + *d;
-                loop {
-                    tick_rx.mark_unchanged();
-                    let now = snapshot(&inbox);
-                    if now.0 != before.0 || now.1.is_some() {
-                        break;
-                    }
-                    let left = until.saturating_duration_since(Instant::now());
-                    if left.is_zero() || timeout(left, tick_rx.changed()).await.is_err() {
-                        if await_missed.is_none() {
-                            await_missed = Some(*d);
-                        }
-                        break;
-                    }
-                }
-            }
+            Action::Await(d) => self.await_news(*d).await,
             Action::Shutdown => {
-                half_closed = true;
-                if !write_failed && wr.shutdown().await.is_err() {
-                    write_failed = true;
+                self.half_closed = true;
+                if !self.write_failed && self.wr.shutdown().await.is_err() {
+                    self.write_failed = true;
                 }
             }
         }
     }
 
-    // Wait for the rest: until closed, idle, or `done` says enough.
-    let deadline = Instant::now() + timing.idle * 20;
-    loop {
-        // Forget earlier ticks before looking, so none arriving after the look is lost.
-        tick_rx.mark_unchanged();
-        {
-            let ib = inbox.lock().expect("inbox lock");
-            if ib.end.is_some() {
+    /// An `Await` step: waits until bytes or the end arrive, at most `d`.
+    async fn await_news(&mut self, d: Duration) {
+        let before = self.snapshot();
+        let until = Instant::now() + d;
+        loop {
+            self.tick_rx.mark_unchanged();
+            let now = self.snapshot();
+            if now.0 != before.0 || now.1.is_some() {
                 break;
             }
-            if let Some(done) = done {
-                if done(&ib.bytes) {
-                    break;
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || timeout(left, self.tick_rx.changed()).await.is_err() {
+                if self.await_missed.is_none() {
+                    self.await_missed = Some(d);
                 }
+                break;
             }
         }
-        let wait = timing
-            .idle
-            .min(deadline.saturating_duration_since(Instant::now()));
-        match timeout(wait, tick_rx.changed()).await {
-            Ok(Ok(())) if Instant::now() < deadline => continue,
-            _ => break,
+    }
+
+    /// Waits for the rest: until closed, idle for `idle`, or `done` says
+    /// enough (and never past twenty idle periods).
+    async fn wait_for_rest(&mut self, idle: Duration, done: Option<Done<'_>>) {
+        let deadline = Instant::now() + idle * 20;
+        loop {
+            // Forget earlier ticks before looking, so none arriving after the look is lost.
+            self.tick_rx.mark_unchanged();
+            {
+                let ib = self.inbox.lock().expect("inbox lock");
+                if ib.end.is_some() {
+                    break;
+                }
+                if let Some(done) = done {
+                    if done(&ib.bytes) {
+                        break;
+                    }
+                }
+            }
+            let wait = idle.min(deadline.saturating_duration_since(Instant::now()));
+            match timeout(wait, self.tick_rx.changed()).await {
+                Ok(Ok(())) if Instant::now() < deadline => continue,
+                _ => break,
+            }
         }
     }
-    reader.abort();
-    let ib = inbox.lock().expect("inbox lock");
-    let quiet_before_close = ib.ended_at.map(|at| {
-        let last = ib.last_byte.map_or(last_write, |b| b.max(last_write));
-        at.saturating_duration_since(last)
-    });
-    Ok(Transcript {
-        sent,
-        received: ib.bytes.clone(),
-        end: ib.end.unwrap_or(End::Open),
-        write_failed,
-        silence_broken,
-        half_closed,
-        await_missed,
-        quiet_before_close,
-    })
+
+    /// What the connection showed.
+    fn transcript(self) -> Transcript {
+        let ib = self.inbox.lock().expect("inbox lock");
+        let quiet_before_close = ib.ended_at.map(|at| {
+            let last = ib
+                .last_byte
+                .map_or(self.last_write, |b| b.max(self.last_write));
+            at.saturating_duration_since(last)
+        });
+        Transcript {
+            sent: self.sent,
+            received: ib.bytes.clone(),
+            end: ib.end.unwrap_or(End::Open),
+            write_failed: self.write_failed,
+            silence_broken: self.silence_broken,
+            half_closed: self.half_closed,
+            await_missed: self.await_missed,
+            quiet_before_close,
+        }
+    }
 }

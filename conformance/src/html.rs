@@ -47,42 +47,82 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 
 /// The page.
 pub fn page(runs: &[Run], title: &str) -> String {
-    // Rows in the order of the first run that has each case; cases only some
-    // runs have are added where they first appear.
-    let mut order: Vec<&str> = Vec::new();
-    let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
-    let mut cells: Vec<BTreeMap<&str, &Value>> = Vec::new();
-    for run in runs {
-        let mut by_id = BTreeMap::new();
-        for r in run.doc["results"].as_array().into_iter().flatten() {
-            let id = str_of(r, "id");
-            if !rows.contains_key(id) {
-                order.push(id);
-                rows.insert(
-                    id,
-                    Row {
-                        area: str_of(r, "area"),
-                        title: str_of(r, "title"),
-                        section: str_of(r, "section"),
-                        rfc: str_of(r, "rfc"),
-                        level: str_of(r, "level"),
-                    },
-                );
-            }
-            by_id.insert(id, r);
+    let grid = Grid::of(runs);
+    let mut out = String::new();
+    write_head(&mut out, title, grid.order.len(), runs);
+    write_summary(&mut out, runs);
+    for area in grid.areas() {
+        let _ = writeln!(
+            out,
+            "<tr class=\"area\"><th colspan=\"{}\">{}</th></tr>",
+            runs.len() + 2,
+            esc(area)
+        );
+        for id in grid.order.iter().filter(|id| grid.rows[*id].area == area) {
+            write_case_row(&mut out, id, &grid.rows[id], &grid.cells);
         }
-        cells.push(by_id);
     }
-    // Group by area, keeping first-seen order of areas.
-    let mut areas: Vec<&str> = Vec::new();
-    for id in &order {
-        let a = rows[id].area;
-        if !areas.contains(&a) {
-            areas.push(a);
+    out.push_str(SCRIPT);
+    out
+}
+
+/// What the runs say, by case.
+struct Grid<'a> {
+    /// Case ids in the order of the first run that has each case; cases
+    /// only some runs have are added where they first appear.
+    order: Vec<&'a str>,
+    /// Each case's row.
+    rows: BTreeMap<&'a str, Row<'a>>,
+    /// Per run, its result for each case id it has.
+    cells: Vec<BTreeMap<&'a str, &'a Value>>,
+}
+
+impl<'a> Grid<'a> {
+    /// The grid of `runs`.
+    fn of(runs: &'a [Run]) -> Grid<'a> {
+        let mut order: Vec<&str> = Vec::new();
+        let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
+        let mut cells: Vec<BTreeMap<&str, &Value>> = Vec::new();
+        for run in runs {
+            let mut by_id = BTreeMap::new();
+            for r in run.doc["results"].as_array().into_iter().flatten() {
+                let id = str_of(r, "id");
+                if !rows.contains_key(id) {
+                    order.push(id);
+                    rows.insert(
+                        id,
+                        Row {
+                            area: str_of(r, "area"),
+                            title: str_of(r, "title"),
+                            section: str_of(r, "section"),
+                            rfc: str_of(r, "rfc"),
+                            level: str_of(r, "level"),
+                        },
+                    );
+                }
+                by_id.insert(id, r);
+            }
+            cells.push(by_id);
         }
+        Grid { order, rows, cells }
     }
 
-    let mut out = String::new();
+    /// The areas, in first-seen order: the page groups cases by area.
+    fn areas(&self) -> Vec<&'a str> {
+        let mut areas: Vec<&str> = Vec::new();
+        for id in &self.order {
+            let a = self.rows[id].area;
+            if !areas.contains(&a) {
+                areas.push(a);
+            }
+        }
+        areas
+    }
+}
+
+/// The page up to the table's body: style, title, filters, and a column
+/// head per run.
+fn write_head(out: &mut String, title: &str, n: usize, runs: &[Run]) {
     let _ = write!(
         out,
         r#"<!doctype html>
@@ -115,14 +155,16 @@ td.case span.t {{ color: #666; }}
 </div>
 <table id="grid"><thead><tr><th>case</th><th>level</th>"#,
         title = esc(title),
-        n = order.len(),
         m = runs.len()
     );
     for run in runs {
         let _ = write!(out, "<th>{}</th>", esc(&run.name));
     }
     out.push_str("</tr></thead><tbody>\n");
-    // Summary row.
+}
+
+/// The summary row: passed / failed / n/a per run.
+fn write_summary(out: &mut String, runs: &[Run]) {
     out.push_str("<tr class=\"summary\"><td>passed / failed / n/a</td><td></td>");
     for run in runs {
         let s = &run.doc["summary"];
@@ -133,58 +175,54 @@ td.case span.t {{ color: #666; }}
         );
     }
     out.push_str("</tr>\n");
-    for area in &areas {
-        let _ = writeln!(
-            out,
-            "<tr class=\"area\"><th colspan=\"{}\">{}</th></tr>",
-            runs.len() + 2,
-            esc(area)
-        );
-        for id in order.iter().filter(|id| rows[*id].area == *area) {
-            let row = &rows[id];
-            let verdicts: Vec<&str> = cells
-                .iter()
-                .map(|c| c.get(id).map_or("", |r| str_of(r, "verdict")))
-                .collect();
-            let _ = write!(
-                out,
-                "<tr class=\"case\" data-level=\"{}\" data-verdicts=\"{}\"><td class=\"case\" title=\"{}: {}\">{} <span class=\"t\">{}</span></td><td class=\"level\">{}</td>",
-                esc(row.level),
-                esc(&verdicts.join(" ")),
-                esc(row.section),
-                esc(row.rfc),
-                esc(id),
-                esc(row.title),
-                esc(row.level),
-            );
-            for c in &cells {
-                match c.get(id) {
-                    None => out.push_str("<td class=\"v none\" title=\"not run\">–</td>"),
-                    Some(r) => {
-                        let v = str_of(r, "verdict");
-                        let class = match v {
-                            "pass" => "pass",
-                            "fail" => "fail",
-                            _ => "na",
-                        };
-                        let mut hover = format!("observed: {}", str_of(r, "observed"));
-                        for why in r["reasons"].as_array().into_iter().flatten() {
-                            let _ = write!(hover, "\n- {}", why.as_str().unwrap_or(""));
-                        }
-                        let _ = write!(
-                            out,
-                            "<td class=\"v {class}\" title=\"{}\">{}</td>",
-                            esc(&hover),
-                            esc(v)
-                        );
-                    }
+}
+
+/// One case's row: the case, its level, and a verdict cell per run.
+fn write_case_row(out: &mut String, id: &str, row: &Row, cells: &[BTreeMap<&str, &Value>]) {
+    let verdicts: Vec<&str> = cells
+        .iter()
+        .map(|c| c.get(id).map_or("", |r| str_of(r, "verdict")))
+        .collect();
+    let _ = write!(
+        out,
+        "<tr class=\"case\" data-level=\"{}\" data-verdicts=\"{}\"><td class=\"case\" title=\"{}: {}\">{} <span class=\"t\">{}</span></td><td class=\"level\">{}</td>",
+        esc(row.level),
+        esc(&verdicts.join(" ")),
+        esc(row.section),
+        esc(row.rfc),
+        esc(id),
+        esc(row.title),
+        esc(row.level),
+    );
+    for c in cells {
+        match c.get(id) {
+            None => out.push_str("<td class=\"v none\" title=\"not run\">–</td>"),
+            Some(r) => {
+                let v = str_of(r, "verdict");
+                let class = match v {
+                    "pass" => "pass",
+                    "fail" => "fail",
+                    _ => "na",
+                };
+                let mut hover = format!("observed: {}", str_of(r, "observed"));
+                for why in r["reasons"].as_array().into_iter().flatten() {
+                    let _ = write!(hover, "\n- {}", why.as_str().unwrap_or(""));
                 }
+                let _ = write!(
+                    out,
+                    "<td class=\"v {class}\" title=\"{}\">{}</td>",
+                    esc(&hover),
+                    esc(v)
+                );
             }
-            out.push_str("</tr>\n");
         }
     }
-    out.push_str(
-        r#"</tbody></table>
+    out.push_str("</tr>\n");
+}
+
+/// The end of the page: the table closes, and the script behind the
+/// filters (which can be preset from the address).
+const SCRIPT: &str = r#"</tbody></table>
 <script>
 function apply() {
   const levels = new Set([...document.querySelectorAll('input.lvl:checked')].map(e => e.value));
@@ -214,10 +252,7 @@ apply();
 document.body.dataset.ready = '1';
 </script>
 </body></html>
-"#,
-    );
-    out
-}
+"#;
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@
 //! * `target` — the target profile file and capability probing (`n/a`).
 //! * `exchange` — one connection: play steps, record bytes and the close.
 //! * `observe` — responses out of a transcript, through h1parse, plus the validator.
+//! * `verdict` — what a run is judged by and gives: profile, options, verdict, result.
 //! * `runner` — judging a case, profiles, selection, concurrency.
 //! * `replay` — replay mode: the same request split every way.
 //! * `report` — human, JSON, JUnit and TAP output.
@@ -35,3 +36,4 @@ pub mod report;
 pub mod runner;
 pub mod spawn;
 pub mod target;
+pub mod verdict;

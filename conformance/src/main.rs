@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
-use h1spec::baseline::{self, Baseline};
-use h1spec::case::Case;
+use h1spec::baseline::{self, Baseline, Comparison};
+use h1spec::case::{Case, Level};
 use h1spec::mock::{Bug, Mock};
 use h1spec::report::{self, Format, Meta};
-use h1spec::runner::{self, Options, Profile};
+use h1spec::runner::{self, CaseResult, Options, Profile};
 use h1spec::target::{self, ProbeError, Target, TargetProfile};
 use h1spec::{catalog, spawn};
 
@@ -449,60 +449,18 @@ fn run(args: &RunArgs) -> ExitCode {
         ));
     }
     if args.list {
-        match args.format {
-            Format::Human => {}
-            Format::Json => {
-                emit(&report::list_json(&cases));
-                return ExitCode::SUCCESS;
-            }
-            Format::Junit | Format::Tap => {
-                return usage("--list prints human or json (--format human|json)")
-            }
-        }
-        let mut text = String::new();
-        for c in &cases {
-            let tags = if c.tags.is_empty() {
-                String::new()
-            } else {
-                format!("  [{}]", c.tags.join(","))
-            };
-            text.push_str(&format!(
-                "{:<6} {:<48} {:<16} {}{tags}\n",
-                c.level.to_string(),
-                c.id,
-                c.section,
-                c.title
-            ));
-        }
-        emit(&text);
-        eprintln!("{} cases", cases.len());
-        return ExitCode::SUCCESS;
+        return list(&cases, args.format);
     }
-    let mut levels = Vec::new();
-    for g in &args.gate {
-        match g.to_ascii_uppercase().as_str() {
-            "MUST" => levels.push(h1spec::case::Level::Must),
-            "SHOULD" => levels.push(h1spec::case::Level::Should),
-            "MAY" => levels.push(h1spec::case::Level::May),
-            other => return usage(format!("unknown level {other:?} in --gate")),
-        }
-    }
+    let levels = match gate_levels(&args.gate) {
+        Ok(l) => l,
+        Err(e) => return usage(e),
+    };
     let profile = match args.sel.profile() {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
     let opts = args.sel.options(&profile);
-    for (flag, given, placeholder) in [
-        ("--post", profile.post.is_some(), "{post}"),
-        ("--nocontent", profile.nocontent.is_some(), "{nocontent}"),
-    ] {
-        if given && !cases.iter().any(|c| c.uses(placeholder)) {
-            eprintln!(
-                "h1spec: warning: {flag} (or the target profile's `{}`) is given, but no selected case uses it",
-                &placeholder[1..placeholder.len() - 1]
-            );
-        }
-    }
+    warn_unused_paths(&profile, &cases);
     let baseline = match &args.baseline {
         Some(f) => match Baseline::load(f) {
             Ok(b) => Some(b),
@@ -510,63 +468,15 @@ fn run(args: &RunArgs) -> ExitCode {
         },
         None => None,
     };
-    let mut spawned = None;
-    let addr = match (&args.target, &args.spawn) {
-        (Some(t), None) => {
-            if let Err(e) = check_addr(t) {
-                return usage(e);
-            }
-            t.clone()
-        }
-        (None, Some(cmd)) => match spawn::spawn(cmd, Duration::from_millis(args.spawn_wait)) {
-            Ok(s) => {
-                let a = s.addr.clone();
-                spawned = Some(std::sync::Arc::new(std::sync::Mutex::new(s)));
-                a
-            }
-            Err(e) => {
-                eprintln!("h1spec: {e}");
-                return ExitCode::from(UNREACHABLE);
-            }
-        },
-        _ => return usage("give a target HOST:PORT or --spawn 'CMD {port}' (see --help)"),
+    let (addr, spawned) = match target_addr(args) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let rt = runtime();
     let started = Instant::now();
     let outcome = rt.block_on(async {
-        let work = async {
-            let opts = scale_wait(&addr, &profile, opts, args.sel.wait.is_some()).await;
-            let mut target = probe(&addr, &profile, &opts).await?;
-            if let Some(s) = &spawned {
-                let s = s.clone();
-                target.restart = Some(h1spec::target::Restart(std::sync::Arc::new(move || {
-                    s.lock()
-                        .map_err(|_| "the server's handle is poisoned".to_string())?
-                        .restart()
-                })));
-            }
-            let opts = runner::fit(&mut target, opts).await;
-            for note in &target.notes {
-                eprintln!("h1spec: preflight: {note}");
-            }
-            let deadline = args.sel.deadline.map(|s| started + Duration::from_secs(s));
-            let results =
-                runner::run_all_until(&target, &cases, opts, deadline, progress_printer()).await;
-            if let Some(note) = runner::idle_note(&target).await {
-                eprintln!("h1spec: preflight: {note}");
-                target.notes.push(note);
-            }
-            let cut = results
-                .iter()
-                .filter(|r| r.reasons.iter().any(|w| w == runner::DEADLINE_REASON))
-                .count();
-            if cut > 0 {
-                eprintln!("h1spec: --deadline passed: {cut} case(s) not finished (reported n/a)");
-            }
-            Ok::<_, ExitCode>((target, results))
-        };
         tokio::select! {
-            r = work => r,
+            r = run_cases(args, &addr, &profile, opts, &cases, started, spawned.as_ref()) => r,
             code = interrupted() => Err(ExitCode::from(code)),
         }
     });
@@ -586,30 +496,174 @@ fn run(args: &RunArgs) -> ExitCode {
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     let cmp = baseline.as_ref().map(|b| baseline::compare(&results, b));
+    report_run(args, &results, &meta, cmp.as_ref(), &levels)
+}
+
+/// `--list`: the selected cases, one a line (human) or as JSON.
+fn list(cases: &[Case], format: Format) -> ExitCode {
+    match format {
+        Format::Human => {}
+        Format::Json => {
+            emit(&report::list_json(cases));
+            return ExitCode::SUCCESS;
+        }
+        Format::Junit | Format::Tap => {
+            return usage("--list prints human or json (--format human|json)")
+        }
+    }
+    let mut text = String::new();
+    for c in cases {
+        let tags = if c.tags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", c.tags.join(","))
+        };
+        text.push_str(&format!(
+            "{:<6} {:<48} {:<16} {}{tags}\n",
+            c.level.to_string(),
+            c.id,
+            c.section,
+            c.title
+        ));
+    }
+    emit(&text);
+    eprintln!("{} cases", cases.len());
+    ExitCode::SUCCESS
+}
+
+/// The levels `--gate` names.
+fn gate_levels(gate: &[String]) -> Result<Vec<Level>, String> {
+    let mut levels = Vec::new();
+    for g in gate {
+        match g.to_ascii_uppercase().as_str() {
+            "MUST" => levels.push(Level::Must),
+            "SHOULD" => levels.push(Level::Should),
+            "MAY" => levels.push(Level::May),
+            other => return Err(format!("unknown level {other:?} in --gate")),
+        }
+    }
+    Ok(levels)
+}
+
+/// Warns about a `--post` or `--nocontent` path that no selected case uses:
+/// the user meant it for something.
+fn warn_unused_paths(profile: &TargetProfile, cases: &[Case]) {
+    for (flag, given, placeholder) in [
+        ("--post", profile.post.is_some(), "{post}"),
+        ("--nocontent", profile.nocontent.is_some(), "{nocontent}"),
+    ] {
+        if given && !cases.iter().any(|c| c.uses(placeholder)) {
+            eprintln!(
+                "h1spec: warning: {flag} (or the target profile's `{}`) is given, but no selected case uses it",
+                &placeholder[1..placeholder.len() - 1]
+            );
+        }
+    }
+}
+
+/// The target's address: the one given, or that of the `--spawn`ed
+/// server, which is stopped when the returned handle drops.
+/// A target started with `--spawn`, shared with the runner (which starts it
+/// again when a case stopped it) and stopped when the last handle goes.
+type SpawnedTarget = std::sync::Arc<std::sync::Mutex<spawn::Spawned>>;
+
+fn target_addr(args: &RunArgs) -> Result<(String, Option<SpawnedTarget>), ExitCode> {
+    match (&args.target, &args.spawn) {
+        (Some(t), None) => {
+            if let Err(e) = check_addr(t) {
+                return Err(usage(e));
+            }
+            Ok((t.clone(), None))
+        }
+        (None, Some(cmd)) => match spawn::spawn(cmd, Duration::from_millis(args.spawn_wait)) {
+            Ok(s) => Ok((
+                s.addr.clone(),
+                Some(std::sync::Arc::new(std::sync::Mutex::new(s))),
+            )),
+            Err(e) => {
+                eprintln!("h1spec: {e}");
+                Err(ExitCode::from(UNREACHABLE))
+            }
+        },
+        _ => Err(usage(
+            "give a target HOST:PORT or --spawn 'CMD {port}' (see --help)",
+        )),
+    }
+}
+
+/// Probes the target and runs the cases on it, until `--deadline`.
+async fn run_cases(
+    args: &RunArgs,
+    addr: &str,
+    profile: &TargetProfile,
+    opts: Options,
+    cases: &[Case],
+    started: Instant,
+    spawned: Option<&SpawnedTarget>,
+) -> Result<(Target, Vec<CaseResult>), ExitCode> {
+    let opts = scale_wait(addr, profile, opts, args.sel.wait.is_some()).await;
+    let mut target = probe(addr, profile, &opts).await?;
+    if let Some(s) = spawned {
+        let s = s.clone();
+        target.restart = Some(h1spec::target::Restart(std::sync::Arc::new(move || {
+            s.lock()
+                .map_err(|_| "the server's handle is poisoned".to_string())?
+                .restart()
+        })));
+    }
+    let opts = runner::fit(&mut target, opts).await;
+    for note in &target.notes {
+        eprintln!("h1spec: preflight: {note}");
+    }
+    let deadline = args.sel.deadline.map(|s| started + Duration::from_secs(s));
+    let results = runner::run_all_until(&target, cases, opts, deadline, progress_printer()).await;
+    if let Some(note) = runner::idle_note(&target).await {
+        eprintln!("h1spec: preflight: {note}");
+        target.notes.push(note);
+    }
+    let cut = results
+        .iter()
+        .filter(|r| r.reasons.iter().any(|w| w == runner::DEADLINE_REASON))
+        .count();
+    if cut > 0 {
+        eprintln!("h1spec: --deadline passed: {cut} case(s) not finished (reported n/a)");
+    }
+    Ok((target, results))
+}
+
+/// Prints the report, writes `--junit` and `--write-baseline`, and gives
+/// the exit status `--gate` and the baseline call for.
+fn report_run(
+    args: &RunArgs,
+    results: &[CaseResult],
+    meta: &Meta,
+    cmp: Option<&Comparison>,
+    levels: &[Level],
+) -> ExitCode {
     let color = match args.color.as_str() {
         "always" => true,
         "never" => false,
         _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let text = match args.format {
-        Format::Human => report::human(&results, &meta, cmp.as_ref(), color),
-        Format::Json => report::json(&results, &meta, cmp.as_ref()),
-        Format::Junit => report::junit(&results, &meta),
-        Format::Tap => report::tap(&results),
+        Format::Human => report::human(results, meta, cmp, color),
+        Format::Json => report::json(results, meta, cmp),
+        Format::Junit => report::junit(results, meta),
+        Format::Tap => report::tap(results),
     };
     emit(&text);
     if let Some(f) = &args.junit {
-        if let Err(e) = std::fs::write(f, report::junit(&results, &meta)) {
+        if let Err(e) = std::fs::write(f, report::junit(results, meta)) {
             return usage(format!("{}: {e}", f.display()));
         }
     }
     if let Some(f) = &args.write_baseline {
-        if let Err(e) = std::fs::write(f, report::json(&results, &meta, None)) {
+        if let Err(e) = std::fs::write(f, report::json(results, meta, None)) {
             return usage(format!("{}: {e}", f.display()));
         }
         eprintln!("h1spec: baseline written to {}", f.display());
     }
-    if report::gate(&results, cmp.as_ref(), &levels) {
+    if report::gate(results, cmp, levels) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -636,22 +690,11 @@ fn diff(a: &str, b: &str, format: Format, sel: &Selection) -> ExitCode {
         Err(e) => return usage(e),
     };
     let opts = sel.options(&profile);
-    let start = |t: &str| -> Result<(String, Option<spawn::Spawned>), ExitCode> {
-        match t.strip_prefix("spawn:") {
-            Some(cmd) => spawn::spawn(cmd, Duration::from_secs(10))
-                .map(|s| (s.addr.clone(), Some(s)))
-                .map_err(|e| {
-                    eprintln!("h1spec: {e}");
-                    ExitCode::from(UNREACHABLE)
-                }),
-            None => Ok((t.to_string(), None)),
-        }
-    };
-    let (addr_a, _spawned_a) = match start(a) {
+    let (addr_a, _spawned_a) = match start_diff_target(a) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (addr_b, _spawned_b) = match start(b) {
+    let (addr_b, _spawned_b) = match start_diff_target(b) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -676,6 +719,32 @@ fn diff(a: &str, b: &str, format: Format, sel: &Selection) -> ExitCode {
         Err(code) => return code,
     };
     let rows = baseline::disagreements(&ra, &rb);
+    emit_diff(a, b, format, &rows);
+    // Exit 1 when a case passes on one and fails on the other, so that
+    // `h1spec diff` can gate "B behaves like A" in CI.
+    if rows.iter().any(|r| r.in_verdict()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A `diff` target: `HOST:PORT`, or `spawn:CMD`, started here (and stopped
+/// when the returned handle drops).
+fn start_diff_target(t: &str) -> Result<(String, Option<spawn::Spawned>), ExitCode> {
+    match t.strip_prefix("spawn:") {
+        Some(cmd) => spawn::spawn(cmd, Duration::from_secs(10))
+            .map(|s| (s.addr.clone(), Some(s)))
+            .map_err(|e| {
+                eprintln!("h1spec: {e}");
+                ExitCode::from(UNREACHABLE)
+            }),
+        None => Ok((t.to_string(), None)),
+    }
+}
+
+/// Prints the rows where the two targets disagree, as a table or JSON.
+fn emit_diff(a: &str, b: &str, format: Format, rows: &[baseline::Disagreement]) {
     match format {
         Format::Json => {
             let doc = serde_json::json!({
@@ -689,13 +758,6 @@ fn diff(a: &str, b: &str, format: Format, sel: &Selection) -> ExitCode {
                 serde_json::to_string_pretty(&doc).expect("diff serializes")
             ));
         }
-        _ => emit(&baseline::diff_table(a, b, &rows)),
-    }
-    // Exit 1 when a case passes on one and fails on the other, so that
-    // `h1spec diff` can gate "B behaves like A" in CI.
-    if rows.iter().any(|r| r.in_verdict()) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+        _ => emit(&baseline::diff_table(a, b, rows)),
     }
 }

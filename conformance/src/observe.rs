@@ -10,7 +10,9 @@
 //! `Connection: close` sent when the server then closes (§9.6), and a close
 //! after sending it.
 
-use h1parse::{BodyKind, ChunkedDecoder, Header, Limits, RequestParser, ResponseParser, Status};
+use h1parse::{
+    BodyKind, ChunkedDecoder, Header, Limits, RequestParser, Response, ResponseParser, Status,
+};
 
 /// Limits for judging responses: generous, since a large response head is
 /// no conformance failure of the server (h1parse's defaults suit a server
@@ -438,103 +440,93 @@ pub fn observe(t: &Transcript) -> Observation {
 /// (the fuzzer passes the reading with the leniencies RFC 9112 allows, so a
 /// HEAD a server read past a bare LF still gets a bodiless answer).
 pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
-    let buf = &t.received;
-    let mut responses = Vec::new();
-    let mut findings = Vec::new();
-    let mut garbage = None;
-    let mut garbage_at = 0;
-    let mut no_status_line = false;
-    let mut pos = 0;
-    let mut finals = 0;
-    let must = |findings: &mut Vec<Finding>, check: Check, text: String| {
-        findings.push(Finding::new(check, text))
+    let mut r = Reader {
+        t,
+        requests,
+        responses: Vec::new(),
+        findings: Vec::new(),
+        garbage: None,
+        garbage_at: 0,
+        no_status_line: false,
+        pos: 0,
+        finals: 0,
+        after_bodiless: None,
     };
-    // Whether the previous response forbade a body (HEAD, 204, 304), so
-    // stray bytes after it are a leaked body rather than noise.
-    let mut after_bodiless = None;
-    while pos < buf.len() {
-        let rest = &buf[pos..];
-        let request = requests.get(finals);
+    while r.pos < t.received.len() && r.read_one() {}
+    r.close_findings();
+    Observation {
+        responses: r.responses,
+        garbage: r.garbage,
+        garbage_at: r.garbage_at,
+        end: t.end,
+        findings: r.findings,
+        no_status_line: r.no_status_line,
+    }
+}
+
+/// [`observe_with`]'s state while it walks the received bytes, one
+/// response at a time.
+struct Reader<'a> {
+    /// The exchange being read.
+    t: &'a Transcript,
+    /// The requests sent, in order: response `i` answers `requests[i]`.
+    requests: &'a [SentRequest],
+    /// The responses read so far.
+    responses: Vec<Seen>,
+    /// What the validator found so far.
+    findings: Vec<Finding>,
+    /// The first bytes that are no response, in words.
+    garbage: Option<String>,
+    /// How many responses came before `garbage`.
+    garbage_at: usize,
+    /// Whether the unparseable bytes had no status line at all.
+    no_status_line: bool,
+    /// Where in the received bytes the next response starts.
+    pos: usize,
+    /// Final (non-1xx) responses read so far: the index of the request the
+    /// next response answers.
+    finals: usize,
+    /// Whether the previous response forbade a body (HEAD, 204, 304), so
+    /// stray bytes after it are a leaked body rather than noise.
+    after_bodiless: Option<&'static str>,
+}
+
+impl Reader<'_> {
+    /// Records a finding.
+    fn must(&mut self, check: Check, text: String) {
+        self.findings.push(Finding::new(check, text))
+    }
+
+    /// Records the first bytes that are no response (later ones are not).
+    fn mark_garbage(&mut self, what: String) {
+        if self.garbage.is_none() {
+            self.garbage = Some(what);
+            self.garbage_at = self.responses.len();
+        }
+    }
+
+    /// Reads the response at `pos`, with its checks. False when reading
+    /// must stop: what follows is no response.
+    fn read_one(&mut self) -> bool {
+        let t = self.t;
+        let rest = &t.received[self.pos..];
+        let request = self.requests.get(self.finals);
         let is_head = request.is_some_and(|r| r.method == b"HEAD");
         let mut headers = [Header::EMPTY; 128];
         let mut parser = ResponseParser::with_limits(RESPONSE_LIMITS).for_head_request(is_head);
         let resp = match parser.parse(rest, &mut headers) {
             Ok(Status::Complete(r)) => r,
-            _ if resync(after_bodiless, rest).is_some() => {
-                // A body leaked after a bodiless response, and a response
-                // follows it: name the leak, and read on, so the responses
-                // behind it are not hidden.
-                let (what, leaked) = resync(after_bodiless, rest).unwrap_or_default();
-                must(
-                    &mut findings,
-                    Check::BodyAfterBodiless,
-                    format!(
-                        "{leaked} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)"
-                    ),
-                );
-                if garbage.is_none() {
-                    garbage = Some(format!("{leaked} bytes of leaked body"));
-                    garbage_at = responses.len();
-                }
-                pos += leaked;
-                after_bodiless = None;
-                continue;
+            _ if resync(self.after_bodiless, rest).is_some() => {
+                self.skip_leaked_body(rest);
+                return true;
             }
             Ok(Status::Partial) => {
-                if let Some(what) = after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
-                    must(
-                        &mut findings,
-                        Check::BodyAfterBodiless,
-                        format!(
-                            "{} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)",
-                            rest.len()
-                        ),
-                    );
-                } else {
-                    must(
-                        &mut findings,
-                        Check::Malformed,
-                        format!(
-                            "incomplete response head ({} bytes) when the exchange ended",
-                            rest.len()
-                        ),
-                    );
-                }
-                if garbage.is_none() {
-                    garbage = Some(format!("{} bytes of incomplete head", rest.len()));
-                    garbage_at = responses.len();
-                }
-                break;
+                self.incomplete_head(rest);
+                return false;
             }
             Err(e) => {
-                if let Some(what) = after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
-                    must(
-                        &mut findings,
-                        Check::BodyAfterBodiless,
-                        format!(
-                            "{} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)",
-                            rest.len()
-                        ),
-                    );
-                } else {
-                    // Bytes with no status line that answer something we
-                    // sent that is no HTTP/1.x request (an HTTP/0.9 line
-                    // gets an HTTP/0.9 answer): the case judges that, not
-                    // the response check; the fuzzer names it.
-                    no_status_line = !rest.starts_with(b"HTTP/");
-                    let versionless = t.sent.split(|c| *c == b'\n').any(versionless_line);
-                    let check = if request.is_some() || rest.starts_with(b"HTTP/") || !versionless {
-                        Check::Malformed
-                    } else {
-                        Check::Http09Answer
-                    };
-                    must(&mut findings, check, format!("malformed response: {e}"));
-                }
-                if garbage.is_none() {
-                    garbage = Some(format!("{} unparseable bytes ({e})", rest.len()));
-                    garbage_at = responses.len();
-                }
-                break;
+                self.unparseable(rest, request.is_some(), e);
+                return false;
             }
         };
         let head = resp.head(rest, &headers);
@@ -543,73 +535,11 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
             .map(|(n, v)| (String::from_utf8_lossy(n).to_ascii_lowercase(), v.to_vec()))
             .collect();
         let status = resp.status;
-        if (200..500).contains(&status) && !resp.has_date {
-            must(
-                &mut findings,
-                Check::Date,
-                format!("{status} response without Date (RFC 9110 §6.6.1)"),
-            );
-        }
-        if (status < 200 || status == 204) && resp.has_content_length {
-            must(
-                &mut findings,
-                Check::ContentLengthOnBodiless,
-                format!("Content-Length in a {status} response (RFC 9110 §8.6)"),
-            );
-        }
-        if status >= 200 && resp.has_transfer_encoding && request.is_some_and(|r| r.minor == 0) {
-            must(
-                &mut findings,
-                Check::TransferEncodingToHttp10,
-                format!("Transfer-Encoding in a {status} response to an HTTP/1.0 request (RFC 9112 §6.1)"),
-            );
-        }
-        if status < 200 && request.is_some_and(|r| r.minor == 0) {
-            must(
-                &mut findings,
-                Check::InterimToHttp10,
-                format!("a {status} interim response to an HTTP/1.0 request (RFC 9110 §15.2)"),
-            );
-        }
-        if (status < 200 || status == 204) && resp.has_transfer_encoding {
-            must(
-                &mut findings,
-                Check::TransferEncodingOnBodiless,
-                format!("Transfer-Encoding in a {status} response (RFC 9112 §6.1)"),
-            );
-        }
-        pos += resp.head_len;
-        let body_rest = &buf[pos..];
-        let (body, complete) = match resp.body {
-            BodyKind::None => (Vec::new(), true),
-            BodyKind::Length(n) => {
-                let n = usize::try_from(n).unwrap_or(usize::MAX);
-                if body_rest.len() >= n {
-                    pos += n;
-                    (body_rest[..n].to_vec(), true)
-                } else {
-                    pos = buf.len();
-                    (body_rest.to_vec(), false)
-                }
-            }
-            BodyKind::Chunked => match decode_chunked(body_rest) {
-                Some((data, used)) => {
-                    pos += used;
-                    (data, true)
-                }
-                None => {
-                    pos = buf.len();
-                    (body_rest.to_vec(), false)
-                }
-            },
-            BodyKind::UntilClose => {
-                pos = buf.len();
-                (body_rest.to_vec(), t.end.is_closed())
-            }
-        };
+        self.head_checks(&resp, request);
+        self.pos += resp.head_len;
+        let (body, complete) = self.body(resp.body);
         if !complete && t.end.is_closed() {
-            must(
-                &mut findings,
+            self.must(
                 Check::CutShort,
                 format!(
                     "{status} response body cut short by the close ({} bytes, framing {:?})",
@@ -618,7 +548,7 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
                 ),
             );
         }
-        after_bodiless = if is_head {
+        self.after_bodiless = if is_head {
             Some("HEAD")
         } else if status == 204 {
             Some("204")
@@ -628,11 +558,11 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
             None
         };
         if status >= 200 {
-            finals += 1;
+            self.finals += 1;
         } else {
-            after_bodiless = None;
+            self.after_bodiless = None;
         }
-        responses.push(Seen {
+        self.responses.push(Seen {
             status,
             headers: fields,
             body,
@@ -640,49 +570,185 @@ pub fn observe_with(t: &Transcript, requests: &[SentRequest]) -> Observation {
             keep_alive: resp.keep_alive,
             http10: resp.minor == 0,
         });
+        true
     }
-    if let Some(last) = responses.last() {
-        if garbage.is_none() && last.status >= 200 {
-            let says_close = !last.keep_alive;
-            // A client that half-closed has asked for the close.
-            // Only a close after everything sent was answered: a close that
-            // follows bytes the server did not answer is its refusal of
-            // them (RFC 9112 §9.5: a server may close at any time), and says
-            // nothing about whether it announces its closes.
-            let sent = walk(&t.sent);
-            let all_answered = sent.whole && finals >= sent.requests.len();
-            if t.end.is_closed() && !says_close && all_answered && !t.write_failed && !t.half_closed
-            {
-                findings.push(Finding::new(
-                    Check::UnannouncedClose,
-                    format!(
-                        "closed after a {} response that did not say `Connection: close` (RFC 9112 §9.6)",
-                        last.status
-                    ),
-                ));
+
+    /// A body leaked after a bodiless response, and a response follows it:
+    /// names the leak and steps over it, so the responses behind it are not
+    /// hidden.
+    fn skip_leaked_body(&mut self, rest: &[u8]) {
+        let (what, leaked) = resync(self.after_bodiless, rest).unwrap_or_default();
+        self.must(
+            Check::BodyAfterBodiless,
+            format!("{leaked} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)"),
+        );
+        self.mark_garbage(format!("{leaked} bytes of leaked body"));
+        self.pos += leaked;
+        self.after_bodiless = None;
+    }
+
+    /// The exchange ended inside a response head (or inside a body leaked
+    /// after a bodiless response).
+    fn incomplete_head(&mut self, rest: &[u8]) {
+        if let Some(what) = self.after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
+            self.must(
+                Check::BodyAfterBodiless,
+                format!(
+                    "{} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)",
+                    rest.len()
+                ),
+            );
+        } else {
+            self.must(
+                Check::Malformed,
+                format!(
+                    "incomplete response head ({} bytes) when the exchange ended",
+                    rest.len()
+                ),
+            );
+        }
+        self.mark_garbage(format!("{} bytes of incomplete head", rest.len()));
+    }
+
+    /// Bytes that do not parse as a response: a leaked body, an HTTP/0.9
+    /// answer, or a malformed response. `answers_request` says whether a
+    /// request we sent is still unanswered.
+    fn unparseable(&mut self, rest: &[u8], answers_request: bool, e: h1parse::Error) {
+        if let Some(what) = self.after_bodiless.filter(|_| !rest.starts_with(b"HTTP/")) {
+            self.must(
+                Check::BodyAfterBodiless,
+                format!(
+                    "{} bytes of body after a {what} response (RFC 9112 §6.3 rule 1)",
+                    rest.len()
+                ),
+            );
+        } else {
+            // Bytes with no status line that answer something we
+            // sent that is no HTTP/1.x request (an HTTP/0.9 line
+            // gets an HTTP/0.9 answer): the case judges that, not
+            // the response check; the fuzzer names it.
+            self.no_status_line = !rest.starts_with(b"HTTP/");
+            let versionless = self.t.sent.split(|c| *c == b'\n').any(versionless_line);
+            let check = if answers_request || rest.starts_with(b"HTTP/") || !versionless {
+                Check::Malformed
+            } else {
+                Check::Http09Answer
+            };
+            self.must(check, format!("malformed response: {e}"));
+        }
+        self.mark_garbage(format!("{} unparseable bytes ({e})", rest.len()));
+    }
+
+    /// The checks on a response head: Date, and the framing fields a
+    /// response (or one to an HTTP/1.0 request) must not carry.
+    fn head_checks(&mut self, resp: &Response, request: Option<&SentRequest>) {
+        let status = resp.status;
+        if (200..500).contains(&status) && !resp.has_date {
+            self.must(
+                Check::Date,
+                format!("{status} response without Date (RFC 9110 §6.6.1)"),
+            );
+        }
+        if (status < 200 || status == 204) && resp.has_content_length {
+            self.must(
+                Check::ContentLengthOnBodiless,
+                format!("Content-Length in a {status} response (RFC 9110 §8.6)"),
+            );
+        }
+        if status >= 200 && resp.has_transfer_encoding && request.is_some_and(|r| r.minor == 0) {
+            self.must(
+                Check::TransferEncodingToHttp10,
+                format!("Transfer-Encoding in a {status} response to an HTTP/1.0 request (RFC 9112 §6.1)"),
+            );
+        }
+        if status < 200 && request.is_some_and(|r| r.minor == 0) {
+            self.must(
+                Check::InterimToHttp10,
+                format!("a {status} interim response to an HTTP/1.0 request (RFC 9110 §15.2)"),
+            );
+        }
+        if (status < 200 || status == 204) && resp.has_transfer_encoding {
+            self.must(
+                Check::TransferEncodingOnBodiless,
+                format!("Transfer-Encoding in a {status} response (RFC 9112 §6.1)"),
+            );
+        }
+    }
+
+    /// The body at `pos`, framed as `kind`, and whether it arrived whole;
+    /// moves `pos` past it.
+    fn body(&mut self, kind: BodyKind) -> (Vec<u8>, bool) {
+        let buf = &self.t.received;
+        let body_rest = &buf[self.pos..];
+        match kind {
+            BodyKind::None => (Vec::new(), true),
+            BodyKind::Length(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                if body_rest.len() >= n {
+                    self.pos += n;
+                    (body_rest[..n].to_vec(), true)
+                } else {
+                    self.pos = buf.len();
+                    (body_rest.to_vec(), false)
+                }
             }
-            let close_field = last.headers.iter().any(|(n, v)| {
-                n == "connection"
-                    && v.split(|b| *b == b',')
-                        .any(|o| o.trim_ascii().eq_ignore_ascii_case(b"close"))
-            });
-            // SHOULD-level: a lingering close may hold the FIN back for
-            // longer than we wait, while the server drains the request.
-            if close_field && t.end == End::Open && !awaits_body(&t.sent) {
-                findings.push(Finding::new(
-                    Check::CloseNotDone,
-                    "sent `Connection: close` but had not closed when we stopped waiting (RFC 9112 §9.6)".into(),
-                ));
+            BodyKind::Chunked => match decode_chunked(body_rest) {
+                Some((data, used)) => {
+                    self.pos += used;
+                    (data, true)
+                }
+                None => {
+                    self.pos = buf.len();
+                    (body_rest.to_vec(), false)
+                }
+            },
+            BodyKind::UntilClose => {
+                self.pos = buf.len();
+                (body_rest.to_vec(), self.t.end.is_closed())
             }
         }
     }
-    Observation {
-        responses,
-        garbage,
-        garbage_at,
-        end: t.end,
-        findings,
-        no_status_line,
+
+    /// The checks on how the connection ended after the last response: a
+    /// close it did not announce, and an announced close not done.
+    fn close_findings(&mut self) {
+        let t = self.t;
+        let Some(last) = self.responses.last() else {
+            return;
+        };
+        if self.garbage.is_some() || last.status < 200 {
+            return;
+        }
+        let says_close = !last.keep_alive;
+        // A client that half-closed has asked for the close.
+        // Only a close after everything sent was answered: a close that
+        // follows bytes the server did not answer is its refusal of
+        // them (RFC 9112 §9.5: a server may close at any time), and says
+        // nothing about whether it announces its closes.
+        let sent = walk(&t.sent);
+        let all_answered = sent.whole && self.finals >= sent.requests.len();
+        if t.end.is_closed() && !says_close && all_answered && !t.write_failed && !t.half_closed {
+            self.findings.push(Finding::new(
+                Check::UnannouncedClose,
+                format!(
+                    "closed after a {} response that did not say `Connection: close` (RFC 9112 §9.6)",
+                    last.status
+                ),
+            ));
+        }
+        let close_field = last.headers.iter().any(|(n, v)| {
+            n == "connection"
+                && v.split(|b| *b == b',')
+                    .any(|o| o.trim_ascii().eq_ignore_ascii_case(b"close"))
+        });
+        // SHOULD-level: a lingering close may hold the FIN back for
+        // longer than we wait, while the server drains the request.
+        if close_field && t.end == End::Open && !awaits_body(&t.sent) {
+            self.findings.push(Finding::new(
+                Check::CloseNotDone,
+                "sent `Connection: close` but had not closed when we stopped waiting (RFC 9112 §9.6)".into(),
+            ));
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::exchange::{self, Action, Timing};
 use crate::observe::{self, Observation};
-use crate::runner::{CaseResult, Options, Verdict};
 use crate::target::Target;
+use crate::verdict::{CaseResult, Options, Verdict};
 
 /// What must be the same each time: status, body and the set of field names
 /// (less those that may change between requests).
@@ -67,36 +67,8 @@ pub async fn judge(target: &Target, acts: &[Action], opts: Options, result: &mut
         })
         .flatten()
         .collect();
-    let timing = Timing {
-        step: opts.step,
-        idle: opts.idle,
-    };
-    // The whole request is read until the server goes quiet, not only to
-    // its first complete response: bytes leaked after a HEAD response come
-    // after it, and a replay that stops early passed such a server.
-    // A leak comes with the response or right after it: a short quiet
-    // ends the wait.
-    let quiet = Timing {
-        idle: opts.idle.min(Duration::from_millis(100)),
-        ..timing
-    };
-    let whole = match exchange::run(&target.addr, &[Action::Write(request.clone())], quiet, None)
-        .await
-    {
-        Ok(t) => {
-            let o = observe::observe(&t);
-            result.findings = o.findings.clone();
-            if let Some(g) = &o.garbage {
-                result.observed = o.words();
-                result.reasons.push(format!(
-                    "the whole request, unsplit, got bytes that are no response ({g}): nothing to compare the splits with"
-                ));
-                result.verdict = Verdict::Fail;
-                return;
-            }
-            signature(&o)
-        }
-        Err(e) => format!("no connection: {e}"),
+    let Some(whole) = whole(target, &request, opts, result).await else {
+        return;
     };
     if !whole
         .chars()
@@ -110,6 +82,75 @@ pub async fn judge(target: &Target, acts: &[Action], opts: Options, result: &mut
         result.verdict = Verdict::Fail;
         return;
     }
+    let (differ, tries) = splits(target, &request, &whole, opts).await;
+    result.observed = if differ.is_empty() {
+        format!("{tries}/{tries} same as whole: {whole}")
+    } else {
+        format!("{} of {tries} differ from whole ({whole})", differ.len())
+    };
+    if !differ.is_empty() {
+        result.verdict = Verdict::Fail;
+        let shown = differ.len().min(5);
+        result.reasons.extend(differ.into_iter().take(shown));
+    }
+}
+
+/// The signature of the answer to `request` sent whole, which every split
+/// must match; `None` when that answer holds bytes that are no response
+/// (then `result` says so and has failed).
+async fn whole(
+    target: &Target,
+    request: &[u8],
+    opts: Options,
+    result: &mut CaseResult,
+) -> Option<String> {
+    let timing = Timing {
+        step: opts.step,
+        idle: opts.idle,
+    };
+    // The whole request is read until the server goes quiet, not only to
+    // its first complete response: bytes leaked after a HEAD response come
+    // after it, and a replay that stops early passed such a server.
+    // A leak comes with the response or right after it: a short quiet
+    // ends the wait.
+    let quiet = Timing {
+        idle: opts.idle.min(Duration::from_millis(100)),
+        ..timing
+    };
+    match exchange::run(
+        &target.addr,
+        &[Action::Write(request.to_vec())],
+        quiet,
+        None,
+    )
+    .await
+    {
+        Ok(t) => {
+            let o = observe::observe(&t);
+            result.findings = o.findings.clone();
+            if let Some(g) = &o.garbage {
+                result.observed = o.words();
+                result.reasons.push(format!(
+                    "the whole request, unsplit, got bytes that are no response ({g}): nothing to compare the splits with"
+                ));
+                result.verdict = Verdict::Fail;
+                return None;
+            }
+            Some(signature(&o))
+        }
+        Err(e) => Some(format!("no connection: {e}")),
+    }
+}
+
+/// Sends `request` split in two at every offset, then one byte at a time:
+/// the tries whose answer differs from `whole`, and how many tries there
+/// were.
+async fn splits(
+    target: &Target,
+    request: &[u8],
+    whole: &str,
+    opts: Options,
+) -> (Vec<String>, usize) {
     let pause = Duration::from_millis(2);
     let mut differ = Vec::new();
     let mut tries = 0;
@@ -119,7 +160,7 @@ pub async fn judge(target: &Target, acts: &[Action], opts: Options, result: &mut
             Action::Pause(pause),
             Action::Write(request[k..].to_vec()),
         ];
-        let got = once(target, &split, &request, opts).await;
+        let got = once(target, &split, request, opts).await;
         tries += 1;
         if got != whole {
             differ.push(format!("split at {k}: {got}"));
@@ -132,19 +173,10 @@ pub async fn judge(target: &Target, acts: &[Action], opts: Options, result: &mut
         }
         bytewise.push(Action::Write(vec![*b]));
     }
-    let got = once(target, &bytewise, &request, opts).await;
+    let got = once(target, &bytewise, request, opts).await;
     tries += 1;
     if got != whole {
         differ.push(format!("byte at a time: {got}"));
     }
-    result.observed = if differ.is_empty() {
-        format!("{tries}/{tries} same as whole: {whole}")
-    } else {
-        format!("{} of {tries} differ from whole ({whole})", differ.len())
-    };
-    if !differ.is_empty() {
-        result.verdict = Verdict::Fail;
-        let shown = differ.len().min(5);
-        result.reasons.extend(differ.into_iter().take(shown));
-    }
+    (differ, tries)
 }

@@ -98,6 +98,37 @@ impl Paint {
 pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, color: bool) -> String {
     let p = Paint(color);
     let mut out = String::new();
+    write_run_line(&mut out, meta);
+    let known = |id: &str| cmp.is_some_and(|c| c.known.iter().any(|k| k == id));
+    let mut area = "";
+    for r in results {
+        if r.area != area {
+            area = &r.area;
+            let _ = writeln!(out, "\n{}", p.code("1", area));
+        }
+        write_result(&mut out, &p, r, known(&r.id));
+    }
+    let s = summarize(results);
+    let _ = writeln!(out);
+    if let Some(c) = cmp {
+        write_comparison(&mut out, c);
+    }
+    // The failures again, last, where a reader of a long run looks first:
+    // one line each with what reproduces it.
+    let failures: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail && !known(&r.id))
+        .collect();
+    if !failures.is_empty() {
+        write_failures(&mut out, &p, &failures);
+    }
+    write_totals(&mut out, &p, &s, meta);
+    out
+}
+
+/// The first lines: version, target, profile, levels, capabilities, and
+/// what the preflight said.
+fn write_run_line(out: &mut String, meta: &Meta) {
     let _ = writeln!(
         out,
         "h1spec {} -> {}  (profile {}, {}, capabilities: {})",
@@ -121,90 +152,88 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
     for note in &meta.preflight {
         let _ = writeln!(out, "  preflight: {note}");
     }
-    let known = |id: &str| cmp.is_some_and(|c| c.known.iter().any(|k| k == id));
-    let mut area = "";
-    for r in results {
-        if r.area != area {
-            area = &r.area;
-            let _ = writeln!(out, "\n{}", p.code("1", area));
+}
+
+/// One result: its mark and id, then for a failure the RFC sentence, what
+/// was accepted and observed and how to reproduce it, for `n/a` why.
+/// `known` marks a failure the baseline already has, shown without detail.
+fn write_result(out: &mut String, p: &Paint, r: &CaseResult, known: bool) {
+    let mark = match r.verdict {
+        Verdict::Pass => p.code("32", "pass"),
+        Verdict::Fail if known => p.code("35", "known"),
+        Verdict::Fail => p.code("31", "FAIL"),
+        Verdict::NotApplicable => p.code("2", "n/a "),
+    };
+    let _ = writeln!(
+        out,
+        "  {mark}  {:<6} {}  {}",
+        r.level.to_string(),
+        r.id,
+        p.code("2", &r.title)
+    );
+    match r.verdict {
+        Verdict::Fail if !known => {
+            let _ = writeln!(out, "        {}: \"{}\"", r.section, r.rfc);
+            if !r.accepted.is_empty() {
+                let _ = writeln!(out, "        accepted: {}", r.accepted.join("  |  "));
+            }
+            let _ = writeln!(out, "        observed: {}", r.observed);
+            for why in &r.reasons {
+                let _ = writeln!(out, "        - {why}");
+            }
+            if !r.reproducer.is_empty() {
+                let _ = writeln!(out, "        reproduce: {}", r.reproducer);
+            }
         }
-        let mark = match r.verdict {
-            Verdict::Pass => p.code("32", "pass"),
-            Verdict::Fail if known(&r.id) => p.code("35", "known"),
-            Verdict::Fail => p.code("31", "FAIL"),
-            Verdict::NotApplicable => p.code("2", "n/a "),
-        };
+        Verdict::NotApplicable => {
+            for why in &r.reasons {
+                let _ = writeln!(out, "        {why}");
+            }
+        }
+        Verdict::Fail | Verdict::Pass => {}
+    }
+}
+
+/// What changed against the baseline.
+fn write_comparison(out: &mut String, c: &Comparison) {
+    let _ = writeln!(
+        out,
+        "baseline: {} regression(s), {} known failure(s), {} newly passing",
+        c.regressions.len(),
+        c.known.len(),
+        c.newly_passing.len()
+    );
+    for id in &c.regressions {
+        let _ = writeln!(out, "  regression: {id}");
+    }
+    for id in &c.newly_passing {
+        let _ = writeln!(out, "  newly passing: {id} (update the baseline)");
+    }
+}
+
+/// The failures, one line each, with the line that reproduces each.
+fn write_failures(out: &mut String, p: &Paint, failures: &[&CaseResult]) {
+    let _ = writeln!(
+        out,
+        "{}",
+        p.code("31;1", &format!("failures ({}):", failures.len()))
+    );
+    for r in failures {
         let _ = writeln!(
             out,
-            "  {mark}  {:<6} {}  {}",
+            "  {:<6} {}  ({})",
             r.level.to_string(),
             r.id,
-            p.code("2", &r.title)
+            r.section
         );
-        match r.verdict {
-            Verdict::Fail if !known(&r.id) => {
-                let _ = writeln!(out, "        {}: \"{}\"", r.section, r.rfc);
-                if !r.accepted.is_empty() {
-                    let _ = writeln!(out, "        accepted: {}", r.accepted.join("  |  "));
-                }
-                let _ = writeln!(out, "        observed: {}", r.observed);
-                for why in &r.reasons {
-                    let _ = writeln!(out, "        - {why}");
-                }
-                if !r.reproducer.is_empty() {
-                    let _ = writeln!(out, "        reproduce: {}", r.reproducer);
-                }
-            }
-            Verdict::NotApplicable => {
-                for why in &r.reasons {
-                    let _ = writeln!(out, "        {why}");
-                }
-            }
-            Verdict::Fail | Verdict::Pass => {}
+        if !r.reproducer.is_empty() {
+            let _ = writeln!(out, "         {}", r.reproducer);
         }
     }
-    let s = summarize(results);
-    let _ = writeln!(out);
-    if let Some(c) = cmp {
-        let _ = writeln!(
-            out,
-            "baseline: {} regression(s), {} known failure(s), {} newly passing",
-            c.regressions.len(),
-            c.known.len(),
-            c.newly_passing.len()
-        );
-        for id in &c.regressions {
-            let _ = writeln!(out, "  regression: {id}");
-        }
-        for id in &c.newly_passing {
-            let _ = writeln!(out, "  newly passing: {id} (update the baseline)");
-        }
-    }
-    // The failures again, last, where a reader of a long run looks first:
-    // one line each with what reproduces it.
-    let failures: Vec<&CaseResult> = results
-        .iter()
-        .filter(|r| r.verdict == Verdict::Fail && !known(&r.id))
-        .collect();
-    if !failures.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            p.code("31;1", &format!("failures ({}):", failures.len()))
-        );
-        for r in &failures {
-            let _ = writeln!(
-                out,
-                "  {:<6} {}  ({})",
-                r.level.to_string(),
-                r.id,
-                r.section
-            );
-            if !r.reproducer.is_empty() {
-                let _ = writeln!(out, "         {}", r.reproducer);
-            }
-        }
-    }
+}
+
+/// The last line: the counts, and the wall time.
+fn write_totals(out: &mut String, p: &Paint, s: &Summary, meta: &Meta) {
     let levels: Vec<String> = s
         .failed_by_level
         .iter()
@@ -229,7 +258,6 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
         "{}",
         p.code(if s.failed == 0 { "32;1" } else { "31;1" }, &line)
     );
-    out
 }
 
 /// `--list --format json`: the selected cases, one object each.

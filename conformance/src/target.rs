@@ -283,9 +283,91 @@ pub async fn probe(
         .missing
         .clone()
         .unwrap_or_else(|| "/h1spec-canary-404".into());
-    let mut caps: BTreeSet<String> = profile.capabilities.iter().cloned().collect();
+    let caps: BTreeSet<String> = profile.capabilities.iter().cloned().collect();
     let probed = |c: &str| profile.capabilities.iter().any(|x| x == c);
 
+    let etag = path_answers_2xx(addr, &host, &path, timing).await?;
+    canary_answers_404(addr, &host, &missing, timing).await?;
+
+    let post = profile.post.clone().unwrap_or_else(|| path.clone());
+    let mut p = Probing {
+        addr,
+        timing,
+        post_req: format!("POST {post} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello"),
+        get_req: format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+        host,
+        path,
+        post,
+        caps,
+        notes: Vec::new(),
+        defects: Vec::new(),
+    };
+    if !probed("post") {
+        p.post().await?;
+    }
+    if !probed("body") {
+        p.body().await;
+    }
+    if !probed("head") {
+        p.head().await?;
+    }
+    if !probed("etag") {
+        if let Some(tag) = &etag {
+            p.etag(tag).await?;
+        }
+    }
+    if let (Some(nc), false) = (&profile.nocontent, probed("nocontent")) {
+        p.nocontent(nc).await?;
+    }
+    p.pipelining(probed("keepalive")).await;
+    let mut caps = p.caps;
+    take_declared(profile, &mut caps);
+    Ok(Target {
+        addr: addr.to_string(),
+        vars: Vars {
+            host: p.host,
+            path: p.path,
+            post: p.post,
+            missing,
+            nocontent: profile.nocontent.clone().unwrap_or_default(),
+            etag: etag.unwrap_or_default(),
+            max_uri: profile.max_uri,
+            max_head: profile.max_head,
+            max_body: profile.max_body,
+        },
+        capabilities: caps,
+        idle_timeout: IdleTimeout::default(),
+        notes: p.notes,
+        defects: p.defects,
+        restart: None,
+    })
+}
+
+/// What the profile says over what probing found: a declared limit is a
+/// capability (the max-* cases test it), and `lacks` removes capabilities.
+fn take_declared(profile: &TargetProfile, caps: &mut BTreeSet<String>) {
+    for (declared, cap) in [
+        (profile.max_uri.is_some(), "max-uri"),
+        (profile.max_head.is_some(), "max-head"),
+        (profile.max_body.is_some(), "max-body"),
+    ] {
+        if declared {
+            caps.insert(cap.into());
+        }
+    }
+    for l in &profile.lacks {
+        caps.remove(l);
+    }
+}
+
+/// `GET path` must get a 2xx, or the target cannot be tested: its ETag,
+/// if it sent one.
+async fn path_answers_2xx(
+    addr: &str,
+    host: &str,
+    path: &str,
+    timing: Timing,
+) -> Result<Option<String>, ProbeError> {
     let get = one(
         addr,
         format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
@@ -310,12 +392,20 @@ pub async fn probe(
             first.status
         )));
     }
-    let etag = first
+    Ok(first
         .headers
         .iter()
         .find(|(n, _)| n == "etag")
-        .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned()))
+}
 
+/// `GET missing` (the canary path) must get a 404.
+async fn canary_answers_404(
+    addr: &str,
+    host: &str,
+    missing: &str,
+    timing: Timing,
+) -> Result<(), ProbeError> {
     let miss = one(
         addr,
         format!("GET {missing} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
@@ -328,27 +418,57 @@ pub async fn probe(
             miss.words()
         )));
     }
+    Ok(())
+}
 
-    let post = profile.post.clone().unwrap_or_else(|| path.clone());
-    let mut notes = Vec::new();
-    let mut defects = Vec::new();
-    let post_req =
-        format!("POST {post} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello");
-    let get_req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
-    if !probed("post") {
-        let o = one(addr, post_req.clone(), timing).await?;
+/// [`probe`]'s state once the target answers at all: the paths, and what
+/// the probes found so far. Each method probes one capability the profile
+/// did not declare.
+struct Probing<'a> {
+    /// The target's address.
+    addr: &'a str,
+    /// Connect, write and idle timeouts for each probe.
+    timing: Timing,
+    /// The Host header value.
+    host: String,
+    /// A path that answers 2xx to GET.
+    path: String,
+    /// A path that takes a body with a 2xx.
+    post: String,
+    /// `POST post` with a five-byte body.
+    post_req: String,
+    /// `GET path`.
+    get_req: String,
+    /// Capabilities settled so far.
+    caps: BTreeSet<String>,
+    /// What the probes say to the user.
+    notes: Vec<String>,
+    /// Preflight rules the target broke.
+    defects: Vec<Defect>,
+}
+
+impl Probing<'_> {
+    /// `post`: a body sent to `post` gets a 2xx.
+    async fn post(&mut self) -> Result<(), ProbeError> {
+        let o = one(self.addr, self.post_req.clone(), self.timing).await?;
         if final_status(&o).is_some_and(|r| (200..300).contains(&r.status)) {
-            caps.insert("post".into());
+            self.caps.insert("post".into());
         } else {
-            notes.push(format!(
-                "post: `POST {post}` with a body got `{}`, not 2xx (give --post a path that takes a body)",
+            self.notes.push(format!(
+                "post: `POST {}` with a body got `{}`, not 2xx (give --post a path that takes a body)",
+                self.post,
                 o.words()
             ));
         }
+        Ok(())
     }
-    if !probed("body") {
-        // Reads a body and keeps going: the next request, pipelined behind
-        // it as the body cases send it, gets its answer.
+
+    /// `body`: the target reads a body and keeps going, so the next
+    /// request, pipelined behind it as the body cases send it, gets its
+    /// answer.
+    async fn body(&mut self) {
+        let (addr, timing) = (self.addr, self.timing);
+        let (post_req, get_req) = (&self.post_req, &self.get_req);
         let pipelined = finals(
             addr,
             &[Action::Write(format!("{post_req}{get_req}").into_bytes())],
@@ -357,8 +477,8 @@ pub async fn probe(
         )
         .await;
         if pipelined.len() == 2 && (200..300).contains(&pipelined[1]) {
-            caps.insert("body".into());
-        } else if caps.contains("post") {
+            self.caps.insert("body".into());
+        } else if self.caps.contains("post") {
             // Said once here, where the body cases that need it would
             // otherwise be n/a without a word.
             let sequential = finals(
@@ -383,112 +503,98 @@ pub async fn probe(
             } else {
                 got.join(" ")
             };
-            notes.push(format!(
+            let (post, path) = (&self.post, &self.path);
+            self.notes.push(format!(
                 "body: {why} (`POST {post}` then `GET {path}`: {got}); cases that need it are n/a"
             ));
         }
     }
-    if !probed("head") {
+
+    /// `head`: HEAD gets a 2xx where GET does; if not, the `preflight.head`
+    /// defect.
+    async fn head(&mut self) -> Result<(), ProbeError> {
+        let (path, host) = (&self.path, &self.host);
         let o = one(
-            addr,
+            self.addr,
             format!("HEAD {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
-            timing,
+            self.timing,
         )
         .await?;
         if final_status(&o).is_some_and(|r| (200..300).contains(&r.status)) {
-            caps.insert("head".into());
+            self.caps.insert("head".into());
         } else {
-            notes.push(format!(
+            self.notes.push(format!(
                 "head: `HEAD {path}` got `{}` where GET gets 2xx (preflight.head); the HEAD cases are n/a",
                 o.words()
             ));
-            defects.push(Defect {
+            self.defects.push(Defect {
                 name: "head",
                 observed: format!("HEAD {path}: {}", o.words()),
             });
         }
+        Ok(())
     }
-    if !probed("etag") {
-        if let Some(tag) = &etag {
-            let o = one(
-                addr,
-                format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nIf-None-Match: {tag}\r\n\r\n"),
-                timing,
-            )
-            .await?;
-            if final_status(&o).is_some_and(|r| r.status == 304) {
-                caps.insert("etag".into());
-            }
-        }
-    }
-    if let (Some(nc), false) = (&profile.nocontent, probed("nocontent")) {
+
+    /// `etag`: a GET with `If-None-Match` and the path's ETag gets a 304.
+    async fn etag(&mut self, tag: &str) -> Result<(), ProbeError> {
+        let (path, host) = (&self.path, &self.host);
         let o = one(
-            addr,
+            self.addr,
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nIf-None-Match: {tag}\r\n\r\n"),
+            self.timing,
+        )
+        .await?;
+        if final_status(&o).is_some_and(|r| r.status == 304) {
+            self.caps.insert("etag".into());
+        }
+        Ok(())
+    }
+
+    /// `nocontent`: the profile's `nocontent` path answers 204.
+    async fn nocontent(&mut self, nc: &str) -> Result<(), ProbeError> {
+        let host = &self.host;
+        let o = one(
+            self.addr,
             format!("GET {nc} HTTP/1.1\r\nHost: {host}\r\n\r\n"),
-            timing,
+            self.timing,
         )
         .await?;
         if final_status(&o).is_some_and(|r| r.status == 204) {
-            caps.insert("nocontent".into());
+            self.caps.insert("nocontent".into());
+        }
+        Ok(())
+    }
+
+    /// Two requests in one write. Both answered: keep-alive (unless the
+    /// profile declared it) and pipelining. None answered (while one alone
+    /// is): the target drops input that holds more than one request, which
+    /// every case that pipelines would then show as silence; said once
+    /// here, and those cases are n/a.
+    async fn pipelining(&mut self, keepalive_declared: bool) {
+        let get_req = &self.get_req;
+        let two = finals(
+            self.addr,
+            &[Action::Write(format!("{get_req}{get_req}").into_bytes())],
+            2,
+            self.timing,
+        )
+        .await;
+        if !keepalive_declared && two.len() >= 2 {
+            self.caps.insert("keepalive".into());
+        }
+        if two.is_empty() {
+            self.defects.push(Defect {
+                name: "answers-pipelined",
+                observed: format!("two GET {} in one write: no answer", self.path),
+            });
+            self.notes.push(
+                "pipelining: two requests sent in one write got no answer at all, where one alone is answered: cases that send more than one request in a write and get nothing back are n/a (preflight.answers-pipelined)"
+                    .into(),
+            );
+        } else {
+            self.caps.insert("answers-pipelined".into());
         }
     }
-    // Two requests in one write. Both answered: keep-alive and pipelining.
-    // None answered (while one alone is): the target drops input that holds
-    // more than one request, which every case that pipelines would then
-    // show as silence; said once here, and those cases are n/a.
-    let two = finals(
-        addr,
-        &[Action::Write(format!("{get_req}{get_req}").into_bytes())],
-        2,
-        timing,
-    )
-    .await;
-    if !probed("keepalive") && two.len() >= 2 {
-        caps.insert("keepalive".into());
-    }
-    if two.is_empty() {
-        defects.push(Defect {
-            name: "answers-pipelined",
-            observed: format!("two GET {path} in one write: no answer"),
-        });
-        notes.push(
-            "pipelining: two requests sent in one write got no answer at all, where one alone is answered: cases that send more than one request in a write and get nothing back are n/a (preflight.answers-pipelined)"
-                .into(),
-        );
-    } else {
-        caps.insert("answers-pipelined".into());
-    }
-    for (declared, cap) in [
-        (profile.max_uri.is_some(), "max-uri"),
-        (profile.max_head.is_some(), "max-head"),
-        (profile.max_body.is_some(), "max-body"),
-    ] {
-        if declared {
-            caps.insert(cap.into());
-        }
-    }
-    for l in &profile.lacks {
-        caps.remove(l);
-    }
-    Ok(Target {
-        addr: addr.to_string(),
-        vars: Vars {
-            host,
-            path,
-            post,
-            missing,
-            nocontent: profile.nocontent.clone().unwrap_or_default(),
-            etag: etag.unwrap_or_default(),
-            max_uri: profile.max_uri,
-            max_head: profile.max_head,
-            max_body: profile.max_body,
-        },
-        capabilities: caps,
-        idle_timeout: IdleTimeout::default(),
-        notes,
-        defects,
-        restart: None,
-    })
 }
 
 /// Opens a connection, sends `req` and reads until one complete final

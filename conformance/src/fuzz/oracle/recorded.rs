@@ -108,12 +108,12 @@ fn rows() -> Vec<Row> {
         // ... but after a refused body it cannot frame, reading on is a desync.
         row("400 to a bad chunk size, then read on", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5x\r\nhello\r\n0\r\n\r\n", &[resp(400), nf.clone()], Open, Finding(Kind::Desync(Desync::AfterError))),
         // A close after an answer (HTTP/1.2 read as 1.1, then closed).
-        row("HTTP/1.2 answered 200 then closed", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", &[ok.clone()], Closed, Clean),
+        row("HTTP/1.2 answered 200 then closed", b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", std::slice::from_ref(&ok), Closed, Clean),
         row("a complete request, closed without a word", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &[], Closed, Finding(Kind::Desync(Desync::Dropped))),
         // A server that does not answer requests pipelined behind a body:
         // its stall is not a swallowed canary.
-        Row { pipelines: false, ..row("no pipelining behind a body", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", &[ok.clone()], Open, Clean) },
-        row("the canary swallowed by a pipelining server", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", &[ok.clone()], Open, Finding(Kind::Desync(Desync::Swallowed))),
+        Row { pipelines: false, ..row("no pipelining behind a body", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", std::slice::from_ref(&ok), Open, Clean) },
+        row("the canary swallowed by a pipelining server", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", std::slice::from_ref(&ok), Open, Finding(Kind::Desync(Desync::Swallowed))),
         // A 400 to a line of junk is not the canary's answer.
         row("junk line answered 400 twice", b"h\n\n", &[resp(400), resp_close(400)], Closed, Clean),
         row("canary answered 200 after junk", b"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", &[resp(400), ok.clone()], Open, Finding(Kind::Desync(Desync::Canary))),
