@@ -90,6 +90,11 @@ pub use request::{Request, RequestHead, RequestParser, TargetForm};
 pub use response::{Response, ResponseHead, ResponseParser};
 pub use section::{Fields, FieldsParser};
 
+// The README's examples are doctests, so the page a user copies from compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 /// A byte range `start..end` in the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
