@@ -41,6 +41,21 @@ pub struct Meta {
     pub elapsed_ms: u64,
 }
 
+/// The h1spec command that runs this one case again against the same
+/// target: a reproducer for machines without `nc`. None for the response
+/// checks and preflight rules, which are not cases of their own. A target
+/// profile or path options given to the first run must be given again.
+fn rerun(r: &CaseResult, meta: &Meta) -> Option<String> {
+    if !crate::runner::is_case(r) {
+        return None;
+    }
+    let profile = match meta.profile {
+        Profile::Rfc => "",
+        Profile::Strict => " --profile strict",
+    };
+    Some(format!("h1spec {} --only {}{profile}", meta.target, r.id))
+}
+
 /// Counts.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
@@ -153,6 +168,9 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
                 }
                 if !r.reproducer.is_empty() {
                     let _ = writeln!(out, "        reproduce: {}", r.reproducer);
+                }
+                if let Some(rerun) = rerun(r, meta) {
+                    let _ = writeln!(out, "        or, without nc: {rerun}");
                 }
             }
             Verdict::NotApplicable => {
