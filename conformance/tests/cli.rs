@@ -103,7 +103,15 @@ fn failures_exit_1_with_a_reproducer() {
     // And h1spec itself, for a machine without nc: the same case, alone.
     let rerun = format!("or, without nc: h1spec {addr} --only persistence.connection-close\n");
     assert!(out.contains(&rerun), "{out}");
-    let again = h1spec(&[addr.as_str(), "--only", "persistence.connection-close", "--wait", "300", "--color", "never"]);
+    let again = h1spec(&[
+        addr.as_str(),
+        "--only",
+        "persistence.connection-close",
+        "--wait",
+        "300",
+        "--color",
+        "never",
+    ]);
     assert_eq!(code(&again), 1, "{}", text(&again));
 }
 

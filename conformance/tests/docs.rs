@@ -36,7 +36,11 @@ fn user_docs() -> Vec<String> {
         };
         for e in entries.flatten() {
             let path = e.path();
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let name = e.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
                 if name.starts_with('.') || name == "target" || name == "corpus" {
@@ -93,9 +97,11 @@ fn history(line: &str) -> Option<String> {
             return Some("the word \"session\"".into());
         }
         if (*w == "issue" || *w == "issues")
-            && words
-                .get(i + 1)
-                .is_some_and(|n| n.trim_start_matches('#').chars().all(|c| c.is_ascii_digit()))
+            && words.get(i + 1).is_some_and(|n| {
+                n.trim_start_matches('#')
+                    .chars()
+                    .all(|c| c.is_ascii_digit())
+            })
         {
             return Some("an issue number".into());
         }
@@ -104,8 +110,13 @@ fn history(line: &str) -> Option<String> {
     for code in line.split('`').skip(1).step_by(2) {
         let hex = code.len() >= 7
             && code.len() <= 40
-            && code.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
-        if hex && code.chars().any(|c| c.is_ascii_digit()) && code.chars().any(|c| c.is_ascii_alphabetic()) {
+            && code
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+        if hex
+            && code.chars().any(|c| c.is_ascii_digit())
+            && code.chars().any(|c| c.is_ascii_alphabetic())
+        {
             return Some(format!("a commit id (`{code}`)"));
         }
     }
@@ -128,8 +139,16 @@ fn the_history_check_catches_what_it_should() {
 #[test]
 fn user_docs_carry_no_history() {
     let docs = user_docs();
-    for must in ["README.md", "parser/README.md", "server/README.md", "conformance/README.md"] {
-        assert!(docs.iter().any(|d| d == must), "{must} not found among {docs:?}");
+    for must in [
+        "README.md",
+        "parser/README.md",
+        "server/README.md",
+        "conformance/README.md",
+    ] {
+        assert!(
+            docs.iter().any(|d| d == must),
+            "{must} not found among {docs:?}"
+        );
     }
     let mut found = Vec::new();
     for rel in &docs {
@@ -150,7 +169,10 @@ fn user_docs_carry_no_history() {
 #[test]
 fn readme_fits_on_200_lines() {
     let lines = read("README.md").lines().count();
-    assert!(lines <= 200, "README.md has {lines} lines; move detail to docs/");
+    assert!(
+        lines <= 200,
+        "README.md has {lines} lines; move detail to docs/"
+    );
 }
 
 fn level_name(l: Level) -> &'static str {
@@ -201,14 +223,20 @@ fn counts_in_the_docs_are_the_codes() {
         for n in counts_before(&text, " built-in cases") {
             quoted += 1;
             if n != cases.len() {
-                wrong.push(format!("{rel}: {n} built-in cases; the catalog has {}", cases.len()));
+                wrong.push(format!(
+                    "{rel}: {n} built-in cases; the catalog has {}",
+                    cases.len()
+                ));
             }
         }
         for phrase in [" switchable bugs", " bug modes"] {
             for n in counts_before(&text, phrase) {
                 quoted += 1;
                 if n != Bug::ALL.len() {
-                    wrong.push(format!("{rel}: {n}{phrase}; the mock has {}", Bug::ALL.len()));
+                    wrong.push(format!(
+                        "{rel}: {n}{phrase}; the mock has {}",
+                        Bug::ALL.len()
+                    ));
                 }
             }
         }
@@ -230,15 +258,25 @@ fn counts_in_the_docs_are_the_codes() {
             }
         }
     }
-    assert!(quoted >= 5, "the docs quote fewer counts than expected ({quoted}): did the phrasing change?");
+    assert!(
+        quoted >= 5,
+        "the docs quote fewer counts than expected ({quoted}): did the phrasing change?"
+    );
 
     // conformance/README.md's table of areas: every area, with its count.
     let readme = read("conformance/README.md");
     let mut areas_in_table = BTreeMap::new();
     for line in readme.lines() {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() >= 4 && cells[1].starts_with('`') && cells[2].chars().all(|c| c.is_ascii_digit()) && !cells[2].is_empty() {
-            areas_in_table.insert(cells[1].trim_matches('`').to_string(), cells[2].parse::<usize>().unwrap());
+        if cells.len() >= 4
+            && cells[1].starts_with('`')
+            && cells[2].chars().all(|c| c.is_ascii_digit())
+            && !cells[2].is_empty()
+        {
+            areas_in_table.insert(
+                cells[1].trim_matches('`').to_string(),
+                cells[2].parse::<usize>().unwrap(),
+            );
         }
     }
     if areas_in_table != by_area {
@@ -253,12 +291,17 @@ fn counts_in_the_docs_are_the_codes() {
         .filter_map(|l| l.strip_prefix("| `response."))
         .map(|l| l.split('`').next().unwrap())
         .collect();
-    let mut have: Vec<String> = Check::ALL.iter().map(|c| c.name().trim_start_matches("response.").to_string()).collect();
+    let mut have: Vec<String> = Check::ALL
+        .iter()
+        .map(|c| c.name().trim_start_matches("response.").to_string())
+        .collect();
     let mut listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
     have.sort();
     listed.sort();
     if listed != have {
-        wrong.push(format!("conformance/README.md lists the response checks {listed:?}; the code has {have:?}"));
+        wrong.push(format!(
+            "conformance/README.md lists the response checks {listed:?}; the code has {have:?}"
+        ));
     }
 
     // The mock's bug names it quotes exist.
@@ -268,11 +311,21 @@ fn counts_in_the_docs_are_the_codes() {
         .find(|p| p.contains(" switchable bugs"))
         .expect("the mock paragraph");
     for code in para.split('`').skip(1).step_by(2) {
-        if code.contains('-') && !code.contains(' ') && !code.contains('.') && !names.contains(&code) {
-            wrong.push(format!("conformance/README.md names the bug `{code}`, which the mock does not have"));
+        if code.contains('-')
+            && !code.contains(' ')
+            && !code.contains('.')
+            && !names.contains(&code)
+        {
+            wrong.push(format!(
+                "conformance/README.md names the bug `{code}`, which the mock does not have"
+            ));
         }
     }
-    assert!(wrong.is_empty(), "counts in the docs differ from the code:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "counts in the docs differ from the code:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -280,8 +333,12 @@ fn the_verdict_matrix_table_adds_up() {
     let cases = catalog::builtin().expect("built-in cases").len();
     let results = cases + Check::ALL.len() + target::PREFLIGHT_RULES.len();
     let doc = read("docs/conformance.md");
-    let begin = doc.find("<!-- BEGIN verdict-matrix").expect("the BEGIN marker");
-    let end = doc.find("<!-- END verdict-matrix -->").expect("the END marker");
+    let begin = doc
+        .find("<!-- BEGIN verdict-matrix")
+        .expect("the BEGIN marker");
+    let end = doc
+        .find("<!-- END verdict-matrix -->")
+        .expect("the END marker");
     let mut wrong = Vec::new();
     let mut per_server: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut rows = 0;
@@ -305,9 +362,16 @@ fn the_verdict_matrix_table_adds_up() {
             ));
         }
         if failed != adjudicated {
-            wrong.push(format!("{} {}: {failed} failed, {adjudicated} adjudicated", cells[1], cells[3]));
+            wrong.push(format!(
+                "{} {}: {failed} failed, {adjudicated} adjudicated",
+                cells[1], cells[3]
+            ));
         }
-        let server = cells[1].split_whitespace().next().unwrap().to_ascii_lowercase();
+        let server = cells[1]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_ascii_lowercase();
         per_server.entry(server).or_default().push(failed);
     }
     assert!(rows >= 2, "no rows between the verdict-matrix markers");
@@ -315,7 +379,11 @@ fn the_verdict_matrix_table_adds_up() {
         let file: toml::Table = read(&format!("ci/matrix/adjudication/{server}.toml"))
             .parse()
             .unwrap_or_else(|e| panic!("{server}.toml: {e}"));
-        let entries = |t: &str| file.get(t).and_then(|v| v.as_table()).map_or(0, |t| t.len());
+        let entries = |t: &str| {
+            file.get(t)
+                .and_then(|v| v.as_table())
+                .map_or(0, |t| t.len())
+        };
         let (fail, differs) = (entries("fail"), entries("variant_differs"));
         let (most, least) = (*failed.iter().max().unwrap(), *failed.iter().min().unwrap());
         // Each [fail] entry fails in some variant, and only the
