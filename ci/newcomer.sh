@@ -83,7 +83,10 @@ serve() {  # serve LINE PORT: start the README line, GET / on PORT, stop it
   say "serve: \`$line\` answered GET / with 200"
 }
 serve "h1serve" 8080
-serve "h1serve --root . --listen 127.0.0.1:8000 --access-log -" 8000
+line="mkdir -p public && echo '<h1>hello</h1>' > public/index.html"
+from_readme "$line"
+bash -c "$line"
+serve "h1serve --root public --listen 127.0.0.1:8000 --access-log -" 8000
 
 # --- Judge -------------------------------------------------------------------
 line="h1spec --spawn 'h1serve --listen 127.0.0.1:{port}'"
