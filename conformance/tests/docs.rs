@@ -400,3 +400,30 @@ fn the_verdict_matrix_table_adds_up() {
         wrong.join("\n")
     );
 }
+
+/// The first ```rust block after `heading` in a markdown text.
+fn rust_block_after(text: &str, heading: &str) -> Option<String> {
+    let from = text.find(heading)?;
+    let start = text[from..].find("```rust\n")? + from + "```rust\n".len();
+    let end = text[start..].find("```")? + start;
+    Some(text[start..end].to_string())
+}
+
+#[test]
+fn the_library_example_in_the_readme_is_the_tested_one() {
+    let readme = read("conformance/README.md");
+    let shown = rust_block_after(&readme, "## As a library").expect("the README's library example");
+    // h1spec::suite's module doc, whose example `cargo test --doc` runs.
+    let doc: String = read("conformance/src/suite.rs")
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let start = doc.find("```\n").expect("the doctest") + 4;
+    let tested = &doc[start..start + doc[start..].find("```").expect("its end")];
+    assert_eq!(
+        shown, tested,
+        "conformance/README.md's library example differs from h1spec::suite's doctest"
+    );
+}
