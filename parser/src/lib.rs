@@ -34,7 +34,7 @@
 //! * `simd` — SSE2 versions of those scanners and the one-pass field-line
 //!   scanner (x86_64); the crate's only `unsafe`, allowed there alone (the
 //!   crate is `deny(unsafe_code)`), and kept because it measurably pays (see
-//!   README). Feature `no-simd` turns it off; tests compare both paths.
+//!   docs/benchmarks.md). Feature `no-simd` turns it off; tests compare both paths.
 //! * `error` — [`Error`] and [`ErrorKind`].
 //!
 //! # Example: the resume loop
