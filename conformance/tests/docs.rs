@@ -323,7 +323,7 @@ fn counts_in_the_docs_are_the_codes() {
     }
     assert!(
         wrong.is_empty(),
-        "counts in the docs differ from the code:\n{}",
+        "counts in the docs differ from the code (`bash ci/docs-tables.sh` rewrites them):\n{}",
         wrong.join("\n")
     );
 }
