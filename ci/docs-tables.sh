@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p h1spec
-h1spec=target/release/h1spec
+h1spec=${CARGO_TARGET_DIR:-target}/release/h1spec
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 "$h1spec" --list --should --format json >"$list"
