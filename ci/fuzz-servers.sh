@@ -3,7 +3,7 @@
 # other, FUZZ_WIRE_TIME each, default 10m), then --differential across all
 # four (FUZZ_DIFF_TIME, default 5m) and nginx as a reverse proxy in front of
 # h1spec's echo origin (FUZZ_PROXY_TIME, default 2m). JSON summaries and
-# case files go to target/fuzz-servers/; prints the table README.md quotes.
+# case files go to target/fuzz-servers/; prints the table docs/fuzzing.md quotes.
 # Not run by CI (it needs Apache and lighttpd, and time); CI runs
 # ci/fuzz-wire.sh.
 #

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # h1spec (--should; rfc profile, or PROFILE=strict) against nginx, Apache, lighttpd, Python's
 # http.server and h1serve, one after the other; writes a JSON report per
-# server to target/conformance/servers/ and prints the table README.md quotes.
+# server to target/conformance/servers/ and prints a table of the results.
 # Not run by CI (it needs Apache and lighttpd); record baselines from it with
 #   cp target/conformance/servers/{nginx,apache,lighttpd}.json conformance/baselines/
 set -euo pipefail

@@ -28,4 +28,12 @@ fi
 fails=$(grep -c '^not ok' "$out/run.tap")
 grep -q "Failed $fails/" "$out/prove.txt" || { echo "tap-prove: prove did not report the $fails failures"; tail -20 "$out/prove.txt"; exit 1; }
 [ "$prc" != 0 ] || { echo "tap-prove: prove passed a run with failures"; exit 1; }
+# The line README.md gives, TAP through a pipe: prove must see the failures
+# there too (`prove -e cat -` would read test names from stdin instead).
+set +e
+"$h1spec" --spawn "$h1spec mock --listen 127.0.0.1:{port} --bug ignore-connection-close --bug head-body" \
+  --only persistence,bodiless,chunked --should --wait 300 --format tap 2>/dev/null | prove -e cat /dev/stdin > "$out/pipe.txt" 2>&1
+pipe_rc=$?
+set -e
+[ "$pipe_rc" != 0 ] && grep -q "Failed $fails/" "$out/pipe.txt" || { echo "tap-prove: 'h1spec ... --format tap | prove -e cat /dev/stdin' did not report the $fails failures"; tail -20 "$out/pipe.txt"; exit 1; }
 echo "tap-prove: prove parsed $(grep -c '^\(not \)\?ok' "$out/run.tap") results, $fails failures, no parse errors"

@@ -21,6 +21,7 @@
 //! * `spawn` — starting and stopping a target for `--spawn`.
 //! * `fuzz` — `h1spec fuzz`: generated inputs, oracles, shrinking, case files.
 //! * `mock` — the mock server with switchable bugs behind the mutation test.
+//! * `suite` — [`Suite`]: h1spec as a library, for a server's own `cargo test`.
 #![deny(missing_docs)]
 
 pub mod baseline;
@@ -35,5 +36,8 @@ pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod spawn;
+pub mod suite;
 pub mod target;
 pub mod verdict;
+
+pub use suite::{Outcome, Suite};

@@ -41,6 +41,21 @@ pub struct Meta {
     pub elapsed_ms: u64,
 }
 
+/// The h1spec command that runs this one case again against the same
+/// target: a reproducer for machines without `nc`. None for the response
+/// checks and preflight rules, which are not cases of their own. A target
+/// profile or path options given to the first run must be given again.
+fn rerun(r: &CaseResult, meta: &Meta) -> Option<String> {
+    if !crate::runner::is_case(r) {
+        return None;
+    }
+    let profile = match meta.profile {
+        Profile::Rfc => "",
+        Profile::Strict => " --profile strict",
+    };
+    Some(format!("h1spec {} --only {}{profile}", meta.target, r.id))
+}
+
 /// Counts.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
@@ -106,7 +121,7 @@ pub fn human(results: &[CaseResult], meta: &Meta, cmp: Option<&Comparison>, colo
             area = &r.area;
             let _ = writeln!(out, "\n{}", p.code("1", area));
         }
-        write_result(&mut out, &p, r, known(&r.id));
+        write_result(&mut out, &p, r, known(&r.id), meta);
     }
     let s = summarize(results);
     let _ = writeln!(out);
@@ -157,7 +172,7 @@ fn write_run_line(out: &mut String, meta: &Meta) {
 /// One result: its mark and id, then for a failure the RFC sentence, what
 /// was accepted and observed and how to reproduce it, for `n/a` why.
 /// `known` marks a failure the baseline already has, shown without detail.
-fn write_result(out: &mut String, p: &Paint, r: &CaseResult, known: bool) {
+fn write_result(out: &mut String, p: &Paint, r: &CaseResult, known: bool, meta: &Meta) {
     let mark = match r.verdict {
         Verdict::Pass => p.code("32", "pass"),
         Verdict::Fail if known => p.code("35", "known"),
@@ -183,6 +198,9 @@ fn write_result(out: &mut String, p: &Paint, r: &CaseResult, known: bool) {
             }
             if !r.reproducer.is_empty() {
                 let _ = writeln!(out, "        reproduce: {}", r.reproducer);
+            }
+            if let Some(rerun) = rerun(r, meta) {
+                let _ = writeln!(out, "        or, without nc: {rerun}");
             }
         }
         Verdict::NotApplicable => {

@@ -100,6 +100,19 @@ fn failures_exit_1_with_a_reproducer() {
         "reproduce: (printf 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close"
     ));
     assert!(out.contains(&format!("| nc 127.0.0.1 {}", mock.addr().port())));
+    // And h1spec itself, for a machine without nc: the same case, alone.
+    let rerun = format!("or, without nc: h1spec {addr} --only persistence.connection-close\n");
+    assert!(out.contains(&rerun), "{out}");
+    let again = h1spec(&[
+        addr.as_str(),
+        "--only",
+        "persistence.connection-close",
+        "--wait",
+        "300",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(code(&again), 1, "{}", text(&again));
 }
 
 #[test]

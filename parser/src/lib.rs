@@ -34,7 +34,7 @@
 //! * `simd` — SSE2 versions of those scanners and the one-pass field-line
 //!   scanner (x86_64); the crate's only `unsafe`, allowed there alone (the
 //!   crate is `deny(unsafe_code)`), and kept because it measurably pays (see
-//!   README). Feature `no-simd` turns it off; tests compare both paths.
+//!   docs/benchmarks.md). Feature `no-simd` turns it off; tests compare both paths.
 //! * `error` — [`Error`] and [`ErrorKind`].
 //!
 //! # Example: the resume loop
@@ -89,6 +89,11 @@ pub use error::{Error, ErrorKind};
 pub use request::{Request, RequestHead, RequestParser, TargetForm};
 pub use response::{Response, ResponseHead, ResponseParser};
 pub use section::{Fields, FieldsParser};
+
+// The README's examples are doctests, so the page a user copies from compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
 
 /// A byte range `start..end` in the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

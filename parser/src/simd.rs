@@ -9,7 +9,7 @@
 //! reference: `tests::simd_matches_swar` compares the two on every byte value
 //! at every position, and the fuzzers exercise this path.
 //!
-//! Measured (callgrind, `ci/bench-parser.sh`): see README, "h1parse performance".
+//! Measured (callgrind, `ci/bench-parser.sh`): see docs/benchmarks.md.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
