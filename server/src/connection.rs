@@ -969,7 +969,11 @@ fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
                     }
                     b.rbuf.copy_within(body_at + chunk.consumed..b.end, body_at);
                     b.end -= chunk.consumed;
-                    if p.received > ctx.shared.config.max_body {
+                    // A chunk that can never fit is refused once its size
+                    // line is read, as a Content-Length over the limit is
+                    // (not after waiting for its data).
+                    let announced = p.received.saturating_add(b.chunked.remaining_in_chunk());
+                    if announced > ctx.shared.config.max_body {
                         return BodyStep::Fail(413);
                     }
                     if chunk.done {

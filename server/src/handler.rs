@@ -127,8 +127,10 @@ fn upload(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin
     let Some(root) = ctx.shared.dynamic.upload.as_ref().map(|d| d.as_fd()) else {
         return Begin::Now(status_answer(out, ctx, 500, refuse, false));
     };
+    let static_root = ctx.shared.root.as_ref().map(|r| r.as_fd());
+    let pre = fields.preconditions();
     let status = match route {
-        Route::Put => match upload::begin_put(root, path, fallback, &fields.preconditions()) {
+        Route::Put => match upload::begin_put(root, path, fallback, &pre, static_root) {
             Ok(u) => return Begin::Handler(Handler::Upload(Box::new(u))),
             Err(status) => status,
         },
@@ -146,7 +148,7 @@ fn upload(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin
             };
             return Begin::Now(respond::serve_file(&sreq, &file, path, ctx, out));
         }
-        _ => upload::delete(root, path, fallback, &fields.preconditions()),
+        _ => upload::delete(root, path, fallback, &pre, static_root),
     };
     Begin::Now(status_answer(out, ctx, status, refuse, false))
 }

@@ -2,15 +2,102 @@
 //! and their evaluation in the order of §13.2.2, shared by static files and
 //! uploads so GET, HEAD, PUT and DELETE see one rule.
 
+use h1parse::Header;
+
 use crate::date::parse_imf_fixdate;
 
-/// The precondition fields of a request (raw values, first line of each).
+/// An `If-Match` or `If-None-Match` value. Several field lines of one name
+/// are one comma-separated list (RFC 9110 §5.3), so every line counts, not
+/// only the first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TagList<'b> {
+    /// One field line (or a list joined already).
+    One(&'b [u8]),
+    /// Several lines: every header named `name` in `head`.
+    Lines {
+        head: &'b [u8],
+        headers: &'b [Header],
+        name: &'static [u8],
+    },
+}
+
+impl<'b> TagList<'b> {
+    /// The list after one more line of `name` (`value`) was seen.
+    pub(crate) fn add(
+        before: Option<TagList<'b>>,
+        value: &'b [u8],
+        head: &'b [u8],
+        headers: &'b [Header],
+        name: &'static [u8],
+    ) -> TagList<'b> {
+        match before {
+            None => TagList::One(value),
+            Some(_) => TagList::Lines {
+                head,
+                headers,
+                name,
+            },
+        }
+    }
+
+    /// Each field line's value.
+    fn lines(&self) -> impl Iterator<Item = &'b [u8]> + 'b {
+        let (one, many) = match *self {
+            TagList::One(v) => (Some(v), None),
+            TagList::Lines {
+                head,
+                headers,
+                name,
+            } => (
+                None,
+                Some(
+                    headers
+                        .iter()
+                        .filter(move |h| h.name.get(head).eq_ignore_ascii_case(name))
+                        .map(move |h| h.value.get(head)),
+                ),
+            ),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
+    /// Whether any member of the list matches `tag` (see [`list_matches`]).
+    pub(crate) fn matches(&self, tag: &[u8], strong: bool) -> bool {
+        self.lines().any(|v| list_matches(v, tag, strong))
+    }
+
+    /// The whole list as one value (lines joined with ", "), to keep
+    /// after the request's head is gone.
+    pub(crate) fn joined(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for v in self.lines() {
+            if !out.is_empty() {
+                out.extend_from_slice(b", ");
+            }
+            out.extend_from_slice(v.trim_ascii());
+        }
+        out
+    }
+}
+
+/// The precondition fields of a request (raw values; the entity-tag lists
+/// with every line, the dates with the first).
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Preconditions<'b> {
-    pub(crate) if_match: Option<&'b [u8]>,
-    pub(crate) if_none_match: Option<&'b [u8]>,
+    pub(crate) if_match: Option<TagList<'b>>,
+    pub(crate) if_none_match: Option<TagList<'b>>,
     pub(crate) if_modified_since: Option<&'b [u8]>,
     pub(crate) if_unmodified_since: Option<&'b [u8]>,
+}
+
+impl Preconditions<'_> {
+    /// No precondition at all (the common case: nothing to evaluate).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.if_match.is_none()
+            && self.if_none_match.is_none()
+            && self.if_modified_since.is_none()
+            && self.if_unmodified_since.is_none()
+    }
 }
 
 /// The selected representation as preconditions see it.
@@ -44,7 +131,7 @@ pub(crate) fn evaluate(
 ) -> Outcome {
     // 1. If-Match (§13.1.1): strong comparison; `*` needs a representation.
     if let Some(v) = p.if_match {
-        let ok = current.is_some_and(|c| list_matches(v, c.etag, true));
+        let ok = current.is_some_and(|c| v.matches(c.etag, true));
         if !ok {
             return Outcome::Failed;
         }
@@ -58,7 +145,7 @@ pub(crate) fn evaluate(
     // 3. If-None-Match (§13.1.2): weak comparison; `*` matches any
     //    representation. A match is 304 for GET/HEAD, 412 otherwise.
     if let Some(v) = p.if_none_match {
-        if current.is_some_and(|c| list_matches(v, c.etag, false)) {
+        if current.is_some_and(|c| v.matches(c.etag, false)) {
             return if safe {
                 Outcome::NotModified
             } else {
@@ -118,7 +205,7 @@ mod tests {
     #[test]
     fn if_match_is_strong_and_first() {
         let p = |v: &'static [u8]| Preconditions {
-            if_match: Some(v),
+            if_match: Some(TagList::One(v)),
             ..Default::default()
         };
         assert_eq!(eval(p(b"\"abc\""), true, true), Outcome::Proceed);
@@ -129,7 +216,7 @@ mod tests {
         assert_eq!(eval(p(b"*"), false, false), Outcome::Failed);
         // If-Match wins over If-Unmodified-Since (§13.2.2 step 2 only without it)
         let both = Preconditions {
-            if_match: Some(b"\"abc\""),
+            if_match: Some(TagList::One(b"\"abc\"")),
             if_unmodified_since: Some(b"Sat, 01 Jan 1994 00:00:00 GMT"),
             ..Default::default()
         };
@@ -156,7 +243,7 @@ mod tests {
     #[test]
     fn if_none_match_weak_304_or_412() {
         let p = |v: &'static [u8]| Preconditions {
-            if_none_match: Some(v),
+            if_none_match: Some(TagList::One(v)),
             ..Default::default()
         };
         assert_eq!(eval(p(b"W/\"abc\""), true, true), Outcome::NotModified);
@@ -166,7 +253,7 @@ mod tests {
         assert_eq!(eval(p(b"\"x\""), true, true), Outcome::Proceed);
         // If-None-Match present: If-Modified-Since is not looked at
         let both = Preconditions {
-            if_none_match: Some(b"\"x\""),
+            if_none_match: Some(TagList::One(b"\"x\"")),
             if_modified_since: Some(b"Sun, 06 Nov 1994 08:49:37 GMT"),
             ..Default::default()
         };

@@ -553,6 +553,22 @@ pub(crate) fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
     }
 }
 
+/// `flock(LOCK_EX)`, waiting for it (on a commit thread, never a worker).
+pub(crate) fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+    loop {
+        match syscall!(flock(fd.as_raw_fd(), libc::LOCK_EX)) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+/// `flock(LOCK_UN)`.
+pub(crate) fn unlock(fd: BorrowedFd<'_>) -> io::Result<()> {
+    syscall!(flock(fd.as_raw_fd(), libc::LOCK_UN))?;
+    Ok(())
+}
+
 /// Fails with `AddrInUse` when another socket already listens on `addr`.
 /// Every worker binds with `SO_REUSEPORT`, which would otherwise let a second
 /// server (same user) bind the same port silently and split the connections
@@ -605,16 +621,39 @@ pub(crate) fn rename_in(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Resu
     Ok(())
 }
 
+/// Moves `from` to `to` within one folder only if `to` does not exist
+/// (`EEXIST` if it does): `renameat2(RENAME_NOREPLACE)`, or where the file
+/// system lacks it (`EINVAL`), `linkat` (which never replaces) and `unlinkat`.
+pub(crate) fn rename_noreplace(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
+    // Both names are NUL-terminated; the flag is a plain integer.
+    let r = syscall!(syscall(
+        libc::SYS_renameat2,
+        dir.as_raw_fd(),
+        from.as_ptr(),
+        dir.as_raw_fd(),
+        to.as_ptr(),
+        libc::RENAME_NOREPLACE
+    ));
+    match r {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+            // Both names are NUL-terminated.
+            syscall!(linkat(
+                dir.as_raw_fd(),
+                from.as_ptr(),
+                dir.as_raw_fd(),
+                to.as_ptr(),
+                0
+            ))?;
+            unlink_in(dir, from)
+        }
+        other => other.map(drop),
+    }
+}
+
 /// `unlinkat(dir, name, 0)`: removes a file (not a folder).
 pub(crate) fn unlink_in(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     syscall!(unlinkat(dir.as_raw_fd(), name.as_ptr(), 0))?;
     Ok(())
-}
-
-/// What `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)` says `name` is: `None`
-/// when it does not exist, else `Some(is_dir)`.
-pub(crate) fn entry_kind(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<bool>> {
-    Ok(stat_at(dir, name)?.map(|st| st.is_dir))
 }
 
 /// `fstatat(2)` of `name` in `dir`, not following a final symlink; `None`
