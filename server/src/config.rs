@@ -51,6 +51,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Access log destination.
     pub access_log: AccessLog,
+    /// Error log file: when set, stderr is pointed at it (appending) at
+    /// startup and again by [`crate::ServerHandle::reopen_logs`].
+    pub error_log: Option<PathBuf>,
     /// Open-file cache entries per worker (0 turns the cache off).
     pub file_cache: usize,
     /// How long a cached file is trusted before it is checked again.
@@ -104,6 +107,7 @@ impl Default for Config {
             linger_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(10),
             access_log: AccessLog::Off,
+            error_log: None,
             file_cache: 1024,
             file_cache_valid: Duration::from_secs(1),
             resolve_fallback: false,

@@ -455,11 +455,31 @@ pub(crate) fn ignore_sigpipe() -> io::Result<()> {
     Ok(())
 }
 
-/// Blocks SIGTERM and SIGINT in the calling thread (and the threads it
-/// spawns afterwards), so [`wait_for_termination`] can take them
+/// A signal [`wait_for_signal`] took, by what the server does about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM, SIGINT or SIGQUIT: stop gracefully.
+    Stop(i32),
+    /// SIGUSR1 or SIGHUP: reopen the access and error logs.
+    ReopenLogs(i32),
+}
+
+/// The signals h1serve takes synchronously: TERM, INT, QUIT (stop), USR1
+/// and HUP (reopen the logs), as nginx reads them. Left to their default
+/// action, HUP and USR1 killed the server mid-response.
+const SIGNALS: [libc::c_int; 5] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGHUP,
+];
+
+/// Blocks the signals of [`Signal`] in the calling thread (and the threads
+/// it spawns afterwards), so [`wait_for_signal`] can take them
 /// synchronously.
-pub fn block_termination_signals() -> io::Result<()> {
-    let set = termination_set();
+pub fn block_signals() -> io::Result<()> {
+    let set = signal_set();
     // `set` is an initialised sigset; the old mask is not wanted.
     let rc = unsafe_sigmask(&set);
     if rc != 0 {
@@ -468,13 +488,14 @@ pub fn block_termination_signals() -> io::Result<()> {
     Ok(())
 }
 
-fn termination_set() -> libc::sigset_t {
+fn signal_set() -> libc::sigset_t {
     let mut set = MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigemptyset initialises the set; sigaddset takes valid signals.
     unsafe {
         libc::sigemptyset(set.as_mut_ptr());
-        libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
-        libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+        for sig in SIGNALS {
+            libc::sigaddset(set.as_mut_ptr(), sig);
+        }
         set.assume_init()
     }
 }
@@ -484,17 +505,30 @@ fn unsafe_sigmask(set: &libc::sigset_t) -> i32 {
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, set, std::ptr::null_mut()) }
 }
 
-/// Waits for SIGTERM or SIGINT (blocked first with
-/// [`block_termination_signals`]) and returns its number.
-pub fn wait_for_termination() -> io::Result<i32> {
-    let set = termination_set();
+/// Waits for one of the signals [`block_signals`] blocked.
+pub fn wait_for_signal() -> io::Result<Signal> {
+    let set = signal_set();
     let mut sig: libc::c_int = 0;
     // SAFETY: `set` is initialised and `sig` is a live int.
     let rc = unsafe { libc::sigwait(&set, &mut sig) };
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
-    Ok(sig)
+    Ok(match sig {
+        libc::SIGUSR1 | libc::SIGHUP => Signal::ReopenLogs(sig),
+        _ => Signal::Stop(sig),
+    })
+}
+
+/// Makes `to` (a descriptor number in use) refer to what `from` refers to,
+/// atomically (`dup3`): every thread writing to `to` goes on writing, to
+/// the new file. How logs are reopened without telling the workers.
+pub(crate) fn replace_fd(from: BorrowedFd<'_>, to: RawFd) -> io::Result<()> {
+    // The standard descriptors stay inheritable; the others close on exec.
+    let flags = if to <= 2 { 0 } else { libc::O_CLOEXEC };
+    // Both are open descriptors (`to` is owned elsewhere and stays open).
+    syscall!(dup3(from.as_raw_fd(), to, flags))?;
+    Ok(())
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit: each connection is a descriptor.

@@ -330,6 +330,7 @@ fn help_documents_every_flag() {
         "--linger-timeout",
         "--shutdown-timeout",
         "--access-log",
+        "--error-log",
         "--file-cache",
         "--file-cache-valid",
         "--resolve-fallback",
