@@ -298,13 +298,23 @@ pub(crate) enum Pump {
     },
 }
 
-/// One of the `--cgi-max-procs` places, taken when a script request is
-/// routed and given back when the script (or the request, if it never
-/// starts) is dropped.
+/// One of the `--cgi-max-procs` places, taken when a script is about to
+/// start (its body all read) and given back when the script is dropped.
 #[derive(Debug)]
 pub(crate) struct CgiSlot(pub(crate) Arc<AtomicUsize>);
 
 impl Drop for CgiSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Counts a CGI request whose body is being read (`/stats`
+/// `cgi_spooling`), from its head until its script starts or it ends.
+#[derive(Debug)]
+pub(crate) struct Spooling(pub(crate) Arc<AtomicUsize>);
+
+impl Drop for Spooling {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }

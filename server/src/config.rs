@@ -43,6 +43,10 @@ pub struct Config {
     pub keepalive_timeout: Duration,
     /// Longest pause while a request body arrives; then 408 and close.
     pub body_timeout: Duration,
+    /// Slowest average a request body may arrive at (bytes per second)
+    /// once its first `body_timeout` of grace is over; slower is 408 and
+    /// close. 0 turns it off.
+    pub body_min_rate: u64,
     /// Longest pause while the client does not take response bytes; then close.
     pub write_timeout: Duration,
     /// How long a connection is drained after an error response before it is closed.
@@ -80,6 +84,12 @@ pub struct Config {
     pub commit_delay: Duration,
 }
 
+/// The default `--body-min-rate`, 512 bytes/s (Apache's mod_reqtimeout
+/// asks 500): a 1 MiB body may take 30 s plus 34 min, while 64 bodies at
+/// 1 KiB per 20 s (the old rule allowed 1 KiB per 30 s) are 408 within a
+/// minute instead of holding their connections and spools for ever.
+pub const DEFAULT_BODY_MIN_RATE: u64 = 512;
+
 /// The default `--cgi-max-procs`: 32 per core. Each script is a process
 /// with three pipes; a few dozen per core keep a burst of slow scripts from
 /// exhausting the process and descriptor tables, while leaving room for
@@ -103,6 +113,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(75),
             body_timeout: Duration::from_secs(30),
+            body_min_rate: DEFAULT_BODY_MIN_RATE,
             write_timeout: Duration::from_secs(30),
             linger_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(10),

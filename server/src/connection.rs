@@ -103,6 +103,8 @@ struct Job {
     remaining: u64,
     /// Decoded body bytes so far (for `--max-body` on chunked bodies).
     received: u64,
+    /// When the body began to be read (for `--body-min-rate`).
+    started: Instant,
     /// `received` when the body timer was last set: the timer moves only
     /// after [`BODY_PROGRESS`] more bytes.
     at_timer: u64,
@@ -670,6 +672,7 @@ impl Connection {
             handler,
             remaining,
             received: 0,
+            started: ctx.now,
             at_timer: 0,
         });
         self.state = State::Body;
@@ -724,6 +727,7 @@ impl Connection {
                     handler,
                     remaining: 0,
                     received: 0,
+                    started: ctx.now,
                     at_timer: 0,
                 });
                 self.state = State::Respond;
@@ -906,6 +910,24 @@ impl Connection {
         })
     }
 
+    /// When a body that keeps `--body-min-rate` from now on must have
+    /// ended its current stretch: its start, one `--body-timeout` of
+    /// grace, and one second per `--body-min-rate` bytes received (as
+    /// Apache's mod_reqtimeout `MinRate`). The 1 KiB per timeout rule
+    /// alone let 64 bodies trickle at 51 B/s each for ever.
+    fn min_rate_deadline(&self, ctx: &Ctx) -> Option<Instant> {
+        let cfg = &ctx.shared.config;
+        let job = self.bufs.as_ref()?.job.as_ref()?;
+        if cfg.body_min_rate == 0 {
+            return None;
+        }
+        let earned = job.received as f64 / cfg.body_min_rate as f64;
+        let earned = Duration::try_from_secs_f64(earned).ok()?;
+        job.started
+            .checked_add(cfg.body_timeout)?
+            .checked_add(earned)
+    }
+
     /// Sets the deadline and gauge for the state the connection is in, and
     /// returns idle memory to the pool.
     fn settle(&mut self, ctx: &mut Ctx, pool: &mut Pool, io_progress: bool, completed: bool) {
@@ -927,7 +949,13 @@ impl Connection {
             _ => true,
         };
         if reset {
-            self.timer = Some((ctx.now + dur, kind));
+            let mut at = ctx.now + dur;
+            if kind == TimerKind::Body {
+                if let Some(limit) = self.min_rate_deadline(ctx) {
+                    at = at.min(limit);
+                }
+            }
+            self.timer = Some((at, kind));
         }
         // A running script's --cgi-timeout holds whatever else the
         // connection waits for: output the client does not read must not

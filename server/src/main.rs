@@ -68,6 +68,12 @@ struct Cli {
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     body_timeout: Duration,
 
+    /// Slowest average rate (bytes per second, `k` and `m` suffixes taken)
+    /// a request body may arrive at once its first --body-timeout is over;
+    /// slower is 408 and close. 0 turns it off.
+    #[arg(long, default_value = "512", value_parser = parse_bytes, value_name = "BYTES")]
+    body_min_rate: u64,
+
     /// Longest time a client may take no response bytes; then the connection is closed.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     write_timeout: Duration,
@@ -147,6 +153,7 @@ impl Cli {
             header_timeout: self.header_timeout,
             keepalive_timeout: self.keepalive_timeout,
             body_timeout: self.body_timeout,
+            body_min_rate: self.body_min_rate,
             write_timeout: self.write_timeout,
             linger_timeout: self.linger_timeout,
             shutdown_timeout: self.shutdown_timeout,

@@ -154,7 +154,9 @@ fn stats(
     head_only: bool,
     keep_alive: bool,
 ) -> Answer {
-    let snap = Snapshot::sum(&ctx.shared.stats, ctx.shared.started);
+    let mut snap = Snapshot::sum(&ctx.shared.stats, ctx.shared.started);
+    let (running, spooling) = ctx.shared.dynamic.cgi_counts();
+    (snap.cgi_running, snap.cgi_spooling) = (running as u64, spooling as u64);
     let mut body = std::mem::take(&mut ctx.scratch);
     body.clear();
     let ctype: &[u8] = if path == b"/stats" {

@@ -7,10 +7,11 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
-/// The statuses counted one by one; anything else lands in "other".
-pub(crate) const STATUSES: [u16; 20] = [
-    200, 204, 206, 301, 304, 400, 403, 404, 405, 408, 413, 414, 416, 417, 431, 500, 501, 503, 505,
-    0,
+/// The statuses counted one by one; anything else lands in "other". 200
+/// comes first: the lookup is a scan, and most responses are 200.
+pub(crate) const STATUSES: [u16; 26] = [
+    200, 201, 204, 206, 301, 304, 400, 403, 404, 405, 408, 409, 412, 413, 414, 416, 417, 431, 500,
+    501, 502, 503, 504, 505, 507, 0,
 ];
 
 fn status_index(status: u16) -> usize {
@@ -126,6 +127,10 @@ pub(crate) struct Snapshot {
     /// Bytes of CGI stderr not copied to the error log (over a script's
     /// share, or the log's queue full).
     pub(crate) cgi_stderr_dropped: u64,
+    /// `--cgi-max-procs` places in use (scripts running).
+    pub(crate) cgi_running: u64,
+    /// CGI requests whose body is being read (they hold no place yet).
+    pub(crate) cgi_spooling: u64,
 }
 
 impl Snapshot {
@@ -182,8 +187,8 @@ impl Snapshot {
         }
         let _ = writeln!(
             out,
-            "}},\"cgi_stderr_dropped\":{},\"uptime\":{}}}",
-            self.cgi_stderr_dropped, self.uptime_secs
+            "}},\"cgi_running\":{},\"cgi_spooling\":{},\"cgi_stderr_dropped\":{},\"uptime\":{}}}",
+            self.cgi_running, self.cgi_spooling, self.cgi_stderr_dropped, self.uptime_secs
         );
     }
 
@@ -225,6 +230,16 @@ impl Snapshot {
              h1serve_connections{{state=\"writing\"}} {}\n\
              h1serve_connections{{state=\"waiting\"}} {}\n",
             self.active, self.reading, self.writing, self.waiting
+        );
+        let _ = write!(
+            out,
+            "# HELP h1serve_cgi_scripts CGI scripts running (--cgi-max-procs places in use).\n\
+             # TYPE h1serve_cgi_scripts gauge\n\
+             h1serve_cgi_scripts {}\n\
+             # HELP h1serve_cgi_bodies_spooling CGI request bodies being read.\n\
+             # TYPE h1serve_cgi_bodies_spooling gauge\n\
+             h1serve_cgi_bodies_spooling {}\n",
+            self.cgi_running, self.cgi_spooling
         );
         let _ = write!(
             out,

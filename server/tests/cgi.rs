@@ -818,3 +818,47 @@ fn stalled_cgi_bodies_do_not_stay_in_memory() {
         reply.len()
     );
 }
+
+// The --cgi-max-procs place was taken when a script request was routed,
+// before any body byte: slow bodies, or `Expect: 100-continue` requests
+// that never send theirs, made every other CGI request 503 for as long as
+// they liked. A place is now taken when the script is about to start, its
+// body all read (as nginx reads the body before it calls its upstream).
+#[test]
+fn slow_bodies_and_unsent_100_continue_bodies_take_no_cgi_slot() {
+    let (server, _tree, dir) = serve_cgi(|c| c.cgi_max_procs = 2);
+    script(
+        &dir,
+        "ok.sh",
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nok\\n'\n",
+    );
+    let addr = server.local_addr();
+    let mut held = Vec::new();
+    for i in 0..4 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let expect = if i % 2 == 0 {
+            "Expect: 100-continue\r\n"
+        } else {
+            ""
+        };
+        let head = format!(
+            "POST /cgi-bin/ok.sh HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n{expect}\r\n"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        if expect.is_empty() {
+            s.write_all(&[b'x'; 100]).unwrap();
+        }
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..5 {
+        let r = fetch(addr, "GET /cgi-bin/ok.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    // /stats shows the bodies being read and the places in use.
+    let stats = fetch(addr, "GET /stats HTTP/1.1\r\nHost: t\r\n\r\n").text();
+    assert!(stats.contains("\"cgi_spooling\":4,"), "{stats}");
+    assert!(stats.contains("\"cgi_running\":0,"), "{stats}");
+    drop(held);
+    assert_no_zombies();
+}
