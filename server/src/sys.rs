@@ -360,6 +360,8 @@ pub(crate) struct FileStat {
     pub(crate) is_file: bool,
     pub(crate) ino: u64,
     pub(crate) dev: u64,
+    /// Names the file has; 0 once it was unlinked.
+    pub(crate) nlink: u64,
 }
 
 /// `fstat(2)`.
@@ -382,6 +384,7 @@ fn file_stat(st: &libc::stat) -> FileStat {
         is_file: fmt == libc::S_IFREG,
         ino: st.st_ino,
         dev: st.st_dev,
+        nlink: st.st_nlink,
     }
 }
 
