@@ -15,7 +15,8 @@
 //! connection waits in the event loop like any other. The connection's
 //! timer enforces `--cgi-timeout`; stdout beyond `--cgi-max-output` kills
 //! the script. A script that is given up on (timeout, cap, client gone,
-//! shutdown) gets `SIGKILL` and is reaped at once.
+//! shutdown) gets `SIGKILL`, and is reaped when its pidfd (moved to the
+//! worker's reaper) says it is gone: the worker never waits for it to die.
 
 use std::ffi::CString;
 use std::io;
@@ -548,10 +549,25 @@ impl Cgi {
         }
     }
 
+    /// Kills the script and what it started; the worker's reaper takes
+    /// the child when its pidfd says it is gone, so the worker never waits
+    /// for it to die.
     fn kill(&mut self) {
-        if !self.reaped {
-            sys::kill_and_reap(self.pid);
-            self.reaped = true;
+        if self.reaped {
+            return;
+        }
+        self.reaped = true;
+        sys::kill_group(self.pid);
+        if let Ok(Some(_)) = sys::try_reap(self.pid) {
+            return;
+        }
+        let handed = match self.pidfd.take() {
+            Some(fd) => hand_to_reaper(self.pid, fd),
+            None => false,
+        };
+        if !handed {
+            // No pidfd (kernels before 5.3) or no reaper on this thread.
+            sys::wait_blocking(self.pid);
         }
     }
 
@@ -751,6 +767,73 @@ impl Drop for Cgi {
         // the child must not outlive its request as a zombie.
         self.kill();
     }
+}
+
+/// Epoll token of the pidfds of killed scripts not yet reaped.
+pub(crate) const REAPER: u64 = u64::MAX - 2;
+
+/// A worker's killed scripts, waiting to be reaped: their pidfds are in
+/// the worker's epoll with the [`REAPER`] token.
+#[derive(Debug)]
+struct Reaper {
+    epoll: Epoll,
+    waiting: Vec<(libc::pid_t, OwnedFd)>,
+}
+
+thread_local! {
+    /// The reaper of the worker running on this thread.
+    static REAPER_OF_THIS_WORKER: std::cell::RefCell<Option<Reaper>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Makes this thread (a worker) reap its killed scripts through `epoll`.
+pub(crate) fn install_reaper(epoll: Epoll) {
+    REAPER_OF_THIS_WORKER.with(|r| {
+        *r.borrow_mut() = Some(Reaper {
+            epoll,
+            waiting: Vec::new(),
+        })
+    });
+}
+
+/// Hands a killed child to this worker's reaper; false when there is none.
+fn hand_to_reaper(pid: libc::pid_t, pidfd: OwnedFd) -> bool {
+    REAPER_OF_THIS_WORKER.with(|r| {
+        let mut r = r.borrow_mut();
+        let Some(reaper) = r.as_mut() else {
+            return false;
+        };
+        // Registered under the connection's token until now.
+        let _ = reaper.epoll.delete(pidfd.as_fd());
+        if reaper.epoll.add(pidfd.as_fd(), EPOLLIN, REAPER).is_err() {
+            return false;
+        }
+        reaper.waiting.push((pid, pidfd));
+        true
+    })
+}
+
+/// A [`REAPER`] event: reaps the killed scripts that have exited
+/// (`waitpid(WNOHANG)`); closing a pidfd takes it out of the epoll.
+pub(crate) fn reap_exited() {
+    REAPER_OF_THIS_WORKER.with(|r| {
+        if let Some(reaper) = r.borrow_mut().as_mut() {
+            reaper
+                .waiting
+                .retain(|(pid, _)| matches!(sys::try_reap(*pid), Ok(None)));
+        }
+    });
+}
+
+/// At a worker's exit: waits for its killed scripts (killed, so soon gone).
+pub(crate) fn reap_all() {
+    REAPER_OF_THIS_WORKER.with(|r| {
+        if let Some(reaper) = r.borrow_mut().take() {
+            for (pid, _) in reaper.waiting {
+                sys::wait_blocking(pid);
+            }
+        }
+    });
 }
 
 /// The local address of the client's socket (`SERVER_PORT`).

@@ -839,13 +839,19 @@ pub(crate) fn try_reap(pid: libc::pid_t) -> io::Result<Option<i32>> {
 }
 
 /// `SIGKILL` to the child's process group (what the script started) and to
-/// the child, then a blocking `waitpid`: used only for a child we are giving
-/// up on (timeout, client gone), which dies at once.
-pub(crate) fn kill_and_reap(pid: libc::pid_t) {
+/// the child: a child we are giving up on (timeout, client gone). It is
+/// not reaped here: dying can take long (a large address space to tear
+/// down, an uninterruptible sleep).
+pub(crate) fn kill_group(pid: libc::pid_t) {
     // Our own unreaped child: its pid (and so its group id, set by
     // [`spawn`]) cannot have been reused.
     let _ = syscall!(kill(-pid, libc::SIGKILL));
     let _ = syscall!(kill(pid, libc::SIGKILL));
+}
+
+/// A blocking `waitpid`: only where nothing else waits (a kernel without
+/// pidfds, a worker that is shutting down).
+pub(crate) fn wait_blocking(pid: libc::pid_t) {
     let mut status = 0;
     loop {
         // `status` is a live int.

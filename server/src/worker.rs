@@ -101,6 +101,7 @@ impl Worker {
         epoll.add(shared.bell.as_fd(), EPOLLIN, BELL)?;
         let cfg = &shared.config;
         let pool = Pool::new(cfg.max_head, cfg.max_uri, cfg.max_headers, POOL_KEEP);
+        crate::cgi::install_reaper(epoll.try_clone()?);
         let ctx = Ctx {
             date: DateCache::new(),
             files: FileCache::new(cfg.file_cache, cfg.file_cache_valid),
@@ -159,6 +160,7 @@ impl Worker {
                 match tok {
                     LISTENER => self.accept_all(),
                     BELL => {}
+                    crate::cgi::REAPER => crate::cgi::reap_exited(),
                     _ => self.on_event(tok, flags),
                 }
             }
@@ -179,6 +181,7 @@ impl Worker {
         for i in 0..self.slots.len() {
             self.close(i as u32);
         }
+        crate::cgi::reap_all();
         self.ctx.log.flush(Instant::now());
     }
 
