@@ -324,6 +324,8 @@ impl Drop for Spooling {
 /// A running script.
 #[derive(Debug)]
 pub(crate) struct Cgi {
+    /// `SCRIPT_NAME`, for the error log.
+    name: Vec<u8>,
     pid: libc::pid_t,
     reaped: bool,
     pidfd: Option<OwnedFd>,
@@ -409,6 +411,7 @@ impl Cgi {
         drop((in_r, out_w, err_w));
         let method = l.meta.req.method.get(l.meta.head);
         let cgi = Cgi {
+            name: script.script_name.clone(),
             pid,
             reaped: false,
             pidfd: sys::pidfd_open(pid).ok(),
@@ -485,7 +488,10 @@ impl Cgi {
         }
         // Stdout is at EOF: finish the framing once.
         match self.framing {
-            None => return self.abandon(out, 502),
+            None => {
+                self.bad_head(format_args!("output ended before its header block did"));
+                return self.abandon(out, 502);
+            }
             Some(Framing::Chunked) => {
                 out.extend_from_slice(b"0\r\n\r\n");
                 self.framing = Some(Framing::Discard);
@@ -639,6 +645,12 @@ impl Cgi {
         }
     }
 
+    /// Says in the error log why the script's answer is a 502.
+    fn bad_head(&self, why: std::fmt::Arguments<'_>) {
+        let name = String::from_utf8_lossy(&self.name);
+        crate::error_log::line(format_args!("cgi: {name}: 502, {why}"));
+    }
+
     /// Takes stdout bytes: the header section first, then the body.
     fn take(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), u16> {
         if self.framing.is_some() {
@@ -650,7 +662,10 @@ impl Cgi {
             Ok(Status::Partial) => return Ok(()),
             Ok(Status::Complete(f)) => f,
             // RFC 3875 §6: a response the server cannot parse is a bad gateway.
-            Err(_) => return Err(502),
+            Err(e) => {
+                self.bad_head(format_args!("its header block does not parse: {e}"));
+                return Err(502);
+            }
         };
         let head = std::mem::take(&mut self.head);
         let headers = std::mem::take(&mut self.fields);
@@ -678,12 +693,21 @@ impl Cgi {
                     Some(c @ 200..=599) if value.len() == 3 || value[3] == b' ' => {
                         status = Some((c as u16, value.get(4..).unwrap_or(b"").trim_ascii()));
                     }
-                    _ => return Err(502),
+                    _ => {
+                        let v = String::from_utf8_lossy(value);
+                        self.bad_head(format_args!("invalid Status value {v:?}"));
+                        return Err(502);
+                    }
                 }
             } else if name.eq_ignore_ascii_case(b"location") {
                 location = true;
             } else if name.eq_ignore_ascii_case(b"content-length") {
-                length = Some(writer::parse_decimal(value).ok_or(502u16)?);
+                let Some(n) = writer::parse_decimal(value) else {
+                    let v = String::from_utf8_lossy(value);
+                    self.bad_head(format_args!("invalid Content-Length {v:?}"));
+                    return Err(502);
+                };
+                length = Some(n);
             }
         }
         let (code, phrase) = status.unwrap_or(if location { (302, b"") } else { (200, b"") });

@@ -132,6 +132,37 @@ impl Default for Config {
     }
 }
 
+/// A `--listen` value: `ADDR:PORT` (`[::1]:8080` for IPv6), a bare `PORT`
+/// (every IPv4 address, as nginx's `listen 8080`), or `HOST:PORT` with a
+/// host name resolved once at startup (its first IPv4 address, else its
+/// first address).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    let usage = "examples: 8080, 127.0.0.1:8080, localhost:8080, [::1]:8080";
+    if s.rsplit_once(':')
+        .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+    {
+        return Err(format!("invalid address {s:?} ({usage})"));
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {s:?}: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{s:?} resolves to no address ({usage})"))
+}
+
 /// Parses `250ms`, `10s`, `2m` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -180,6 +211,18 @@ mod tests {
         assert!(parse_bytes("m").is_err());
         assert!(parse_bytes("-1").is_err());
         assert!(parse_bytes("99999999999g").is_err());
+    }
+
+    #[test]
+    fn listen_addresses() {
+        let a = |s: &str| parse_listen(s).map(|a| a.to_string());
+        assert_eq!(a("127.0.0.1:8080"), Ok("127.0.0.1:8080".into()));
+        assert_eq!(a("[::1]:8080"), Ok("[::1]:8080".into()));
+        assert_eq!(a("8080"), Ok("0.0.0.0:8080".into()));
+        assert_eq!(a("localhost:8080"), Ok("127.0.0.1:8080".into()));
+        assert!(a("localhost").is_err());
+        assert!(a("99999").is_err());
+        assert!(a("no such host.invalid:80").is_err());
     }
 
     #[test]

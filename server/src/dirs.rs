@@ -42,6 +42,9 @@ impl Dirs {
             })?),
             None => None,
         };
+        if cgi.is_some() {
+            crate::spool::check_temp_dir()?;
+        }
         let io = match upload {
             Some(_) => Some(Pool::new(2)?),
             None => None,

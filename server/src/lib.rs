@@ -84,7 +84,8 @@ mod worker;
 mod writer;
 
 pub use config::{
-    default_cgi_max_procs, parse_bytes, parse_duration, AccessLog, Config, DEFAULT_BODY_MIN_RATE,
+    default_cgi_max_procs, parse_bytes, parse_duration, parse_listen, AccessLog, Config,
+    DEFAULT_BODY_MIN_RATE,
 };
 pub use error_log::{flush as flush_error_log, line as log_line};
 pub use server::{Server, ServerHandle};

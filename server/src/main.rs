@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use h1serve::{parse_bytes, parse_duration, AccessLog, Config, Server, Signal};
+use h1serve::{parse_bytes, parse_duration, parse_listen, AccessLog, Config, Server, Signal};
 
 /// An epoll HTTP/1.1 static file server. With no arguments it serves a
 /// built-in page on 127.0.0.1:8080. SIGTERM, SIGINT or SIGQUIT stops it
@@ -18,8 +18,10 @@ use h1serve::{parse_bytes, parse_duration, AccessLog, Config, Server, Signal};
 #[derive(Debug, Parser)]
 #[command(name = "h1serve", version)]
 struct Cli {
-    /// Address to listen on (each worker binds it with SO_REUSEPORT).
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    /// Address to listen on (each worker binds it with SO_REUSEPORT):
+    /// ADDR:PORT, HOST:PORT (resolved at startup) or a bare PORT (all IPv4
+    /// addresses).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_listen, value_name = "ADDR:PORT")]
     listen: SocketAddr,
 
     /// Folder to serve. Without it, a built-in default site is served.
