@@ -839,6 +839,8 @@ fn hand_to_reaper(pid: libc::pid_t, pidfd: OwnedFd) -> bool {
 
 /// A [`REAPER`] event: reaps the killed scripts that have exited
 /// (`waitpid(WNOHANG)`); closing a pidfd takes it out of the epoll.
+#[cold]
+#[inline(never)]
 pub(crate) fn reap_exited() {
     REAPER_OF_THIS_WORKER.with(|r| {
         if let Some(reaper) = r.borrow_mut().as_mut() {

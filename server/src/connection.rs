@@ -718,21 +718,28 @@ impl Connection {
     fn finished(&mut self, ctx: &mut Ctx, req: Request, done: Finish) -> bool {
         match done {
             Finish::Answer(answer) => self.complete(ctx, req, answer),
-            Finish::Running(handler) => {
-                let Some(b) = self.bufs.as_deref_mut() else {
-                    return false;
-                };
-                b.job = Some(Job {
-                    req,
-                    handler,
-                    remaining: 0,
-                    received: 0,
-                    started: ctx.now,
-                    at_timer: 0,
-                });
-                self.state = State::Respond;
-            }
+            Finish::Running(handler) => return self.respond_later(ctx, req, handler),
         }
+        true
+    }
+
+    /// A handler still producing the answer becomes the job of
+    /// [`State::Respond`]. Out of line: the common answer (a file) stays
+    /// on the short path.
+    #[inline(never)]
+    fn respond_later(&mut self, ctx: &Ctx, req: Request, handler: Handler) -> bool {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
+        };
+        b.job = Some(Job {
+            req,
+            handler,
+            remaining: 0,
+            received: 0,
+            started: ctx.now,
+            at_timer: 0,
+        });
+        self.state = State::Respond;
         true
     }
 

@@ -71,12 +71,13 @@ pub(crate) fn submit(data: &[u8]) -> bool {
 pub fn flush(within: std::time::Duration) {
     use std::time::{Duration, Instant};
     let deadline = Instant::now() + within;
-    let (mut last, mut moved) = (QUEUED.load(Ordering::Acquire), Instant::now());
-    while last > 0 && Instant::now() < deadline && moved.elapsed() < Duration::from_millis(100) {
+    let stalled = Duration::from_millis(100);
+    let (mut last, mut give_up) = (QUEUED.load(Ordering::Acquire), Instant::now() + stalled);
+    while last > 0 && Instant::now() < deadline.min(give_up) {
         std::thread::sleep(Duration::from_millis(2));
         let now = QUEUED.load(Ordering::Acquire);
         if now != last {
-            (last, moved) = (now, Instant::now());
+            (last, give_up) = (now, Instant::now() + stalled);
         }
     }
 }

@@ -189,7 +189,9 @@ impl Handler {
         }
     }
 
-    /// [`Handler::finish`] for the handlers that take a body.
+    /// [`Handler::finish`] for the handlers that take a body (out of line:
+    /// the hot path is a file).
+    #[inline(never)]
     fn finish_running(self, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Finish {
         let persist = c.persist(false);
         match self {

@@ -12,7 +12,7 @@ use h1parse::{Header, Request};
 
 use crate::ctx::Ctx;
 use crate::files::{self, Normalized, RangeAnswer, Refusal};
-use crate::preconditions::{self, Current, Outcome, TagList};
+use crate::preconditions::{self, add_line, Current, Outcome, IF_MATCH, IF_NONE_MATCH};
 use crate::route::{Route, ALLOW};
 use crate::site;
 use crate::stats::Snapshot;
@@ -21,8 +21,8 @@ use crate::writer::{finish, push_u64, simple, start, Answer, FileBody, Persist};
 /// The request fields the routes look at, found in one pass over the headers.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Fields<'b> {
-    pub(crate) if_match: Option<TagList<'b>>,
-    pub(crate) if_none_match: Option<TagList<'b>>,
+    pub(crate) if_match: Option<&'b [u8]>,
+    pub(crate) if_none_match: Option<&'b [u8]>,
     pub(crate) if_modified_since: Option<&'b [u8]>,
     pub(crate) if_unmodified_since: Option<&'b [u8]>,
     pub(crate) range: Option<&'b [u8]>,
@@ -32,7 +32,7 @@ pub(crate) struct Fields<'b> {
 }
 
 impl<'b> Fields<'b> {
-    pub(crate) fn scan(buf: &'b [u8], headers: &'b [Header]) -> Fields<'b> {
+    pub(crate) fn scan(buf: &'b [u8], headers: &[Header]) -> Fields<'b> {
         let mut f = Fields::default();
         for h in headers {
             let name = h.name.get(buf);
@@ -41,19 +41,16 @@ impl<'b> Fields<'b> {
                 5 if name.eq_ignore_ascii_case(b"range") => &mut f.range,
                 7 if name.eq_ignore_ascii_case(b"referer") => &mut f.referer,
                 8 if name.eq_ignore_ascii_case(b"if-range") => &mut f.if_range,
-                8 if name.eq_ignore_ascii_case(b"if-match") => {
-                    let v = h.value.get(buf);
-                    f.if_match = Some(TagList::add(f.if_match, v, buf, headers, b"if-match"));
+                8 if name.eq_ignore_ascii_case(IF_MATCH) => {
+                    f.if_match = Some(add_line(f.if_match, buf, h.value));
                     continue;
                 }
                 19 if name.eq_ignore_ascii_case(b"if-unmodified-since") => {
                     &mut f.if_unmodified_since
                 }
                 10 if name.eq_ignore_ascii_case(b"user-agent") => &mut f.user_agent,
-                13 if name.eq_ignore_ascii_case(b"if-none-match") => {
-                    let v = h.value.get(buf);
-                    let name = b"if-none-match";
-                    f.if_none_match = Some(TagList::add(f.if_none_match, v, buf, headers, name));
+                13 if name.eq_ignore_ascii_case(IF_NONE_MATCH) => {
+                    f.if_none_match = Some(add_line(f.if_none_match, buf, h.value));
                     continue;
                 }
                 17 if name.eq_ignore_ascii_case(b"if-modified-since") => &mut f.if_modified_since,

@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::files;
-use crate::preconditions::{self, Current, Outcome, Preconditions, TagList};
+use crate::preconditions::{self, Current, Outcome, Preconditions, IF_MATCH, IF_NONE_MATCH};
 use crate::sys::{self, FileStat};
 
 /// Names of temporary files start with this; requests may not name them.
@@ -125,16 +125,18 @@ struct Kept {
 impl Kept {
     fn of(p: &Preconditions<'_>) -> Kept {
         Kept {
-            if_match: p.if_match.map(|l| l.joined()),
-            if_none_match: p.if_none_match.map(|l| l.joined()),
+            if_match: p.if_match.map(|l| preconditions::joined(l, IF_MATCH)),
+            if_none_match: p
+                .if_none_match
+                .map(|l| preconditions::joined(l, IF_NONE_MATCH)),
             if_unmodified_since: p.if_unmodified_since.map(<[u8]>::to_vec),
         }
     }
 
     fn get(&self) -> Preconditions<'_> {
         Preconditions {
-            if_match: self.if_match.as_deref().map(TagList::One),
-            if_none_match: self.if_none_match.as_deref().map(TagList::One),
+            if_match: self.if_match.as_deref(),
+            if_none_match: self.if_none_match.as_deref(),
             if_modified_since: None,
             if_unmodified_since: self.if_unmodified_since.as_deref(),
         }

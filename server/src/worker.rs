@@ -193,11 +193,13 @@ impl Worker {
             self.accept_paused_until,
             self.ctx.log.deadline(),
             self.shutdown_deadline,
-            self.trim.map(|(_, at)| at),
         ]
         .into_iter()
         .flatten()
         {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        if let Some((_, t)) = self.trim {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         match next {
@@ -395,6 +397,8 @@ impl Worker {
     }
 
     /// Hands memory freed by a wave of connections back to the system.
+    #[cold]
+    #[inline(never)]
     fn release_memory(&mut self) {
         self.trim = None;
         self.closed_since_trim = 0;
