@@ -366,6 +366,7 @@ fn help_documents_every_flag() {
         "--header-timeout",
         "--keepalive-timeout",
         "--body-timeout",
+        "--body-min-rate",
         "--write-timeout",
         "--linger-timeout",
         "--shutdown-timeout",
