@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds="${SOAK_SECONDS:-60}"
 cargo build --release -q -p h1serve
 python3 - "$seconds" <<'PY'
-import os, re, socket, subprocess, sys, tempfile, threading, time
+import os, re, signal, socket, subprocess, sys, tempfile, threading, time
 
 SECONDS = int(sys.argv[1])
 RSS_BOUND_KIB = 8 * 1024     # growth allowed after the warm-up
@@ -139,7 +139,7 @@ def rotate(stop_at):
         n += 1
         os.rename(access_log, f"{access_log}.{n}")
         os.rename(error_log, f"{error_log}.{n}")
-        server.send_signal(10)  # SIGUSR1
+        server.send_signal(signal.SIGUSR1)
         deadline = time.time() + 3
         while time.time() < deadline:
             fresh = [open(p).read() if os.path.exists(p) else "" for p in (access_log, error_log)]
