@@ -4,7 +4,10 @@
 # (bad heads, 404, 405, aborted uploads), on loopback, for SOAK_SECONDS
 # (default 60; CI runs 20). Prints RSS and open descriptors after a warm-up
 # and at the end, and fails when either grows past its bound, when a response
-# is wrong, or when a script is left behind.
+# is wrong, or when a script is left behind. During the run the access and
+# error logs are moved away and SIGUSR1 sent (as logrotate does), every
+# SOAK_ROTATE_EVERY seconds (default 5): no request may fail, and new log
+# files must appear at the configured paths and get lines.
 #
 #   SOAK_SECONDS=300 bash ci/soak.sh
 set -euo pipefail
@@ -12,13 +15,16 @@ cd "$(dirname "$0")/.."
 seconds="${SOAK_SECONDS:-60}"
 cargo build --release -q -p h1serve
 python3 - "$seconds" <<'PY'
-import os, re, socket, subprocess, sys, tempfile, threading, time
+import os, re, signal, socket, subprocess, sys, tempfile, threading, time
 
 SECONDS = int(sys.argv[1])
 RSS_BOUND_KIB = 8 * 1024     # growth allowed after the warm-up
 FD_BOUND = 16                # growth allowed after the warm-up
 
+ROTATE_EVERY = float(os.environ.get("SOAK_ROTATE_EVERY", "5"))
+
 base = tempfile.mkdtemp(prefix="h1serve-soak-")
+access_log, error_log = os.path.join(base, "access.log"), os.path.join(base, "error.log")
 root, up, cgi = (os.path.join(base, d) for d in ("root", "up", "cgi"))
 for d in (root, up, cgi):
     os.makedirs(d)
@@ -31,7 +37,8 @@ os.chmod(script, 0o755)
 s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
 server = subprocess.Popen(
     ["target/release/h1serve", "--listen", f"127.0.0.1:{port}", "--root", root,
-     "--upload-dir", up, "--cgi-dir", cgi, "--workers", "2", "--max-body", "1m"],
+     "--upload-dir", up, "--cgi-dir", cgi, "--workers", "2", "--max-body", "1m",
+     "--access-log", access_log, "--error-log", error_log],
     stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
 
 def wait_up():
@@ -122,6 +129,28 @@ def work(n, stop_at):
         else:
             check("If-None-Match *", exchange(b"GET /small.txt HTTP/1.1\r\n" + h + b"If-None-Match: *\r\n\r\n"), [304])
 
+rotations = {"done": 0}
+
+def rotate(stop_at):
+    """Moves the logs away and sends SIGUSR1; the new files must get lines."""
+    n = 0
+    while time.time() + ROTATE_EVERY < stop_at and len(errors) < 10:
+        time.sleep(ROTATE_EVERY)
+        n += 1
+        os.rename(access_log, f"{access_log}.{n}")
+        os.rename(error_log, f"{error_log}.{n}")
+        server.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 3
+        while time.time() < deadline:
+            fresh = [open(p).read() if os.path.exists(p) else "" for p in (access_log, error_log)]
+            if fresh[0].count("\n") > 0 and "logs reopened" in fresh[1]:
+                rotations["done"] += 1
+                break
+            time.sleep(0.1)
+        else:
+            with lock:
+                errors.append(f"rotation {n}: no new log lines within 3 s after SIGUSR1")
+
 wait_up()
 warm = time.time() + min(5, SECONDS / 4)
 threads = [threading.Thread(target=worker, args=(n, warm)) for n in range(4)]
@@ -130,6 +159,7 @@ for t in threads: t.join()
 rss0, fd0 = rss_kib(), fds()
 stop = time.time() + SECONDS
 threads = [threading.Thread(target=worker, args=(n, stop)) for n in range(4)]
+threads.append(threading.Thread(target=rotate, args=(stop,)))
 for t in threads: t.start()
 for t in threads: t.join()
 time.sleep(0.5)  # let abandoned uploads and scripts be cleaned up
@@ -139,7 +169,7 @@ server.terminate()
 server.wait(timeout=15)
 print(f"soak: {counts['requests']} requests in {SECONDS} s (after a warm-up); "
       f"RSS {rss0} KiB -> {rss1} KiB (bound +{RSS_BOUND_KIB}); open fds {fd0} -> {fd1} (bound +{FD_BOUND}); "
-      f"temporary files left: {len(leftovers)}")
+      f"temporary files left: {len(leftovers)}; logs rotated with SIGUSR1: {rotations['done']}")
 problems = list(errors)
 if rss1 - rss0 > RSS_BOUND_KIB:
     problems.append(f"RSS grew by {rss1 - rss0} KiB")
@@ -147,6 +177,10 @@ if fd1 - fd0 > FD_BOUND:
     problems.append(f"open descriptors grew by {fd1 - fd0}")
 if leftovers:
     problems.append(f"temporary upload files left: {leftovers}")
+if SECONDS > 2 * ROTATE_EVERY and rotations["done"] == 0:
+    problems.append("the logs were never rotated")
+if server.returncode != 0:
+    problems.append(f"h1serve exited with {server.returncode} after SIGTERM")
 if counts["requests"] == 0:
     problems.append("no request was made")
 if problems:

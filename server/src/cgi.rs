@@ -15,7 +15,8 @@
 //! connection waits in the event loop like any other. The connection's
 //! timer enforces `--cgi-timeout`; stdout beyond `--cgi-max-output` kills
 //! the script. A script that is given up on (timeout, cap, client gone,
-//! shutdown) gets `SIGKILL` and is reaped at once.
+//! shutdown) gets `SIGKILL`, and is reaped when its pidfd (moved to the
+//! worker's reaper) says it is gone: the worker never waits for it to die.
 
 use std::ffi::CString;
 use std::io;
@@ -298,9 +299,8 @@ pub(crate) enum Pump {
     },
 }
 
-/// One of the `--cgi-max-procs` places, taken when a script request is
-/// routed and given back when the script (or the request, if it never
-/// starts) is dropped.
+/// One of the `--cgi-max-procs` places, taken when a script is about to
+/// start (its body all read) and given back when the script is dropped.
 #[derive(Debug)]
 pub(crate) struct CgiSlot(pub(crate) Arc<AtomicUsize>);
 
@@ -310,9 +310,22 @@ impl Drop for CgiSlot {
     }
 }
 
+/// Counts a CGI request whose body is being read (`/stats`
+/// `cgi_spooling`), from its head until its script starts or it ends.
+#[derive(Debug)]
+pub(crate) struct Spooling(pub(crate) Arc<AtomicUsize>);
+
+impl Drop for Spooling {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// A running script.
 #[derive(Debug)]
 pub(crate) struct Cgi {
+    /// `SCRIPT_NAME`, for the error log.
+    name: Vec<u8>,
     pid: libc::pid_t,
     reaped: bool,
     pidfd: Option<OwnedFd>,
@@ -398,6 +411,7 @@ impl Cgi {
         drop((in_r, out_w, err_w));
         let method = l.meta.req.method.get(l.meta.head);
         let cgi = Cgi {
+            name: script.script_name.clone(),
             pid,
             reaped: false,
             pidfd: sys::pidfd_open(pid).ok(),
@@ -474,7 +488,10 @@ impl Cgi {
         }
         // Stdout is at EOF: finish the framing once.
         match self.framing {
-            None => return self.abandon(out, 502),
+            None => {
+                self.bad_head(format_args!("output ended before its header block did"));
+                return self.abandon(out, 502);
+            }
             Some(Framing::Chunked) => {
                 out.extend_from_slice(b"0\r\n\r\n");
                 self.framing = Some(Framing::Discard);
@@ -538,10 +555,25 @@ impl Cgi {
         }
     }
 
+    /// Kills the script and what it started; the worker's reaper takes
+    /// the child when its pidfd says it is gone, so the worker never waits
+    /// for it to die.
     fn kill(&mut self) {
-        if !self.reaped {
-            sys::kill_and_reap(self.pid);
-            self.reaped = true;
+        if self.reaped {
+            return;
+        }
+        self.reaped = true;
+        sys::kill_group(self.pid);
+        if let Ok(Some(_)) = sys::try_reap(self.pid) {
+            return;
+        }
+        let handed = match self.pidfd.take() {
+            Some(fd) => hand_to_reaper(self.pid, fd),
+            None => false,
+        };
+        if !handed {
+            // No pidfd (kernels before 5.3) or no reaper on this thread.
+            sys::wait_blocking(self.pid);
         }
     }
 
@@ -613,6 +645,12 @@ impl Cgi {
         }
     }
 
+    /// Says in the error log why the script's answer is a 502.
+    fn bad_head(&self, why: std::fmt::Arguments<'_>) {
+        let name = String::from_utf8_lossy(&self.name);
+        crate::error_log::line(format_args!("cgi: {name}: 502, {why}"));
+    }
+
     /// Takes stdout bytes: the header section first, then the body.
     fn take(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), u16> {
         if self.framing.is_some() {
@@ -624,7 +662,10 @@ impl Cgi {
             Ok(Status::Partial) => return Ok(()),
             Ok(Status::Complete(f)) => f,
             // RFC 3875 §6: a response the server cannot parse is a bad gateway.
-            Err(_) => return Err(502),
+            Err(e) => {
+                self.bad_head(format_args!("its header block does not parse: {e}"));
+                return Err(502);
+            }
         };
         let head = std::mem::take(&mut self.head);
         let headers = std::mem::take(&mut self.fields);
@@ -652,12 +693,21 @@ impl Cgi {
                     Some(c @ 200..=599) if value.len() == 3 || value[3] == b' ' => {
                         status = Some((c as u16, value.get(4..).unwrap_or(b"").trim_ascii()));
                     }
-                    _ => return Err(502),
+                    _ => {
+                        let v = String::from_utf8_lossy(value);
+                        self.bad_head(format_args!("invalid Status value {v:?}"));
+                        return Err(502);
+                    }
                 }
             } else if name.eq_ignore_ascii_case(b"location") {
                 location = true;
             } else if name.eq_ignore_ascii_case(b"content-length") {
-                length = Some(writer::parse_decimal(value).ok_or(502u16)?);
+                let Some(n) = writer::parse_decimal(value) else {
+                    let v = String::from_utf8_lossy(value);
+                    self.bad_head(format_args!("invalid Content-Length {v:?}"));
+                    return Err(502);
+                };
+                length = Some(n);
             }
         }
         let (code, phrase) = status.unwrap_or(if location { (302, b"") } else { (200, b"") });
@@ -741,6 +791,75 @@ impl Drop for Cgi {
         // the child must not outlive its request as a zombie.
         self.kill();
     }
+}
+
+/// Epoll token of the pidfds of killed scripts not yet reaped.
+pub(crate) const REAPER: u64 = u64::MAX - 2;
+
+/// A worker's killed scripts, waiting to be reaped: their pidfds are in
+/// the worker's epoll with the [`REAPER`] token.
+#[derive(Debug)]
+struct Reaper {
+    epoll: Epoll,
+    waiting: Vec<(libc::pid_t, OwnedFd)>,
+}
+
+thread_local! {
+    /// The reaper of the worker running on this thread.
+    static REAPER_OF_THIS_WORKER: std::cell::RefCell<Option<Reaper>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Makes this thread (a worker) reap its killed scripts through `epoll`.
+pub(crate) fn install_reaper(epoll: Epoll) {
+    REAPER_OF_THIS_WORKER.with(|r| {
+        *r.borrow_mut() = Some(Reaper {
+            epoll,
+            waiting: Vec::new(),
+        })
+    });
+}
+
+/// Hands a killed child to this worker's reaper; false when there is none.
+fn hand_to_reaper(pid: libc::pid_t, pidfd: OwnedFd) -> bool {
+    REAPER_OF_THIS_WORKER.with(|r| {
+        let mut r = r.borrow_mut();
+        let Some(reaper) = r.as_mut() else {
+            return false;
+        };
+        // Registered under the connection's token until now.
+        let _ = reaper.epoll.delete(pidfd.as_fd());
+        if reaper.epoll.add(pidfd.as_fd(), EPOLLIN, REAPER).is_err() {
+            return false;
+        }
+        reaper.waiting.push((pid, pidfd));
+        true
+    })
+}
+
+/// A [`REAPER`] event: reaps the killed scripts that have exited
+/// (`waitpid(WNOHANG)`); closing a pidfd takes it out of the epoll.
+#[cold]
+#[inline(never)]
+pub(crate) fn reap_exited() {
+    REAPER_OF_THIS_WORKER.with(|r| {
+        if let Some(reaper) = r.borrow_mut().as_mut() {
+            reaper
+                .waiting
+                .retain(|(pid, _)| matches!(sys::try_reap(*pid), Ok(None)));
+        }
+    });
+}
+
+/// At a worker's exit: waits for its killed scripts (killed, so soon gone).
+pub(crate) fn reap_all() {
+    REAPER_OF_THIS_WORKER.with(|r| {
+        if let Some(reaper) = r.borrow_mut().take() {
+            for (pid, _) in reaper.waiting {
+                sys::wait_blocking(pid);
+            }
+        }
+    });
 }
 
 /// The local address of the client's socket (`SERVER_PORT`).

@@ -43,6 +43,10 @@ pub struct Config {
     pub keepalive_timeout: Duration,
     /// Longest pause while a request body arrives; then 408 and close.
     pub body_timeout: Duration,
+    /// Slowest average a request body may arrive at (bytes per second)
+    /// once its first `body_timeout` of grace is over; slower is 408 and
+    /// close. 0 turns it off.
+    pub body_min_rate: u64,
     /// Longest pause while the client does not take response bytes; then close.
     pub write_timeout: Duration,
     /// How long a connection is drained after an error response before it is closed.
@@ -51,6 +55,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Access log destination.
     pub access_log: AccessLog,
+    /// Error log file: when set, stderr is pointed at it (appending) at
+    /// startup and again by [`crate::ServerHandle::reopen_logs`].
+    pub error_log: Option<PathBuf>,
     /// Open-file cache entries per worker (0 turns the cache off).
     pub file_cache: usize,
     /// How long a cached file is trusted before it is checked again.
@@ -77,6 +84,12 @@ pub struct Config {
     pub commit_delay: Duration,
 }
 
+/// The default `--body-min-rate`, 512 bytes/s (Apache's mod_reqtimeout
+/// asks 500): a 1 MiB body may take 30 s plus 34 min, while 64 bodies at
+/// 1 KiB per 20 s (the old rule allowed 1 KiB per 30 s) are 408 within a
+/// minute instead of holding their connections and spools for ever.
+pub const DEFAULT_BODY_MIN_RATE: u64 = 512;
+
 /// The default `--cgi-max-procs`: 32 per core. Each script is a process
 /// with three pipes; a few dozen per core keep a burst of slow scripts from
 /// exhausting the process and descriptor tables, while leaving room for
@@ -100,10 +113,12 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(75),
             body_timeout: Duration::from_secs(30),
+            body_min_rate: DEFAULT_BODY_MIN_RATE,
             write_timeout: Duration::from_secs(30),
             linger_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(10),
             access_log: AccessLog::Off,
+            error_log: None,
             file_cache: 1024,
             file_cache_valid: Duration::from_secs(1),
             resolve_fallback: false,
@@ -115,6 +130,37 @@ impl Default for Config {
             commit_delay: Duration::ZERO,
         }
     }
+}
+
+/// A `--listen` value: `ADDR:PORT` (`[::1]:8080` for IPv6), a bare `PORT`
+/// (every IPv4 address, as nginx's `listen 8080`), or `HOST:PORT` with a
+/// host name resolved once at startup (its first IPv4 address, else its
+/// first address).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let s = s.trim();
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    let usage = "examples: 8080, 127.0.0.1:8080, localhost:8080, [::1]:8080";
+    if s.rsplit_once(':')
+        .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+    {
+        return Err(format!("invalid address {s:?} ({usage})"));
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {s:?}: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{s:?} resolves to no address ({usage})"))
 }
 
 /// Parses `250ms`, `10s`, `2m` or a bare number of seconds.
@@ -165,6 +211,18 @@ mod tests {
         assert!(parse_bytes("m").is_err());
         assert!(parse_bytes("-1").is_err());
         assert!(parse_bytes("99999999999g").is_err());
+    }
+
+    #[test]
+    fn listen_addresses() {
+        let a = |s: &str| parse_listen(s).map(|a| a.to_string());
+        assert_eq!(a("127.0.0.1:8080"), Ok("127.0.0.1:8080".into()));
+        assert_eq!(a("[::1]:8080"), Ok("[::1]:8080".into()));
+        assert_eq!(a("8080"), Ok("0.0.0.0:8080".into()));
+        assert_eq!(a("localhost:8080"), Ok("127.0.0.1:8080".into()));
+        assert!(a("localhost").is_err());
+        assert!(a("99999").is_err());
+        assert!(a("no such host.invalid:80").is_err());
     }
 
     #[test]

@@ -103,6 +103,8 @@ struct Job {
     remaining: u64,
     /// Decoded body bytes so far (for `--max-body` on chunked bodies).
     received: u64,
+    /// When the body began to be read (for `--body-min-rate`).
+    started: Instant,
     /// `received` when the body timer was last set: the timer moves only
     /// after [`BODY_PROGRESS`] more bytes.
     at_timer: u64,
@@ -670,6 +672,7 @@ impl Connection {
             handler,
             remaining,
             received: 0,
+            started: ctx.now,
             at_timer: 0,
         });
         self.state = State::Body;
@@ -715,20 +718,28 @@ impl Connection {
     fn finished(&mut self, ctx: &mut Ctx, req: Request, done: Finish) -> bool {
         match done {
             Finish::Answer(answer) => self.complete(ctx, req, answer),
-            Finish::Running(handler) => {
-                let Some(b) = self.bufs.as_deref_mut() else {
-                    return false;
-                };
-                b.job = Some(Job {
-                    req,
-                    handler,
-                    remaining: 0,
-                    received: 0,
-                    at_timer: 0,
-                });
-                self.state = State::Respond;
-            }
+            Finish::Running(handler) => return self.respond_later(ctx, req, handler),
         }
+        true
+    }
+
+    /// A handler still producing the answer becomes the job of
+    /// [`State::Respond`]. Out of line: the common answer (a file) stays
+    /// on the short path.
+    #[inline(never)]
+    fn respond_later(&mut self, ctx: &Ctx, req: Request, handler: Handler) -> bool {
+        let Some(b) = self.bufs.as_deref_mut() else {
+            return false;
+        };
+        b.job = Some(Job {
+            req,
+            handler,
+            remaining: 0,
+            received: 0,
+            started: ctx.now,
+            at_timer: 0,
+        });
+        self.state = State::Respond;
         true
     }
 
@@ -906,6 +917,24 @@ impl Connection {
         })
     }
 
+    /// When a body that keeps `--body-min-rate` from now on must have
+    /// ended its current stretch: its start, one `--body-timeout` of
+    /// grace, and one second per `--body-min-rate` bytes received (as
+    /// Apache's mod_reqtimeout `MinRate`). The 1 KiB per timeout rule
+    /// alone let 64 bodies trickle at 51 B/s each for ever.
+    fn min_rate_deadline(&self, ctx: &Ctx) -> Option<Instant> {
+        let cfg = &ctx.shared.config;
+        let job = self.bufs.as_ref()?.job.as_ref()?;
+        if cfg.body_min_rate == 0 {
+            return None;
+        }
+        let earned = job.received as f64 / cfg.body_min_rate as f64;
+        let earned = Duration::try_from_secs_f64(earned).ok()?;
+        job.started
+            .checked_add(cfg.body_timeout)?
+            .checked_add(earned)
+    }
+
     /// Sets the deadline and gauge for the state the connection is in, and
     /// returns idle memory to the pool.
     fn settle(&mut self, ctx: &mut Ctx, pool: &mut Pool, io_progress: bool, completed: bool) {
@@ -927,7 +956,13 @@ impl Connection {
             _ => true,
         };
         if reset {
-            self.timer = Some((ctx.now + dur, kind));
+            let mut at = ctx.now + dur;
+            if kind == TimerKind::Body {
+                if let Some(limit) = self.min_rate_deadline(ctx) {
+                    at = at.min(limit);
+                }
+            }
+            self.timer = Some((at, kind));
         }
         // A running script's --cgi-timeout holds whatever else the
         // connection waits for: output the client does not read must not
@@ -969,7 +1004,11 @@ fn body_step(b: &mut Buffers, ctx: &Ctx) -> BodyStep {
                     }
                     b.rbuf.copy_within(body_at + chunk.consumed..b.end, body_at);
                     b.end -= chunk.consumed;
-                    if p.received > ctx.shared.config.max_body {
+                    // A chunk that can never fit is refused once its size
+                    // line is read, as a Content-Length over the limit is
+                    // (not after waiting for its data).
+                    let announced = p.received.saturating_add(b.chunked.remaining_in_chunk());
+                    if announced > ctx.shared.config.max_body {
                         return BodyStep::Fail(413);
                     }
                     if chunk.done {

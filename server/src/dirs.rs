@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::blocking::Pool;
-use crate::cgi::{CgiDir, CgiSlot};
+use crate::cgi::{CgiDir, CgiSlot, Spooling};
 use crate::config::Config;
 use crate::upload;
 
@@ -17,8 +17,10 @@ use crate::upload;
 pub(crate) struct Dirs {
     pub(crate) upload: Option<OwnedFd>,
     pub(crate) cgi: Option<CgiDir>,
-    /// CGI scripts running (or about to, body being read), all workers.
+    /// CGI scripts running, all workers.
     cgi_running: Arc<AtomicUsize>,
+    /// CGI requests whose body is being read, all workers.
+    cgi_spooling: Arc<AtomicUsize>,
     /// `--cgi-max-procs`.
     cgi_max: usize,
     /// Threads that commit uploads (fsync, rename) off the event loop.
@@ -40,6 +42,9 @@ impl Dirs {
             })?),
             None => None,
         };
+        if cgi.is_some() {
+            crate::spool::check_temp_dir()?;
+        }
         let io = match upload {
             Some(_) => Some(Pool::new(2)?),
             None => None,
@@ -49,6 +54,7 @@ impl Dirs {
             io,
             cgi,
             cgi_running: Arc::new(AtomicUsize::new(0)),
+            cgi_spooling: Arc::new(AtomicUsize::new(0)),
             cgi_max: config.cgi_max_procs.max(1),
         })
     }
@@ -58,6 +64,22 @@ impl Dirs {
         let before = self.cgi_running.fetch_add(1, Ordering::AcqRel);
         let slot = CgiSlot(self.cgi_running.clone());
         (before < self.cgi_max).then_some(slot)
+    }
+
+    /// Counts one more CGI body being read, until the guard is dropped.
+    pub(crate) fn spooling(&self) -> Spooling {
+        self.cgi_spooling.fetch_add(1, Ordering::AcqRel);
+        Spooling(self.cgi_spooling.clone())
+    }
+
+    /// Scripts running, and CGI bodies being read (`/stats`). The running
+    /// count may briefly include a request refused over the cap.
+    pub(crate) fn cgi_counts(&self) -> (usize, usize) {
+        let running = self.cgi_running.load(Ordering::Acquire);
+        (
+            running.min(self.cgi_max),
+            self.cgi_spooling.load(Ordering::Acquire),
+        )
     }
 
     /// Whether any dynamic route is on (when not, routing skips the CGI

@@ -64,6 +64,24 @@ pub(crate) fn submit(data: &[u8]) -> bool {
     sent
 }
 
+/// Waits at most `within` for the queued lines to be written (before the
+/// process exits): a stderr nobody reads costs at most that long.
+/// Gives up sooner when the writer makes no progress for 100 ms (a full
+/// pipe nobody reads).
+pub fn flush(within: std::time::Duration) {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + within;
+    let stalled = Duration::from_millis(100);
+    let (mut last, mut give_up) = (QUEUED.load(Ordering::Acquire), Instant::now() + stalled);
+    while last > 0 && Instant::now() < deadline.min(give_up) {
+        std::thread::sleep(Duration::from_millis(2));
+        let now = QUEUED.load(Ordering::Acquire);
+        if now != last {
+            (last, give_up) = (now, Instant::now() + stalled);
+        }
+    }
+}
+
 /// Counts bytes that were not logged.
 pub(crate) fn drop_bytes(n: u64) {
     DROPPED.fetch_add(n, Ordering::Relaxed);
@@ -74,8 +92,9 @@ pub(crate) fn dropped() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
 
-/// One line, `h1serve: ...`, through the queue.
-pub(crate) fn line(msg: std::fmt::Arguments<'_>) {
+/// Writes `h1serve: {msg}` and a newline to the error log (stderr) without
+/// ever waiting on it: through the bounded queue, dropped when it is full.
+pub fn line(msg: std::fmt::Arguments<'_>) {
     let mut buf = Vec::with_capacity(64);
     let _ = writeln!(buf, "h1serve: {msg}");
     submit(&buf);

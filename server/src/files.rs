@@ -281,8 +281,14 @@ pub(crate) fn range(header: &[u8], size: u64) -> RangeAnswer {
         let Some(n) = num(last) else {
             return RangeAnswer::Full;
         };
-        if n == 0 || size == 0 {
+        if n == 0 {
             return RangeAnswer::Unsatisfiable;
+        }
+        if size == 0 {
+            // RFC 9110 §14.1.1: the one satisfiable range of an empty
+            // representation, which no Content-Range can describe: the
+            // Range is ignored (200 with the empty body, as nginx does).
+            return RangeAnswer::Full;
         }
         return RangeAnswer::Partial(size - n.min(size), size);
     }
@@ -510,6 +516,9 @@ mod tests {
         assert_eq!(range(b"bytes=2-100", 10), RangeAnswer::Partial(2, 10));
         assert_eq!(range(b"bytes=10-", 10), RangeAnswer::Unsatisfiable);
         assert_eq!(range(b"bytes=-0", 10), RangeAnswer::Unsatisfiable);
+        assert_eq!(range(b"bytes=-5", 0), RangeAnswer::Full);
+        assert_eq!(range(b"bytes=-0", 0), RangeAnswer::Unsatisfiable);
+        assert_eq!(range(b"bytes=0-", 0), RangeAnswer::Unsatisfiable);
         assert_eq!(range(b"bytes=5-2", 10), RangeAnswer::Full);
         assert_eq!(range(b"bytes=0-1,3-4", 10), RangeAnswer::Full);
         assert_eq!(range(b"items=0-1", 10), RangeAnswer::Full);

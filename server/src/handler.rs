@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use h1parse::{Header, Request};
 
 use crate::blocking::Pending;
-use crate::cgi::{self, Cgi, CgiSlot, Launch, Meta, Script};
+use crate::cgi::{self, Cgi, CgiSlot, Launch, Meta, Script, Spooling};
 use crate::ctx::Ctx;
 use crate::respond::{self, Fields, StaticRequest};
 use crate::route::{has_body, target_path, Route, ALLOW_UPLOAD};
@@ -39,8 +39,10 @@ pub(crate) enum Handler {
     /// `PUT`: body bytes go to the temporary file.
     Upload(Box<Upload>),
     /// A CGI request whose body is being collected (at most `--max-body`;
-    /// past 8 KiB in an unlinked file, see [`Spool`]).
-    CgiBody(Box<(Script, Spool, CgiSlot)>),
+    /// past 8 KiB in an unlinked file, see [`Spool`]). It holds no
+    /// `--cgi-max-procs` place yet: a slow body must not keep scripts from
+    /// others.
+    CgiBody(Box<(Script, Spool, Spooling)>),
     /// A running script.
     Cgi(Box<Cgi>),
     /// An upload being committed (fsync, rename) on a pool thread.
@@ -102,15 +104,13 @@ impl Conn<'_> {
 pub(crate) fn begin(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin {
     let status = match route {
         Route::Put | Route::Delete | Route::Uploaded(_) => return upload(route, c, ctx, out),
-        // Over --cgi-max-procs: 503 before any body byte is read or any
-        // process forked (RFC 9110 §15.6.4: Retry-After).
-        Route::Cgi(script) => match ctx.shared.dynamic.cgi_slot() {
-            Some(slot) => {
-                let body = Box::new((*script, Spool::default(), slot));
-                return Begin::Handler(Handler::CgiBody(body));
-            }
-            None => 503,
-        },
+        // The body is read first; the --cgi-max-procs place is taken only
+        // when the script is about to start (`finish_running`).
+        Route::Cgi(script) => {
+            let spooling = ctx.shared.dynamic.spooling();
+            let body = Box::new((*script, Spool::default(), spooling));
+            return Begin::Handler(Handler::CgiBody(body));
+        }
         Route::Status(status) | Route::Refuse(status) => status,
         route => return Begin::Handler(Handler::Answer(route)),
     };
@@ -127,8 +127,10 @@ fn upload(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin
     let Some(root) = ctx.shared.dynamic.upload.as_ref().map(|d| d.as_fd()) else {
         return Begin::Now(status_answer(out, ctx, 500, refuse, false));
     };
+    let static_root = ctx.shared.root.as_ref().map(|r| r.as_fd());
+    let pre = fields.preconditions();
     let status = match route {
-        Route::Put => match upload::begin_put(root, path, fallback, &fields.preconditions()) {
+        Route::Put => match upload::begin_put(root, path, fallback, &pre, static_root) {
             Ok(u) => return Begin::Handler(Handler::Upload(Box::new(u))),
             Err(status) => status,
         },
@@ -146,7 +148,7 @@ fn upload(route: Route, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Begin
             };
             return Begin::Now(respond::serve_file(&sreq, &file, path, ctx, out));
         }
-        _ => upload::delete(root, path, fallback, &fields.preconditions()),
+        _ => upload::delete(root, path, fallback, &pre, static_root),
     };
     Begin::Now(status_answer(out, ctx, status, refuse, false))
 }
@@ -187,7 +189,9 @@ impl Handler {
         }
     }
 
-    /// [`Handler::finish`] for the handlers that take a body.
+    /// [`Handler::finish`] for the handlers that take a body (out of line:
+    /// the hot path is a file).
+    #[inline(never)]
     fn finish_running(self, c: &Conn<'_>, ctx: &mut Ctx, out: &mut Vec<u8>) -> Finish {
         let persist = c.persist(false);
         match self {
@@ -200,7 +204,14 @@ impl Handler {
                 }
             },
             Handler::CgiBody(body) => {
-                let (script, spool, slot) = *body;
+                let (script, spool, spooling) = *body;
+                drop(spooling);
+                // Over --cgi-max-procs: 503 and nothing forked (RFC 9110
+                // §15.6.4: Retry-After). The body was read, so the
+                // connection stays usable.
+                let Some(slot) = ctx.shared.dynamic.cgi_slot() else {
+                    return Finish::Answer(status_answer(out, ctx, 503, persist, c.head_only()));
+                };
                 match spawn(&script, spool, slot, c, ctx) {
                     Ok(cgi) => Finish::Running(Handler::Cgi(Box::new(cgi))),
                     Err(e) => {

@@ -83,6 +83,10 @@ mod upload;
 mod worker;
 mod writer;
 
-pub use config::{default_cgi_max_procs, parse_bytes, parse_duration, AccessLog, Config};
+pub use config::{
+    default_cgi_max_procs, parse_bytes, parse_duration, parse_listen, AccessLog, Config,
+    DEFAULT_BODY_MIN_RATE,
+};
+pub use error_log::{flush as flush_error_log, line as log_line};
 pub use server::{Server, ServerHandle};
-pub use sys::{block_termination_signals, wait_for_termination};
+pub use sys::{block_signals, wait_for_signal, Signal};

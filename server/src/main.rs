@@ -6,18 +6,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use h1serve::{parse_bytes, parse_duration, AccessLog, Config, Server};
+use h1serve::{parse_bytes, parse_duration, parse_listen, AccessLog, Config, Server, Signal};
 
 /// An epoll HTTP/1.1 static file server. With no arguments it serves a
-/// built-in page on 127.0.0.1:8080. SIGTERM or SIGINT stops it gracefully:
-/// it stops accepting, finishes in-flight responses, closes idle
-/// connections and exits. Durations take `ms`, `s` or `m` (a bare number is
-/// seconds). Counters are at /stats (JSON) and /metrics (Prometheus).
+/// built-in page on 127.0.0.1:8080. SIGTERM, SIGINT or SIGQUIT stops it
+/// gracefully: it stops accepting, finishes in-flight responses, closes idle
+/// connections and exits. SIGUSR1 or SIGHUP reopens the access and error
+/// log files (for logrotate); nothing else is reloaded. Durations take
+/// `ms`, `s` or `m` (a bare number is seconds). Counters are at /stats
+/// (JSON) and /metrics (Prometheus).
 #[derive(Debug, Parser)]
 #[command(name = "h1serve", version)]
 struct Cli {
-    /// Address to listen on (each worker binds it with SO_REUSEPORT).
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    /// Address to listen on (each worker binds it with SO_REUSEPORT):
+    /// ADDR:PORT, HOST:PORT (resolved at startup) or a bare PORT (all IPv4
+    /// addresses).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_listen, value_name = "ADDR:PORT")]
     listen: SocketAddr,
 
     /// Folder to serve. Without it, a built-in default site is served.
@@ -66,6 +70,12 @@ struct Cli {
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     body_timeout: Duration,
 
+    /// Slowest average rate (bytes per second, `k` and `m` suffixes taken)
+    /// a request body may arrive at once its first --body-timeout is over;
+    /// slower is 408 and close. 0 turns it off.
+    #[arg(long, default_value = "512", value_parser = parse_bytes, value_name = "BYTES")]
+    body_min_rate: u64,
+
     /// Longest time a client may take no response bytes; then the connection is closed.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     write_timeout: Duration,
@@ -82,6 +92,11 @@ struct Cli {
     /// Access log in combined log format: a file path, or `-` for stdout. Off by default.
     #[arg(long, value_name = "PATH|-")]
     access_log: Option<PathBuf>,
+
+    /// Error log file (appended to); without it, errors go to stderr.
+    /// SIGUSR1 and SIGHUP reopen it, and the access log file.
+    #[arg(long, value_name = "PATH")]
+    error_log: Option<PathBuf>,
 
     /// Open-file cache entries per worker (descriptor, stat, and content of
     /// files up to 32 KiB); 0 turns it off.
@@ -140,6 +155,7 @@ impl Cli {
             header_timeout: self.header_timeout,
             keepalive_timeout: self.keepalive_timeout,
             body_timeout: self.body_timeout,
+            body_min_rate: self.body_min_rate,
             write_timeout: self.write_timeout,
             linger_timeout: self.linger_timeout,
             shutdown_timeout: self.shutdown_timeout,
@@ -148,6 +164,7 @@ impl Cli {
                 Some(p) if p.as_os_str() == "-" => AccessLog::Stdout,
                 Some(p) => AccessLog::File(p),
             },
+            error_log: self.error_log,
             file_cache: self.file_cache,
             file_cache_valid: self.file_cache_valid,
             resolve_fallback: self.resolve_fallback,
@@ -163,18 +180,29 @@ impl Cli {
     }
 }
 
-/// Writes a line to stderr, ignoring failure: `eprintln!` panics when stderr
-/// is a closed pipe, and a server must not die for its log line.
+/// Writes a line to the error log. Never waits on it: a stderr nobody
+/// reads (a full pipe) must not hold up startup, a signal or the exit.
 fn say(msg: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "h1serve: {msg}");
+    h1serve::log_line(msg);
 }
 
+/// How long queued error-log lines may take to be written at exit.
+const EXIT_FLUSH: Duration = Duration::from_millis(500);
+
 fn main() -> ExitCode {
+    let code = run();
+    h1serve::flush_error_log(EXIT_FLUSH);
+    code
+}
+
+fn run() -> ExitCode {
     let config = Cli::parse().into_config();
-    // Block the termination signals before any worker exists, so every
-    // thread inherits the mask and only `wait_for_termination` takes them.
-    if let Err(e) = h1serve::block_termination_signals() {
+    // A panic message (a connection's bug; the connection is closed) goes
+    // through the error log's queue too, never a blocking write.
+    std::panic::set_hook(Box::new(|info| say(format_args!("{info}"))));
+    // Block the signals before any worker exists, so every thread inherits
+    // the mask and only `wait_for_signal` takes them.
+    if let Err(e) = h1serve::block_signals() {
         say(format_args!("{e}"));
         return ExitCode::FAILURE;
     }
@@ -195,9 +223,21 @@ fn main() -> ExitCode {
         "listening on http://{} ({workers} workers), serving {site}",
         server.local_addr()
     ));
-    match h1serve::wait_for_termination() {
-        Ok(sig) => say(format_args!("signal {sig}, shutting down")),
-        Err(e) => say(format_args!("waiting for signals: {e}")),
+    loop {
+        match h1serve::wait_for_signal() {
+            Ok(Signal::ReopenLogs(sig)) => match server.reopen_logs() {
+                Ok(()) => say(format_args!("signal {sig}, logs reopened")),
+                Err(e) => say(format_args!("signal {sig}, reopening the logs: {e}")),
+            },
+            Ok(Signal::Stop(sig)) => {
+                say(format_args!("signal {sig}, shutting down"));
+                break;
+            }
+            Err(e) => {
+                say(format_args!("waiting for signals: {e}"));
+                break;
+            }
+        }
     }
     server.shutdown();
     ExitCode::SUCCESS

@@ -12,7 +12,7 @@ use h1parse::{Header, Request};
 
 use crate::ctx::Ctx;
 use crate::files::{self, Normalized, RangeAnswer, Refusal};
-use crate::preconditions::{self, Current, Outcome};
+use crate::preconditions::{self, add_line, Current, Outcome, IF_MATCH, IF_NONE_MATCH};
 use crate::route::{Route, ALLOW};
 use crate::site;
 use crate::stats::Snapshot;
@@ -41,12 +41,18 @@ impl<'b> Fields<'b> {
                 5 if name.eq_ignore_ascii_case(b"range") => &mut f.range,
                 7 if name.eq_ignore_ascii_case(b"referer") => &mut f.referer,
                 8 if name.eq_ignore_ascii_case(b"if-range") => &mut f.if_range,
-                8 if name.eq_ignore_ascii_case(b"if-match") => &mut f.if_match,
+                8 if name.eq_ignore_ascii_case(IF_MATCH) => {
+                    f.if_match = Some(add_line(f.if_match, buf, h.value));
+                    continue;
+                }
                 19 if name.eq_ignore_ascii_case(b"if-unmodified-since") => {
                     &mut f.if_unmodified_since
                 }
                 10 if name.eq_ignore_ascii_case(b"user-agent") => &mut f.user_agent,
-                13 if name.eq_ignore_ascii_case(b"if-none-match") => &mut f.if_none_match,
+                13 if name.eq_ignore_ascii_case(IF_NONE_MATCH) => {
+                    f.if_none_match = Some(add_line(f.if_none_match, buf, h.value));
+                    continue;
+                }
                 17 if name.eq_ignore_ascii_case(b"if-modified-since") => &mut f.if_modified_since,
                 _ => continue,
             };
@@ -145,7 +151,9 @@ fn stats(
     head_only: bool,
     keep_alive: bool,
 ) -> Answer {
-    let snap = Snapshot::sum(&ctx.shared.stats, ctx.shared.started);
+    let mut snap = Snapshot::sum(&ctx.shared.stats, ctx.shared.started);
+    let (running, spooling) = ctx.shared.dynamic.cgi_counts();
+    (snap.cgi_running, snap.cgi_spooling) = (running as u64, spooling as u64);
     let mut body = std::mem::take(&mut ctx.scratch);
     body.clear();
     let ctype: &[u8] = if path == b"/stats" {

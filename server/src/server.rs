@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -25,14 +25,27 @@ pub struct ServerHandle {
     local_addr: SocketAddr,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    /// The access log's descriptor the workers write to (reopened in place).
+    access_log: SharedFd,
 }
 
 /// A descriptor every worker uses, if configured.
 type SharedFd = Option<Arc<OwnedFd>>;
 
+/// Opens `path` for appending and puts it in place of descriptor `fd`
+/// (the access log's, or stderr for the error log).
+fn reopen(path: &std::path::Path, fd: std::os::fd::RawFd, what: &str) -> io::Result<()> {
+    let fresh = sys::open_append(&sys::cstring(path)?)
+        .map_err(|e| io::Error::new(e.kind(), format!("{what} {}: {e}", path.display())))?;
+    sys::replace_fd(fresh.as_fd(), fd)
+}
+
 /// `--root` (opened once, files are opened relative to it) and the access
-/// log's descriptor.
+/// log's descriptor; stderr goes to `--error-log` if given.
 fn open_root_and_log(config: &Config) -> io::Result<(SharedFd, SharedFd)> {
+    if let Some(path) = &config.error_log {
+        reopen(path, 2, "--error-log")?;
+    }
     let root = match &config.root {
         Some(dir) => Some(Arc::new(sys::open_dir(&sys::cstring(dir)?).map_err(
             |e| io::Error::new(e.kind(), format!("--root {}: {e}", dir.display())),
@@ -105,6 +118,7 @@ impl Server {
             local_addr,
             shared,
             threads,
+            access_log: log_fd,
         };
         for _ in 0..workers {
             match rx.recv() {
@@ -127,6 +141,21 @@ impl ServerHandle {
     /// The bound address (with the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Reopens the access log file and the error log file (what SIGUSR1 and
+    /// SIGHUP ask): after logrotate moved them, lines go to new files at
+    /// the configured paths. Workers are not told: each log's descriptor
+    /// number is made to refer to the new file (`dup3`), atomically.
+    pub fn reopen_logs(&self) -> io::Result<()> {
+        let config = &self.shared.config;
+        if let (AccessLog::File(path), Some(fd)) = (&config.access_log, &self.access_log) {
+            reopen(path, fd.as_raw_fd(), "--access-log")?;
+        }
+        if let Some(path) = &config.error_log {
+            reopen(path, 2, "--error-log")?;
+        }
+        Ok(())
     }
 
     /// Graceful shutdown: stop accepting, close idle connections, finish

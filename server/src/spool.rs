@@ -83,6 +83,25 @@ impl Spool {
 /// descriptor, whatever happens to the server or the script. Where the
 /// file system or kernel has no `O_TMPFILE` (`EOPNOTSUPP`; `EISDIR` before
 /// Linux 3.11), a named file created exclusively and unlinked at once.
+/// Checks at startup that a CGI body can be spilled to `TMPDIR`: it was
+/// found only when the first body over 8 KiB failed with 500.
+pub(crate) fn check_temp_dir() -> io::Result<()> {
+    use std::io::Write;
+    let dir = std::env::temp_dir();
+    temp_file(&dir)
+        .and_then(|mut f| f.write_all(b"x"))
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "TMPDIR {}: CGI request bodies over 8 KiB are kept there, and no file can be \
+                     created in it ({e}); point TMPDIR at a writable folder",
+                    dir.display()
+                ),
+            )
+        })
+}
+
 fn temp_file(dir: &Path) -> io::Result<File> {
     let file = std::fs::OpenOptions::new()
         .read(true)

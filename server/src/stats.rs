@@ -7,17 +7,31 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
-/// The statuses counted one by one; anything else lands in "other".
-pub(crate) const STATUSES: [u16; 20] = [
-    200, 204, 206, 301, 304, 400, 403, 404, 405, 408, 413, 414, 416, 417, 431, 500, 501, 503, 505,
-    0,
+/// The statuses counted one by one; anything else lands in "other". 200
+/// comes first: the lookup is a scan, and most responses are 200.
+pub(crate) const STATUSES: [u16; 26] = [
+    200, 201, 204, 206, 301, 304, 400, 403, 404, 405, 408, 409, 412, 413, 414, 416, 417, 431, 500,
+    501, 502, 503, 504, 505, 507, 0,
 ];
 
+/// `STATUS_INDEX[status]` is the status's place in [`STATUSES`] (the last
+/// one, "other", for the rest): one load per response, however many
+/// statuses are counted.
+const STATUS_INDEX: [u8; 600] = {
+    let mut t = [(STATUSES.len() - 1) as u8; 600];
+    let mut i = 0;
+    while i < STATUSES.len() - 1 {
+        t[STATUSES[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn status_index(status: u16) -> usize {
-    STATUSES
-        .iter()
-        .position(|&s| s == status)
-        .unwrap_or(STATUSES.len() - 1)
+    match STATUS_INDEX.get(status as usize) {
+        Some(&i) => i as usize,
+        None => STATUSES.len() - 1,
+    }
 }
 
 /// What a connection is doing, for nginx's stub_status gauges.
@@ -126,6 +140,10 @@ pub(crate) struct Snapshot {
     /// Bytes of CGI stderr not copied to the error log (over a script's
     /// share, or the log's queue full).
     pub(crate) cgi_stderr_dropped: u64,
+    /// `--cgi-max-procs` places in use (scripts running).
+    pub(crate) cgi_running: u64,
+    /// CGI requests whose body is being read (they hold no place yet).
+    pub(crate) cgi_spooling: u64,
 }
 
 impl Snapshot {
@@ -182,8 +200,8 @@ impl Snapshot {
         }
         let _ = writeln!(
             out,
-            "}},\"cgi_stderr_dropped\":{},\"uptime\":{}}}",
-            self.cgi_stderr_dropped, self.uptime_secs
+            "}},\"cgi_running\":{},\"cgi_spooling\":{},\"cgi_stderr_dropped\":{},\"uptime\":{}}}",
+            self.cgi_running, self.cgi_spooling, self.cgi_stderr_dropped, self.uptime_secs
         );
     }
 
@@ -228,6 +246,16 @@ impl Snapshot {
         );
         let _ = write!(
             out,
+            "# HELP h1serve_cgi_scripts CGI scripts running (--cgi-max-procs places in use).\n\
+             # TYPE h1serve_cgi_scripts gauge\n\
+             h1serve_cgi_scripts {}\n\
+             # HELP h1serve_cgi_bodies_spooling CGI request bodies being read.\n\
+             # TYPE h1serve_cgi_bodies_spooling gauge\n\
+             h1serve_cgi_bodies_spooling {}\n",
+            self.cgi_running, self.cgi_spooling
+        );
+        let _ = write!(
+            out,
             "# HELP h1serve_responses_total Responses by status.\n\
              # TYPE h1serve_responses_total counter\n"
         );
@@ -245,5 +273,21 @@ impl Snapshot {
              h1serve_uptime_seconds {}\n",
             self.uptime_secs
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_counted_status_has_its_place() {
+        for (i, &s) in STATUSES.iter().enumerate().take(STATUSES.len() - 1) {
+            assert_eq!(status_index(s), i, "{s}");
+        }
+        let other = STATUSES.len() - 1;
+        for s in [0, 100, 202, 299, 418, 599, 600, 999] {
+            assert_eq!(status_index(s), other, "{s}");
+        }
     }
 }

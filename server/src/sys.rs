@@ -360,6 +360,8 @@ pub(crate) struct FileStat {
     pub(crate) is_file: bool,
     pub(crate) ino: u64,
     pub(crate) dev: u64,
+    /// Names the file has; 0 once it was unlinked.
+    pub(crate) nlink: u64,
 }
 
 /// `fstat(2)`.
@@ -382,6 +384,7 @@ fn file_stat(st: &libc::stat) -> FileStat {
         is_file: fmt == libc::S_IFREG,
         ino: st.st_ino,
         dev: st.st_dev,
+        nlink: st.st_nlink,
     }
 }
 
@@ -455,11 +458,31 @@ pub(crate) fn ignore_sigpipe() -> io::Result<()> {
     Ok(())
 }
 
-/// Blocks SIGTERM and SIGINT in the calling thread (and the threads it
-/// spawns afterwards), so [`wait_for_termination`] can take them
+/// A signal [`wait_for_signal`] took, by what the server does about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM, SIGINT or SIGQUIT: stop gracefully.
+    Stop(i32),
+    /// SIGUSR1 or SIGHUP: reopen the access and error logs.
+    ReopenLogs(i32),
+}
+
+/// The signals h1serve takes synchronously: TERM, INT, QUIT (stop), USR1
+/// and HUP (reopen the logs), as nginx reads them. Left to their default
+/// action, HUP and USR1 killed the server mid-response.
+const SIGNALS: [libc::c_int; 5] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGHUP,
+];
+
+/// Blocks the signals of [`Signal`] in the calling thread (and the threads
+/// it spawns afterwards), so [`wait_for_signal`] can take them
 /// synchronously.
-pub fn block_termination_signals() -> io::Result<()> {
-    let set = termination_set();
+pub fn block_signals() -> io::Result<()> {
+    let set = signal_set();
     // `set` is an initialised sigset; the old mask is not wanted.
     let rc = unsafe_sigmask(&set);
     if rc != 0 {
@@ -468,13 +491,14 @@ pub fn block_termination_signals() -> io::Result<()> {
     Ok(())
 }
 
-fn termination_set() -> libc::sigset_t {
+fn signal_set() -> libc::sigset_t {
     let mut set = MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigemptyset initialises the set; sigaddset takes valid signals.
     unsafe {
         libc::sigemptyset(set.as_mut_ptr());
-        libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
-        libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+        for sig in SIGNALS {
+            libc::sigaddset(set.as_mut_ptr(), sig);
+        }
         set.assume_init()
     }
 }
@@ -484,17 +508,30 @@ fn unsafe_sigmask(set: &libc::sigset_t) -> i32 {
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, set, std::ptr::null_mut()) }
 }
 
-/// Waits for SIGTERM or SIGINT (blocked first with
-/// [`block_termination_signals`]) and returns its number.
-pub fn wait_for_termination() -> io::Result<i32> {
-    let set = termination_set();
+/// Waits for one of the signals [`block_signals`] blocked.
+pub fn wait_for_signal() -> io::Result<Signal> {
+    let set = signal_set();
     let mut sig: libc::c_int = 0;
     // SAFETY: `set` is initialised and `sig` is a live int.
     let rc = unsafe { libc::sigwait(&set, &mut sig) };
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
-    Ok(sig)
+    Ok(match sig {
+        libc::SIGUSR1 | libc::SIGHUP => Signal::ReopenLogs(sig),
+        _ => Signal::Stop(sig),
+    })
+}
+
+/// Makes `to` (a descriptor number in use) refer to what `from` refers to,
+/// atomically (`dup3`): every thread writing to `to` goes on writing, to
+/// the new file. How logs are reopened without telling the workers.
+pub(crate) fn replace_fd(from: BorrowedFd<'_>, to: RawFd) -> io::Result<()> {
+    // The standard descriptors stay inheritable; the others close on exec.
+    let flags = if to <= 2 { 0 } else { libc::O_CLOEXEC };
+    // Both are open descriptors (`to` is owned elsewhere and stays open).
+    syscall!(dup3(from.as_raw_fd(), to, flags))?;
+    Ok(())
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit: each connection is a descriptor.
@@ -553,6 +590,22 @@ pub(crate) fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
     }
 }
 
+/// `flock(LOCK_EX)`, waiting for it (on a commit thread, never a worker).
+pub(crate) fn lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
+    loop {
+        match syscall!(flock(fd.as_raw_fd(), libc::LOCK_EX)) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+/// `flock(LOCK_UN)`.
+pub(crate) fn unlock(fd: BorrowedFd<'_>) -> io::Result<()> {
+    syscall!(flock(fd.as_raw_fd(), libc::LOCK_UN))?;
+    Ok(())
+}
+
 /// Fails with `AddrInUse` when another socket already listens on `addr`.
 /// Every worker binds with `SO_REUSEPORT`, which would otherwise let a second
 /// server (same user) bind the same port silently and split the connections
@@ -605,16 +658,39 @@ pub(crate) fn rename_in(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Resu
     Ok(())
 }
 
+/// Moves `from` to `to` within one folder only if `to` does not exist
+/// (`EEXIST` if it does): `renameat2(RENAME_NOREPLACE)`, or where the file
+/// system lacks it (`EINVAL`), `linkat` (which never replaces) and `unlinkat`.
+pub(crate) fn rename_noreplace(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
+    // Both names are NUL-terminated; the flag is a plain integer.
+    let r = syscall!(syscall(
+        libc::SYS_renameat2,
+        dir.as_raw_fd(),
+        from.as_ptr(),
+        dir.as_raw_fd(),
+        to.as_ptr(),
+        libc::RENAME_NOREPLACE
+    ));
+    match r {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+            // Both names are NUL-terminated.
+            syscall!(linkat(
+                dir.as_raw_fd(),
+                from.as_ptr(),
+                dir.as_raw_fd(),
+                to.as_ptr(),
+                0
+            ))?;
+            unlink_in(dir, from)
+        }
+        other => other.map(drop),
+    }
+}
+
 /// `unlinkat(dir, name, 0)`: removes a file (not a folder).
 pub(crate) fn unlink_in(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     syscall!(unlinkat(dir.as_raw_fd(), name.as_ptr(), 0))?;
     Ok(())
-}
-
-/// What `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)` says `name` is: `None`
-/// when it does not exist, else `Some(is_dir)`.
-pub(crate) fn entry_kind(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<bool>> {
-    Ok(stat_at(dir, name)?.map(|st| st.is_dir))
 }
 
 /// `fstatat(2)` of `name` in `dir`, not following a final symlink; `None`
@@ -763,13 +839,19 @@ pub(crate) fn try_reap(pid: libc::pid_t) -> io::Result<Option<i32>> {
 }
 
 /// `SIGKILL` to the child's process group (what the script started) and to
-/// the child, then a blocking `waitpid`: used only for a child we are giving
-/// up on (timeout, client gone), which dies at once.
-pub(crate) fn kill_and_reap(pid: libc::pid_t) {
+/// the child: a child we are giving up on (timeout, client gone). It is
+/// not reaped here: dying can take long (a large address space to tear
+/// down, an uninterruptible sleep).
+pub(crate) fn kill_group(pid: libc::pid_t) {
     // Our own unreaped child: its pid (and so its group id, set by
     // [`spawn`]) cannot have been reused.
     let _ = syscall!(kill(-pid, libc::SIGKILL));
     let _ = syscall!(kill(pid, libc::SIGKILL));
+}
+
+/// A blocking `waitpid`: only where nothing else waits (a kernel without
+/// pidfds, a worker that is shutting down).
+pub(crate) fn wait_blocking(pid: libc::pid_t) {
     let mut status = 0;
     loop {
         // `status` is a live int.

@@ -34,6 +34,14 @@ const POOL_KEEP: usize = 256;
 /// back to the system once it is over (`sys::release_free_memory`).
 const TRIM_AFTER: usize = 4 * POOL_KEEP;
 
+/// A wave is over when no connection closed for this long; then memory is
+/// handed back.
+const TRIM_QUIET: Duration = Duration::from_millis(250);
+
+/// Memory is handed back at most this long after a wave began to recede,
+/// even while connections keep closing.
+const TRIM_LATEST: Duration = Duration::from_secs(2);
+
 #[derive(Debug)]
 struct Slot {
     gen: u32,
@@ -50,6 +58,11 @@ pub(crate) struct Worker {
     open: usize,
     /// Most connections open at once since memory was last handed back.
     peak_open: usize,
+    /// Connections closed since memory was last handed back.
+    closed_since_trim: usize,
+    /// When a receding wave began to be noticed, and when memory is to be
+    /// handed back (moved on by every close, up to `TRIM_LATEST`).
+    trim: Option<(Instant, Instant)>,
     /// Deadlines by (time, slot, generation); stale entries are skipped.
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     accept_paused_until: Option<Instant>,
@@ -88,6 +101,7 @@ impl Worker {
         epoll.add(shared.bell.as_fd(), EPOLLIN, BELL)?;
         let cfg = &shared.config;
         let pool = Pool::new(cfg.max_head, cfg.max_uri, cfg.max_headers, POOL_KEEP);
+        crate::cgi::install_reaper(epoll.try_clone()?);
         let ctx = Ctx {
             date: DateCache::new(),
             files: FileCache::new(cfg.file_cache, cfg.file_cache_valid),
@@ -108,6 +122,8 @@ impl Worker {
             free: Vec::new(),
             open: 0,
             peak_open: 0,
+            closed_since_trim: 0,
+            trim: None,
             timers: BinaryHeap::new(),
             accept_paused_until: None,
             shutdown_deadline: None,
@@ -144,6 +160,7 @@ impl Worker {
                 match tok {
                     LISTENER => self.accept_all(),
                     BELL => {}
+                    crate::cgi::REAPER => crate::cgi::reap_exited(),
                     _ => self.on_event(tok, flags),
                 }
             }
@@ -156,11 +173,15 @@ impl Worker {
             if self.ctx.log.deadline().is_some_and(|d| self.ctx.now >= d) {
                 self.ctx.log.flush(self.ctx.now);
             }
+            if self.trim.is_some_and(|(_, at)| self.ctx.now >= at) {
+                self.release_memory();
+            }
         }
         // Past the grace period: whatever is left is dropped.
         for i in 0..self.slots.len() {
             self.close(i as u32);
         }
+        crate::cgi::reap_all();
         self.ctx.log.flush(Instant::now());
     }
 
@@ -176,6 +197,9 @@ impl Worker {
         .into_iter()
         .flatten()
         {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        if let Some((_, t)) = self.trim {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         match next {
@@ -360,14 +384,27 @@ impl Worker {
         // Dropping `conn` closes the socket, which also removes it from epoll.
         drop(conn);
         // After a wave (thousands of connections, e.g. slowloris), most of
-        // their buffers went back to the allocator, which keeps them; once
-        // the connections are few again, hand that memory back to the
-        // system. At most once per wave: `peak` rises again only with load.
-        if self.open <= POOL_KEEP / 4 && self.peak_open >= TRIM_AFTER {
-            self.peak_open = self.open;
-            self.pool.shrink(POOL_KEEP / 8);
-            sys::release_free_memory();
+        // their buffers went back to the allocator, which keeps them. Once
+        // a wave's worth closed and at most half the peak is open, memory
+        // is handed back when closes pause: whatever number stays open
+        // (it waited for 64 or fewer, so 80 held connections kept 23 MB).
+        self.closed_since_trim += 1;
+        if self.closed_since_trim >= TRIM_AFTER && self.open * 2 <= self.peak_open {
+            let now = self.ctx.now;
+            let began = self.trim.map_or(now, |(began, _)| began);
+            self.trim = Some((began, (now + TRIM_QUIET).min(began + TRIM_LATEST)));
         }
+    }
+
+    /// Hands memory freed by a wave of connections back to the system.
+    #[cold]
+    #[inline(never)]
+    fn release_memory(&mut self) {
+        self.trim = None;
+        self.closed_since_trim = 0;
+        self.peak_open = self.open;
+        self.pool.shrink(POOL_KEEP / 8);
+        sys::release_free_memory();
     }
 
     /// Stop accepting, close idle connections, let the others finish.

@@ -818,3 +818,112 @@ fn stalled_cgi_bodies_do_not_stay_in_memory() {
         reply.len()
     );
 }
+
+// The --cgi-max-procs place was taken when a script request was routed,
+// before any body byte: slow bodies, or `Expect: 100-continue` requests
+// that never send theirs, made every other CGI request 503 for as long as
+// they liked. A place is now taken when the script is about to start, its
+// body all read (as nginx reads the body before it calls its upstream).
+#[test]
+fn slow_bodies_and_unsent_100_continue_bodies_take_no_cgi_slot() {
+    let (server, _tree, dir) = serve_cgi(|c| c.cgi_max_procs = 2);
+    script(
+        &dir,
+        "ok.sh",
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nok\\n'\n",
+    );
+    let addr = server.local_addr();
+    let mut held = Vec::new();
+    for i in 0..4 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let expect = if i % 2 == 0 {
+            "Expect: 100-continue\r\n"
+        } else {
+            ""
+        };
+        let head = format!(
+            "POST /cgi-bin/ok.sh HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n{expect}\r\n"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        if expect.is_empty() {
+            s.write_all(&[b'x'; 100]).unwrap();
+        }
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..5 {
+        let r = fetch(addr, "GET /cgi-bin/ok.sh HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    // /stats shows the bodies being read and the places in use.
+    let stats = fetch(addr, "GET /stats HTTP/1.1\r\nHost: t\r\n\r\n").text();
+    assert!(stats.contains("\"cgi_spooling\":4,"), "{stats}");
+    assert!(stats.contains("\"cgi_running\":0,"), "{stats}");
+    drop(held);
+    assert_no_zombies();
+}
+
+// A script given up on was reaped with a blocking waitpid in the worker:
+// a client that reset while its script held 1 GiB stalled every other
+// connection of that worker while the kernel tore the memory down (about
+// 0.3 s here; a script in uninterruptible sleep would stall it for as long
+// as it sleeps). It is now reaped when its pidfd, in the worker's epoll,
+// says it has exited.
+#[test]
+fn killed_script_is_reaped_without_stalling_its_worker() {
+    let (server, tree, dir) = serve_cgi(|c| c.workers = 1);
+    let ready = tree.base.join("big.ready");
+    script(
+        &dir,
+        "big.py",
+        &format!(
+            "#!/usr/bin/env python3\nimport mmap, time\nm = mmap.mmap(-1, 1 << 30)\n\
+             for i in range(0, 1 << 30, 4096): m[i] = 1\nopen({:?}, 'w').close()\ntime.sleep(30)\n",
+            ready.display().to_string()
+        ),
+    );
+    let addr = server.local_addr();
+    let mut other = Conn::open(addr);
+    other.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(other.reply(false).status, 200);
+    let c = TcpStream::connect(addr).unwrap();
+    (&c).write_all(b"GET /cgi-bin/big.py HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the script never got its memory");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A reset (SO_LINGER 0): the server kills the script at once.
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads one live `linger` of the size passed.
+    let rc = unsafe {
+        use std::os::fd::AsRawFd;
+        libc::setsockopt(
+            c.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    drop(c);
+    std::thread::sleep(Duration::from_millis(10));
+    let sent = Instant::now();
+    other.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(other.reply(false).status, 200);
+    let took = sent.elapsed();
+    println!("a request beside a killed 1 GiB script: {took:?}");
+    assert!(
+        took < Duration::from_millis(150),
+        "the worker stalled {took:?} while its killed script was reaped"
+    );
+    assert!(eventually(
+        || children(|_, comm| comm == "big.py").is_empty()
+    ));
+    assert_no_zombies();
+}

@@ -160,6 +160,23 @@ fn unsatisfiable_range_gives_416() {
     assert_eq!(r.header("content-range"), Some("bytes */13"));
 }
 
+// RFC 9110 §14.1.1: on a zero-length representation a suffix range with a
+// non-zero length is satisfiable, but no Content-Range can describe it; the
+// Range is ignored and the whole (empty) file served with 200, as nginx
+// does. It was 416.
+#[test]
+fn suffix_range_on_an_empty_file_is_the_whole_empty_file() {
+    let (server, tree) = serve();
+    std::fs::write(tree.root.join("empty.txt"), b"").unwrap();
+    let r = get(
+        server.local_addr(),
+        "GET /empty.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=-5\r\n\r\n",
+    );
+    assert_eq!((r.status, r.body.len()), (200, 0));
+    assert_eq!(r.header("content-length"), Some("0"));
+    assert_eq!(r.header("content-range"), None);
+}
+
 #[test]
 fn several_ranges_or_stale_if_range_give_the_whole_file() {
     let (server, _tree) = serve();

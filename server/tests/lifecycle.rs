@@ -147,6 +147,46 @@ fn dribbled_body_times_out_but_a_steady_one_does_not() {
     assert_ne!(c.response().status, 408);
 }
 
+// 1 KiB per --body-timeout kept a body alive at 34 B/s: 64 slow CGI bodies
+// were cheap to hold for ever. A body must also keep an average of
+// --body-min-rate after a first --body-timeout of grace (as Apache's
+// mod_reqtimeout MinRate): 1,100 B every 0.9 s passes the 1 KiB rule with a
+// 1 s timeout but not a 2 KiB/s minimum, and is 408 at about 2.6 s.
+#[test]
+fn body_under_the_minimum_rate_gets_408() {
+    let (server, _tree) = serve_with(|c| {
+        c.body_timeout = Duration::from_secs(1);
+        c.body_min_rate = 2048;
+    });
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(900)))
+        .unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < Duration::from_secs(6) && got.is_empty() {
+        let _ = s.write_all(&[b'x'; 1100]);
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    assert!(
+        got.starts_with(b"HTTP/1.1 408"),
+        "{:?} after {:?}",
+        String::from_utf8_lossy(&got),
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn client_that_does_not_read_is_dropped_after_write_timeout() {
     let (server, _tree) = serve_with(|c| c.write_timeout = Duration::from_millis(300));
@@ -326,10 +366,12 @@ fn help_documents_every_flag() {
         "--header-timeout",
         "--keepalive-timeout",
         "--body-timeout",
+        "--body-min-rate",
         "--write-timeout",
         "--linger-timeout",
         "--shutdown-timeout",
         "--access-log",
+        "--error-log",
         "--file-cache",
         "--file-cache-valid",
         "--resolve-fallback",

@@ -583,3 +583,132 @@ fn methods_uploads_do_not_take_are_405_and_keep_the_connection() {
     assert_eq!(c.response().status, 201);
     assert_eq!(std::fs::read(dir.join("p.txt")).unwrap(), b"ok");
 }
+
+/// Sends a PUT head and all of `body` but its last byte; the caller sends
+/// the byte later with [`finish_put`], so two requests can pass their
+/// checks on the head before either commits.
+fn start_put(addr: SocketAddr, path: &str, fields: &str, body: &[u8]) -> Client {
+    let mut c = Client::connect(addr);
+    let len = body.len();
+    c.send(
+        format!("PUT {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n{fields}\r\n")
+            .as_bytes(),
+    );
+    c.send(&body[..len - 1]);
+    c
+}
+
+fn finish_put(c: &mut Client, body: &[u8]) -> u16 {
+    c.send(&body[body.len() - 1..]);
+    c.response().status
+}
+
+// Two PUTs with the same precondition both passed it on their heads and the
+// second commit's rename overwrote the first (RFC 9110 §13.1.1, §13.1.2:
+// the second must fail). The preconditions are evaluated again at commit
+// time, under a lock, and `If-None-Match: *` creates without replacing.
+#[test]
+fn racing_conditional_puts_lose_no_update() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    let (a, b) = (b"from a".to_vec(), b"from b".to_vec());
+    let mut ca = start_put(addr, "/new.txt", "If-None-Match: *\r\n", &a);
+    let mut cb = start_put(addr, "/new.txt", "If-None-Match: *\r\n", &b);
+    std::thread::sleep(Duration::from_millis(100));
+    let first = finish_put(&mut ca, &a);
+    let second = finish_put(&mut cb, &b);
+    assert_eq!((first, second), (201, 412), "If-None-Match: * twice");
+    assert_eq!(std::fs::read(dir.join("new.txt")).unwrap(), a);
+
+    let etag = common::get(addr, "GET /new.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let if_match = format!("If-Match: {etag}\r\n");
+    let (c, d) = (b"update c".to_vec(), b"update d".to_vec());
+    let mut cc = start_put(addr, "/new.txt", &if_match, &c);
+    let mut cd = start_put(addr, "/new.txt", &if_match, &d);
+    std::thread::sleep(Duration::from_millis(100));
+    let first = finish_put(&mut cc, &c);
+    let second = finish_put(&mut cd, &d);
+    assert_eq!((first, second), (204, 412), "If-Match: <etag> twice");
+    assert_eq!(std::fs::read(dir.join("new.txt")).unwrap(), c);
+    assert_eq!(temp_files(&dir), Vec::<String>::new());
+}
+
+// RFC 9110 §5.3: several If-Match / If-None-Match field lines are one list;
+// only the first line was evaluated.
+#[test]
+fn conditional_fields_on_several_lines_are_one_list() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    assert_eq!(put(addr, "/f.txt", b"first"), 201);
+    let etag = common::get(addr, "GET /f.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let two = format!("If-None-Match: \"a\"\r\nIf-None-Match: {etag}\r\n");
+    let get = common::get(
+        addr,
+        &format!("GET /f.txt HTTP/1.1\r\nHost: t\r\n{two}\r\n"),
+    );
+    assert_eq!(get.status, 304, "GET with the ETag on the second line");
+    assert_eq!(request_with(addr, "PUT", "/f.txt", &two, b"second"), 412);
+    assert_eq!(std::fs::read(dir.join("f.txt")).unwrap(), b"first");
+    let two_match = format!("If-Match: \"a\"\r\nIf-Match: {etag}\r\n");
+    assert_eq!(
+        request_with(addr, "PUT", "/f.txt", &two_match, b"third"),
+        204
+    );
+    assert_eq!(std::fs::read(dir.join("f.txt")).unwrap(), b"third");
+    // The same on a file served from --root.
+    let root_tag = common::get(addr, "GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let req = format!(
+        "GET /hello.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"x\"\r\nIf-None-Match: {root_tag}\r\n\r\n"
+    );
+    assert_eq!(common::get(addr, &req).status, 304);
+}
+
+// RFC 9110 §13.1.2: a file served from --root is a current representation,
+// so `PUT` with `If-None-Match: *` there fails (it answered 201, and the
+// upload then shadowed the file).
+#[test]
+fn put_if_none_match_star_onto_a_root_file_is_412() {
+    let (server, _tree, dir) = serve_uploads(|_| {});
+    let addr = server.local_addr();
+    let star = "If-None-Match: *\r\n";
+    assert_eq!(
+        request_with(addr, "PUT", "/hello.txt", star, b"shadow"),
+        412
+    );
+    assert!(!dir.join("hello.txt").exists());
+    let served = get_path(addr, "/hello.txt");
+    assert_eq!(served.body, common::HELLO);
+    // Without the precondition a PUT may still store it.
+    assert_eq!(put(addr, "/hello.txt", b"mine"), 201);
+}
+
+// A chunk size that can never fit under --max-body waited for its data
+// until --body-timeout; it is 413 at once, as a Content-Length over it is.
+#[test]
+fn chunk_larger_than_max_body_is_413_at_once() {
+    let (server, _tree, dir) = serve_uploads(|c| c.max_body = 1024 * 1024);
+    let mut c = Client::connect(server.local_addr());
+    let started = Instant::now();
+    c.send(b"PUT /huge.bin HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc");
+    let r = c.response();
+    assert_eq!(r.status, 413);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(eventually(|| temp_files(&dir).is_empty()));
+    // A chunk just over the limit after some data, too.
+    let mut c = Client::connect(server.local_addr());
+    c.send(b"PUT /huge.bin HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n100000\r\nxyz");
+    assert_eq!(c.response().status, 413);
+}
