@@ -495,8 +495,17 @@ async fn rerun_silent(
             revive(target, opts, Some(l), &mut stopped).await;
         }
     }
+    // Once a case run alone is found to stop it, the stop seen during the
+    // concurrent run (no case named) is that case's: said once.
+    if stopped.iter().any(|r| r.id != UNNAMED_STOP) {
+        stopped.retain(|r| r.id != UNNAMED_STOP);
+    }
     stopped
 }
+
+/// The liveness result when no case can be named (the target stopped
+/// during the concurrent run and no case run alone stopped it again).
+const UNNAMED_STOP: &str = "liveness.stopped";
 
 /// Whether the target answers a plain GET on a new connection.
 async fn answers_get(target: &Target, opts: Options) -> bool {

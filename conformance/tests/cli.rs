@@ -613,6 +613,10 @@ fn a_case_that_stops_the_target_is_named_and_the_target_restarted() {
         .map(|(k, _)| k)
         .collect();
     assert!(na.is_empty(), "restarted, so nothing is n/a: {na:?}");
+    assert!(
+        !r.contains_key("liveness.stopped"),
+        "the stop is said once, by its case: {r:#?}"
+    );
     assert_eq!(
         r.get("chunked.multiple-chunks").map(|v| v.0.as_str()),
         Some("pass")
