@@ -122,6 +122,9 @@ pub fn judge(
         _ => None,
     };
     if let Some(max) = max.filter(|max| m > *max) {
+        if early_answer_then_refusal(strict, lenient, &answers, o, max) {
+            return Ok(None);
+        }
         let refused = answers.get(n).is_some_and(|r| refuses(r.status));
         if let Stop::Error {
             kind, offset, body, ..
@@ -170,7 +173,7 @@ pub fn judge(
             false,
         );
     }
-    if let Some(v) = canary_check(strict, lenient, &answers, canary) {
+    if let Some(v) = canary_check(strict, lenient, &answers, canary, o.end == End::Open, sent) {
         return desync(Desync::Canary, v, false);
     }
     let whole: Vec<&Reading> = [strict, lenient]
@@ -200,8 +203,9 @@ pub fn judge(
                 );
             }
             // A server may close after any response (RFC 9112 §9.3, §9.6):
-            // after an answer, a close says nothing about how it read.
-            if m > 0 {
+            // after an answer, a close says nothing about how it read; and
+            // a message RFC 9112 rejects may be refused by a close alone.
+            if m > 0 || strict.stop != Stop::End {
                 return Ok(None);
             }
             return desync(
@@ -212,6 +216,29 @@ pub fn judge(
         }
     }
     Ok(None)
+}
+
+/// One answer more than the readings allow, the last a refusal, then a
+/// close: a server may answer a message before it has read its body (RFC
+/// 9110 §10.1.1 lets it answer early) and then refuse the body it cannot
+/// frame (RFC 9112 §6.3: 400 and close). One message answered twice, not
+/// another message read.
+fn early_answer_then_refusal(
+    strict: &Reading,
+    lenient: &Reading,
+    answers: &[&Seen],
+    o: &Observation,
+    max: usize,
+) -> bool {
+    // (Only an error inside a chunked body: a head whose Content-Length or
+    // Transfer-Encoding is invalid and yet answered was given a length.)
+    let body_error = [strict, lenient]
+        .iter()
+        .any(|r| matches!(r.stop, Stop::Error { body: true, .. }) || r.stop == Stop::Partial);
+    body_error
+        && answers.len() == max + 1
+        && o.end.is_closed()
+        && answers.last().is_some_and(|r| r.status >= 400)
 }
 
 /// Whether the answers after the one to the rejected message are what a
@@ -282,7 +309,7 @@ fn malformed(
         lenient
             .requests
             .last()
-            .map_or(0, |q| q.span.end + lenient.removed),
+            .map_or(0, |q| lenient.original(q.span.end)),
     ];
     let stuck = |at: usize| sent.get(at..).unwrap_or_default().trim_ascii_start();
     let unread_is_head = unread.iter().any(|&at| stuck(at).starts_with(b"HEAD"));
@@ -357,6 +384,8 @@ fn canary_check(
     lenient: &Reading,
     answers: &[&Seen],
     canary: Canary,
+    open: bool,
+    sent: &[u8],
 ) -> Option<String> {
     let m = answers.len();
     // Where the canary's answer must be, by a reading that ends with it.
@@ -368,9 +397,11 @@ fn canary_check(
     // head and the canary. That place is a guess (a server may also have
     // answered lines of junk one by one), so there only an answer that is
     // no error tells a canary read from another byte.
+    // (And only while the connection stays open: an answer followed by a
+    // close may be the refusal of the junk, the canary never read.)
     let guessed = match strict.stop {
         Stop::Error { framing: false, .. }
-            if placed.is_none() && canary.tail_clean && m >= strict.requests.len() + 2 =>
+            if open && placed.is_none() && canary.tail_clean && m >= strict.requests.len() + 2 =>
         {
             answers.get(m - 1).filter(|r| r.status < 400).map(|_| m - 1)
         }
@@ -378,6 +409,22 @@ fn canary_check(
     };
     let at = placed.or(guessed)?;
     let r = answers.get(at)?;
+    // A refusal and a close in the canary's place, after a message with a
+    // body or trailer: the server may have answered that message early
+    // and then refused what came after its head (RFC 9110 §10.1.1).
+    // (Data, an extension or a trailer: an empty chunked body `0` CRLF
+    // CRLF leaves nothing to refuse.)
+    let prev_has_body = at
+        .checked_sub(1)
+        .and_then(|i| strict.requests.get(i))
+        .is_some_and(|q| {
+            let msg = &sent[q.span.clone()];
+            let body = &msg[head_end(msg).unwrap_or(msg.len())..];
+            q.body_len > 0 || (q.chunked && body != b"0\r\n\r\n")
+        });
+    if r.status >= 400 && !open && at + 1 == m && prev_has_body {
+        return None;
+    }
     let earlier_refusal = answers[..at]
         .iter()
         .any(|r| r.status >= 400 && !r.keep_alive);

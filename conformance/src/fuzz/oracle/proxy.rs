@@ -73,7 +73,7 @@ pub fn forwarded(
         let at = lenient
             .requests
             .last()
-            .map_or(0, |q| q.span.end + lenient.removed);
+            .map_or(0, |q| lenient.original(q.span.end));
         let line = sent.get(at..).unwrap_or_default();
         let line = line.split(|b| *b == b'\n').next().unwrap_or_default();
         if let Some(t) = line.split(|b| *b == b' ').filter(|w| !w.is_empty()).nth(1) {
@@ -98,7 +98,7 @@ pub fn forwarded(
             let at = lenient
                 .requests
                 .last()
-                .map_or(0, |q| q.span.end + lenient.removed);
+                .map_or(0, |q| lenient.original(q.span.end));
             let rest = sent.get(at..).unwrap_or_default();
             let lines: Vec<Vec<u8>> = rest
                 .split(|b| *b == b'\n')

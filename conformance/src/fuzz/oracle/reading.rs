@@ -20,6 +20,8 @@ pub struct Req {
     pub body_len: u64,
     /// Its minor version (0 for HTTP/1.0).
     pub minor: u8,
+    /// Its body is chunked.
+    pub chunked: bool,
 }
 
 /// Where the reference reading stops.
@@ -79,14 +81,23 @@ pub struct Reading {
     pub requests: Vec<Req>,
     /// Why reading stopped.
     pub stop: Stop,
-    /// Bytes the lenient reading left out (ignored field lines), all
-    /// before the canary: offsets after them are this much smaller.
-    pub removed: usize,
+    /// Field lines the lenient reading left out, in the order it did:
+    /// where each was (in the bytes as they were then) and its length.
+    pub removed: Vec<(usize, usize)>,
     /// The leniencies this reading took, in the order it took them.
     pub used: Vec<Leniency>,
 }
 
 impl Reading {
+    /// Where offset `pos` of this reading's bytes was in the bytes sent
+    /// (the lenient reading leaves lines out).
+    pub fn original(&self, pos: usize) -> usize {
+        self.removed
+            .iter()
+            .rev()
+            .fold(pos, |p, &(at, len)| if p >= at { p + len } else { p })
+    }
+
     /// The requests as the validator pairs them with responses.
     pub fn sent(&self) -> Vec<crate::observe::SentRequest> {
         self.requests
@@ -102,7 +113,7 @@ impl Reading {
     pub fn ends_with_canary(&self, canary_start: usize) -> bool {
         self.requests
             .last()
-            .is_some_and(|q| q.span.start + self.removed == canary_start)
+            .is_some_and(|q| self.original(q.span.start) == canary_start)
     }
 }
 
@@ -162,15 +173,23 @@ pub enum Leniency {
     /// A field line that is no valid field line is skipped; the head ends
     /// at its empty line as usual.
     SkippedFieldLine,
+    /// A bare CR in the head is read as SP.
+    BareCrAsSpace,
+    /// Transfer-Encoding whose final coding is chunked, with codings before
+    /// it that are unknown or chunked again, is framed by that final
+    /// chunked.
+    FinalChunked,
 }
 
 impl Leniency {
     /// Every leniency, in table order.
-    pub const ALL: [Leniency; 4] = [
+    pub const ALL: [Leniency; 6] = [
         Leniency::BareLf,
         Leniency::ObsFold,
         Leniency::TransferEncodingOverContentLength,
         Leniency::SkippedFieldLine,
+        Leniency::BareCrAsSpace,
+        Leniency::FinalChunked,
     ];
 
     /// What the server accepts.
@@ -184,6 +203,10 @@ impl Leniency {
             Leniency::SkippedFieldLine => {
                 "a field line without a colon, with an invalid name, a space before the colon, a bare CR or a control character"
             }
+            Leniency::BareCrAsSpace => "a CR not followed by LF in the request line or a field line",
+            Leniency::FinalChunked => {
+                "Transfer-Encoding `x, chunked`, `chunked, chunked`, or such a list over several lines"
+            }
         }
     }
 
@@ -196,6 +219,8 @@ impl Leniency {
                 "by chunked, Content-Length ignored; then it closes"
             }
             Leniency::SkippedFieldLine => "by the other fields, as if the line were absent",
+            Leniency::BareCrAsSpace => "as if the CR were a space (a `Content-Length: 5\\r` is 5)",
+            Leniency::FinalChunked => "by the final chunked, as RFC 9112 frames it",
         }
     }
 
@@ -206,6 +231,8 @@ impl Leniency {
             Leniency::ObsFold => "RFC 9112 §5.2: a server MUST either reject the message or replace each received obs-fold with one or more SP octets",
             Leniency::TransferEncodingOverContentLength => "RFC 9112 §6.3 rule 3: Transfer-Encoding overrides Content-Length; the server MUST close after responding",
             Leniency::SkippedFieldLine => "none (RFC 9112 §5 says to reject); the reading under which such a server's answers are coherent",
+            Leniency::BareCrAsSpace => "RFC 9112 §2.2: a recipient of such a bare CR MUST consider that element to be invalid or replace each bare CR with SP before processing the element",
+            Leniency::FinalChunked => "RFC 9112 §6.3 rule 4: if chunked is the final encoding, the length is determined by reading and decoding the chunked data (an unknown coding makes 501 a SHOULD, RFC 9112 §6.1)",
         }
     }
 }
@@ -221,7 +248,7 @@ pub fn read(bytes: &[u8]) -> Reading {
 pub fn read_lenient(bytes: &[u8]) -> Reading {
     let mut buf = bytes.to_vec();
     let mut last_at = Vec::new();
-    let mut removed = 0;
+    let mut removed = Vec::new();
     let mut used = Vec::new();
     for _ in 0..32 {
         let r = read_with(&buf, true, &last_at);
@@ -236,11 +263,22 @@ pub fn read_lenient(bytes: &[u8]) -> Reading {
             None
         } else if unfold(&mut buf, start, offset) {
             Some(Leniency::ObsFold)
+        } else if kind == ErrorKind::BareCr && buf.get(offset) == Some(&b'\r') {
+            buf[offset] = b' ';
+            Some(Leniency::BareCrAsSpace)
+        } else if matches!(
+            kind,
+            ErrorKind::UnsupportedTransferCoding | ErrorKind::InvalidTransferEncoding
+        ) && final_chunked(&mut buf, start)
+        {
+            Some(Leniency::FinalChunked)
         } else if kind == ErrorKind::ContentLengthWithTransferEncoding && !last_at.contains(&start)
         {
             // Hide Content-Length (same length, so offsets hold) and mark
             // the message as the connection's last.
-            let head = &buf[start..offset.min(buf.len())];
+            // The whole head: h1parse may stop at either field's line.
+            let end = head_end(&buf[start..]).map_or(buf.len(), |e| start + e);
+            let head = &buf[start..end.max(offset.min(buf.len()))];
             find_field(head, b"content-length").map(|at| {
                 buf[start + at] = b'X';
                 last_at.push(start);
@@ -248,7 +286,7 @@ pub fn read_lenient(bytes: &[u8]) -> Reading {
             })
         } else if skippable(kind) {
             skip_line(&mut buf, start, offset).map(|gone| {
-                removed += gone.len();
+                removed.push((gone.start, gone.len()));
                 for l in &mut last_at {
                     if *l > gone.start {
                         *l -= gone.len();
@@ -270,6 +308,49 @@ pub fn read_lenient(bytes: &[u8]) -> Reading {
     }
     let r = read_with(&buf, true, &last_at);
     with_bare_lf(&buf, Reading { removed, used, ..r })
+}
+
+/// In the head that starts at `start`: if the Transfer-Encoding lines,
+/// taken as one list, end with `chunked`, leave only that final `chunked`
+/// (earlier lines renamed, earlier elements of the last line blanked, so
+/// offsets hold). Whether it did.
+fn final_chunked(buf: &mut [u8], start: usize) -> bool {
+    let end = head_end(&buf[start..]).map_or(buf.len(), |e| start + e);
+    let name = b"transfer-encoding:";
+    let mut lines = Vec::new();
+    let mut at = start;
+    while at < end {
+        let stop = buf[at..end]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(end, |p| at + p);
+        let line = &buf[at..stop];
+        if line.len() >= name.len() && line[..name.len()].eq_ignore_ascii_case(name) {
+            lines.push(at..stop);
+        }
+        at = stop + 1;
+    }
+    let Some(last) = lines.last().cloned() else {
+        return false;
+    };
+    let value = &buf[last.start + name.len()..last.end];
+    let value = value.strip_suffix(b"\r").unwrap_or(value);
+    let comma = value.iter().rposition(|b| *b == b',');
+    let final_coding = comma.map_or(value, |c| &value[c + 1..]);
+    if !final_coding.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+        return false;
+    }
+    if lines.len() == 1 && comma.is_none() {
+        return false;
+    }
+    for l in &lines[..lines.len() - 1] {
+        buf[l.start] = b'X';
+    }
+    if let Some(c) = comma {
+        let from = last.start + name.len();
+        buf[from..=from + c].fill(b' ');
+    }
+    true
 }
 
 /// `r`, with [`Leniency::BareLf`] among those used if a head it read ends a
@@ -419,6 +500,20 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
                 let body = pos;
                 let outcome = loop {
                     match dec.decode(&bytes[pos..]) {
+                        // The last chunk, then a bare LF that ends the
+                        // (empty) trailer section: a line end the lenient
+                        // reading takes (RFC 9112 §2.2 MAY, trailer fields
+                        // are fields).
+                        Err(e)
+                            if bare_lf
+                                && e.kind == ErrorKind::BareLf
+                                && bytes[..(body + e.offset).min(bytes.len())]
+                                    .ends_with(b"\n0\r\n")
+                                && bytes.get(body + e.offset) == Some(&b'\n') =>
+                        {
+                            pos = body + e.offset + 1;
+                            break Ok(());
+                        }
                         Err(e) => {
                             break Err(Stop::Error {
                                 kind: e.kind,
@@ -452,6 +547,7 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
             target,
             body_len,
             minor: req.minor,
+            chunked: req.body == BodyKind::Chunked,
         });
         if last || requests.len() >= 64 {
             break Stop::Closed;
@@ -460,7 +556,7 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
     Reading {
         requests,
         stop,
-        removed: 0,
+        removed: Vec::new(),
         used: Vec::new(),
     }
 }

@@ -96,6 +96,13 @@ fn rows() -> Vec<Row> {
         row("TE over CL, kept open and read on", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::Extra))),
         // Leniency: a field line skipped.
         row("field line without colon skipped", b"GET / HTTP/1.1\r\nHost: a\r\nX y\r\n\r\n", &[ok.clone(), nf.clone()], Open, Clean),
+        // Leniency: a bare CR read as SP (`Content-Length: 5\r` is 5).
+        row("bare CR after Content-Length read as SP", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Clean),
+        row("bare CR after Content-Length refused", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\r\n\r\nhello", &[resp_close(400)], Closed, Clean),
+        // Leniency: the final chunked frames `x, chunked` and chunked twice.
+        row("unknown coding before chunked framed by chunked", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x, chunked\r\n\r\n0\r\n\r\n", &[ok.clone(), nf.clone()], Open, Clean),
+        row("chunked on two lines framed by the last", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", &[ok.clone(), nf.clone()], Open, Clean),
+        row("unknown coding before chunked, the canary read as a request", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x, chunked\r\n\r\n", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::ReadOn))),
         // Leniency: identical Content-Length values taken as one.
         row("Content-Length: 5, 5 read as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Clean),
         row("two Content-Length: 5 lines read as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Clean),
@@ -143,4 +150,95 @@ fn every_leniency_has_a_recorded_exchange() {
     for l in Leniency::ALL {
         assert!(used.contains(&l), "no recorded exchange takes {l:?}");
     }
+}
+
+/// `\r`, `\n`, `\t`, `\\` and `\xNN` as in the corpus file.
+fn unescape(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'r' => out.push(b'\r'),
+                b'n' => out.push(b'\n'),
+                b't' => out.push(b'\t'),
+                b'x' if i + 3 < b.len() => {
+                    let hex = std::str::from_utf8(&b[i + 2..i + 4]).unwrap_or("00");
+                    out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                    i += 2;
+                }
+                c => out.push(c),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The oracle's verdict on one recorded exchange: whether it reports a
+/// finding, and the signature.
+fn recorded_verdict(sent: &[u8], received: &[u8], end: End) -> Option<String> {
+    let bytes = [sent, CANARY].concat();
+    let (strict, lenient) = (read(&bytes), read_lenient(&bytes));
+    let tr = Transcript {
+        sent: bytes.clone(),
+        received: received.to_vec(),
+        end,
+        write_failed: false,
+        silence_broken: None,
+        half_closed: false,
+        await_missed: None,
+        quiet_before_close: None,
+    };
+    let o = crate::observe::observe_with(&tr, &lenient.sent());
+    let canary = Canary::after(sent, 404, &strict);
+    judge(&strict, &lenient, &o, &bytes, canary, false)
+        .ok()
+        .flatten()
+        .map(|v| v.signature)
+}
+
+// Every exchange of the precision campaign on released servers, each
+// adjudicated by hand (corpus/oracle/released-servers.tsv): the oracle
+// reports a finding exactly where the server broke a rule.
+#[test]
+fn exchanges_recorded_on_released_servers_are_judged_as_adjudicated() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../corpus/oracle/released-servers.tsv"
+    );
+    let text = std::fs::read_to_string(path).expect("corpus file");
+    let mut wrong = Vec::new();
+    let mut rows = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        let end = if f[4] == "open" {
+            End::Open
+        } else {
+            End::Closed
+        };
+        let got = recorded_verdict(&unescape(f[5]), &unescape(f[6]), end);
+        rows += 1;
+        let want_finding = f[2] == "finding";
+        if got.is_some() != want_finding {
+            wrong.push(format!(
+                "{} {} {} ({}): got {got:?}",
+                f[0], f[1], f[2], f[3]
+            ));
+        }
+    }
+    assert!(rows >= 90, "{rows} rows");
+    assert!(
+        wrong.is_empty(),
+        "{} of {rows} judged otherwise:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
