@@ -198,9 +198,6 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
         Err(e) => return usage(e),
     };
     // Targets: one (address or --spawn), or several with --differential.
-    let mut keep = Vec::new();
-    let mut watch: Option<Arc<dyn Watch>> = None;
-    let mut targets = Vec::new();
     let rt = runtime();
     let origin = match &args.origin_listen {
         Some(addr) => match rt.block_on(fuzz::origin::Origin::start(addr)) {
@@ -210,100 +207,21 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
         None => None,
     };
     let origin_port = origin.as_ref().map_or(0, |o| o.addr.port()).to_string();
-    let specs: Vec<String> = if !args.differential.is_empty() {
-        args.differential.clone()
-    } else if let Some(cmd) = &args.spawn {
-        if args.target.is_some() {
-            return usage("give a target HOST:PORT or --spawn CMD, not both");
-        }
-        vec![format!(
-            "spawn:{}",
-            cmd.replace("{origin_port}", &origin_port)
-        )]
-    } else if let Some(t) = args.via.as_ref().or(args.target.as_ref()) {
-        vec![t.clone()]
-    } else {
-        return usage("no target: give HOST:PORT, --spawn CMD or --differential A B ...");
+    let started = specs(args, &origin_port).and_then(|specs| start_targets(&specs, &vars));
+    let Started {
+        targets,
+        keep,
+        watch,
+    } = match started {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    for spec in &specs {
-        let (name, rest) = match spec.split_once('=') {
-            Some((n, r)) if !n.contains(':') && !n.contains(' ') => (Some(n.to_string()), r),
-            _ => (None, spec.as_str()),
-        };
-        let (addr, label) = match rest.strip_prefix("spawn:") {
-            Some(cmd) => match spawn::spawn(cmd, Duration::from_secs(10)) {
-                Ok(s) => {
-                    let addr = s.addr.clone();
-                    let child = Arc::new(Child(Mutex::new(s)));
-                    if specs.len() == 1 {
-                        watch = Some(child.clone());
-                    }
-                    keep.push(child);
-                    let first = cmd.split_whitespace().next().unwrap_or("spawned");
-                    (addr, first.rsplit('/').next().unwrap_or(first).to_string())
-                }
-                Err(e) => {
-                    eprintln!("h1spec: {e}");
-                    return ExitCode::from(UNREACHABLE);
-                }
-            },
-            None => {
-                if let Err(e) = check_addr(rest) {
-                    return usage(e);
-                }
-                (rest.to_string(), rest.to_string())
-            }
-        };
-        let name = name.unwrap_or(label);
-        if targets.iter().any(|t: &FuzzTarget| t.name == name) {
-            return usage(format!(
-                "two targets named {name:?}: name them NAME=HOST:PORT"
-            ));
-        }
-        targets.push(FuzzTarget {
-            name,
-            addr,
-            vars: vars.clone(),
-        });
-    }
-    let cfg = Config {
-        seed: args.seed,
-        runs: args.runs,
-        duration: args.duration,
-        jobs: args.jobs,
-        step: Duration::from_millis(args.timeout),
-        wait: Duration::from_millis(args.wait),
-        shrink_budget: args.shrink_budget,
-        max_findings: args.max_findings.max(1),
-        origin: origin.clone(),
-    };
-    if origin.is_some() && args.differential.len() > 1 {
-        return usage(
-            "--origin-listen goes with one front end (--via or --spawn), not --differential",
-        );
-    }
-    let cfg = match &origin {
-        Some(o) => {
-            eprintln!(
-                "h1spec: proxy mode: the echo origin listens on {}; one exchange at a time, so each request it receives is attributed",
-                o.addr
-            );
-            Config { jobs: 1, ..cfg }
-        }
-        None => cfg,
+    let cfg = match config(args, &origin) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let tty = std::io::stderr().is_terminal();
-    let progress: Option<Box<dyn Fn(fuzz::Progress) + Send + Sync>> = tty.then(|| {
-        Box::new(|p: fuzz::Progress| {
-            eprint!(
-                "\r\x1b[K{} inputs, {:.0}/s, {} finding(s), {:.0} s",
-                p.inputs,
-                p.inputs as f64 / p.seconds.max(0.001),
-                p.findings,
-                p.seconds
-            );
-        }) as Box<dyn Fn(fuzz::Progress) + Send + Sync>
-    });
+    let progress = progress_line(tty);
     let summary = rt.block_on(async {
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
@@ -323,17 +241,8 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
         }
     };
     drop(keep);
-    if let Some(dir) = &args.out {
-        let how = format!("`h1spec fuzz --seed {}`", args.seed);
-        for f in &mut summary.findings {
-            match fuzz::out::write_case(dir, f, &vars, f.canary_status, &how) {
-                Ok(p) => f.case_file = Some(p.display().to_string()),
-                Err(e) => {
-                    eprintln!("h1spec: cannot write a case file in {}: {e}", dir.display());
-                    return ExitCode::from(super::USAGE);
-                }
-            }
-        }
+    if let Err(code) = write_cases(args, &mut summary, &vars) {
+        return code;
     }
     match args.format {
         FuzzFormat::Json => super::emit(&format!(
@@ -347,6 +256,156 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The targets as given: the --differential list, the --spawn command
+/// (with `{origin_port}` filled in), or the address (--via or the
+/// positional one).
+fn specs(args: &FuzzArgs, origin_port: &str) -> Result<Vec<String>, ExitCode> {
+    if !args.differential.is_empty() {
+        Ok(args.differential.clone())
+    } else if let Some(cmd) = &args.spawn {
+        if args.target.is_some() {
+            return Err(usage("give a target HOST:PORT or --spawn CMD, not both"));
+        }
+        Ok(vec![format!(
+            "spawn:{}",
+            cmd.replace("{origin_port}", origin_port)
+        )])
+    } else if let Some(t) = args.via.as_ref().or(args.target.as_ref()) {
+        Ok(vec![t.clone()])
+    } else {
+        Err(usage(
+            "no target: give HOST:PORT, --spawn CMD or --differential A B ...",
+        ))
+    }
+}
+
+/// The targets of a run, and the servers it started.
+struct Started {
+    /// Each target, named.
+    targets: Vec<FuzzTarget>,
+    /// The spawned servers, kept running until the run is over.
+    keep: Vec<Arc<Child>>,
+    /// The one spawned target's process, watched for an exit.
+    watch: Option<Arc<dyn Watch>>,
+}
+
+/// Starts the `spawn:` targets among `specs` and names each target
+/// (`NAME=`, else the address or the spawned command's name).
+fn start_targets(specs: &[String], vars: &Vars) -> Result<Started, ExitCode> {
+    let mut keep = Vec::new();
+    let mut watch: Option<Arc<dyn Watch>> = None;
+    let mut targets = Vec::new();
+    for spec in specs {
+        let (name, rest) = match spec.split_once('=') {
+            Some((n, r)) if !n.contains(':') && !n.contains(' ') => (Some(n.to_string()), r),
+            _ => (None, spec.as_str()),
+        };
+        let (addr, label) = match rest.strip_prefix("spawn:") {
+            Some(cmd) => match spawn::spawn(cmd, Duration::from_secs(10)) {
+                Ok(s) => {
+                    let addr = s.addr.clone();
+                    let child = Arc::new(Child(Mutex::new(s)));
+                    if specs.len() == 1 {
+                        watch = Some(child.clone());
+                    }
+                    keep.push(child);
+                    let first = cmd.split_whitespace().next().unwrap_or("spawned");
+                    (addr, first.rsplit('/').next().unwrap_or(first).to_string())
+                }
+                Err(e) => {
+                    eprintln!("h1spec: {e}");
+                    return Err(ExitCode::from(UNREACHABLE));
+                }
+            },
+            None => {
+                if let Err(e) = check_addr(rest) {
+                    return Err(usage(e));
+                }
+                (rest.to_string(), rest.to_string())
+            }
+        };
+        let name = name.unwrap_or(label);
+        if targets.iter().any(|t: &FuzzTarget| t.name == name) {
+            return Err(usage(format!(
+                "two targets named {name:?}: name them NAME=HOST:PORT"
+            )));
+        }
+        targets.push(FuzzTarget {
+            name,
+            addr,
+            vars: vars.clone(),
+        });
+    }
+    Ok(Started {
+        targets,
+        keep,
+        watch,
+    })
+}
+
+/// The run's configuration from the flags; in proxy mode (an echo
+/// origin), one exchange at a time.
+fn config(args: &FuzzArgs, origin: &Option<fuzz::origin::Origin>) -> Result<Config, ExitCode> {
+    let cfg = Config {
+        seed: args.seed,
+        runs: args.runs,
+        duration: args.duration,
+        jobs: args.jobs,
+        step: Duration::from_millis(args.timeout),
+        wait: Duration::from_millis(args.wait),
+        shrink_budget: args.shrink_budget,
+        max_findings: args.max_findings.max(1),
+        origin: origin.clone(),
+    };
+    if origin.is_some() && args.differential.len() > 1 {
+        return Err(usage(
+            "--origin-listen goes with one front end (--via or --spawn), not --differential",
+        ));
+    }
+    Ok(match origin {
+        Some(o) => {
+            eprintln!(
+                "h1spec: proxy mode: the echo origin listens on {}; one exchange at a time, so each request it receives is attributed",
+                o.addr
+            );
+            Config { jobs: 1, ..cfg }
+        }
+        None => cfg,
+    })
+}
+
+/// On a terminal, a progress line redrawn in place.
+fn progress_line(tty: bool) -> Option<Box<dyn Fn(fuzz::Progress) + Send + Sync>> {
+    tty.then(|| {
+        Box::new(|p: fuzz::Progress| {
+            eprint!(
+                "\r\x1b[K{} inputs, {:.0}/s, {} finding(s), {:.0} s",
+                p.inputs,
+                p.inputs as f64 / p.seconds.max(0.001),
+                p.findings,
+                p.seconds
+            );
+        }) as Box<dyn Fn(fuzz::Progress) + Send + Sync>
+    })
+}
+
+/// With `--out`, writes each finding as a case file and records where.
+fn write_cases(args: &FuzzArgs, summary: &mut Summary, vars: &Vars) -> Result<(), ExitCode> {
+    if let Some(dir) = &args.out {
+        let how = format!("`h1spec fuzz --seed {}`", args.seed);
+        for f in &mut summary.findings {
+            match fuzz::out::write_case(dir, f, vars, f.canary_status, &how) {
+                Ok(p) => f.case_file = Some(p.display().to_string()),
+                Err(e) => {
+                    eprintln!("h1spec: cannot write a case file in {}: {e}", dir.display());
+                    return Err(ExitCode::from(super::USAGE));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn human(s: &Summary, targets: &[FuzzTarget]) -> String {

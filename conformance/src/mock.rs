@@ -342,6 +342,54 @@ impl<'a> Connection<'a> {
 
     /// Answers one request; false when the connection is done.
     fn exchange(&mut self, mut req: Req) -> io::Result<bool> {
+        self.misread(&mut req);
+        if req.expect == Expect::Other {
+            return self.error(417).map(|_| false);
+        }
+        let wants_continue = req.expect == Expect::Continue;
+        if wants_continue && self.bug(Bug::Expect417) {
+            return self.error(417).map(|_| false);
+        }
+        let Some((body_len, consumed)) = self.read_body(&req, wants_continue)? else {
+            return Ok(false);
+        };
+        if self.drops_on_half_close() {
+            return Ok(false);
+        }
+        // Persistence (RFC 9112 §9.3).
+        let mut close = req.close;
+        if self.bug(Bug::IgnoreConnectionClose) && req.minor >= 1 {
+            close = false;
+        }
+        if self.bug(Bug::Http10Persistent) && req.minor == 0 {
+            close = false;
+        }
+        let silent_close = self.bug(Bug::NoKeepAlive);
+        if req.upgrade && self.bug(Bug::UpgradeAnything) {
+            self.stream
+                .write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n")?;
+            return Err(io::Error::other("switched protocols (bug)"));
+        }
+        let (mut status, extra, body) = route(&req, body_len, self.bug(Bug::IfNoneMatchExact));
+        if req.method == "CONNECT" && self.bug(Bug::Connect200) {
+            status = 200;
+        }
+        let out = self.response(&req, status, &extra, &body, close);
+        self.buf.drain(..consumed.min(self.buf.len()));
+        if self.bug(Bug::NoPipelining) {
+            self.buf.clear();
+        }
+        self.stream.write_all(&out)?;
+        if close || silent_close {
+            self.linger();
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Changes `req` as the bugs that misread a parsed request would: a
+    /// framing ignored, a method matched loosely.
+    fn misread(&self, req: &mut Req) {
         if self.bug(Bug::IgnoreContentLength) {
             if let BodyKind::Length(_) = req.body {
                 req.body = BodyKind::None;
@@ -370,15 +418,13 @@ impl<'a> Connection<'a> {
                 req.method = "GET".into();
             }
         }
-        if req.expect == Expect::Other {
-            return self.error(417).map(|_| false);
-        }
-        let wants_continue = req.expect == Expect::Continue;
-        if wants_continue && self.bug(Bug::Expect417) {
-            return self.error(417).map(|_| false);
-        }
+    }
+
+    /// Reads the request's body (after a 100 Continue, if asked):
+    /// `(body length, bytes the request used)`, or `None` when the
+    /// connection is done (closed, or an error answered).
+    fn read_body(&mut self, req: &Req, wants_continue: bool) -> io::Result<Option<(usize, usize)>> {
         let limited = !self.bug(Bug::NoLimits);
-        // The body.
         let body_len;
         let consumed;
         match req.body {
@@ -388,22 +434,22 @@ impl<'a> Connection<'a> {
             }
             BodyKind::Length(n) => {
                 if limited && n > MAX_BODY {
-                    return self.error(413).map(|_| false);
+                    return self.error(413).map(|_| None);
                 }
-                self.continue_if_asked(&req, wants_continue)?;
+                self.continue_if_asked(req, wants_continue)?;
                 let n = n as usize;
                 while self.buf.len() < req.head_len + n {
                     if !self.read_more() {
-                        return Ok(false);
+                        return Ok(None);
                     }
                 }
                 body_len = n;
                 consumed = req.head_len + n;
             }
             BodyKind::Chunked => {
-                self.continue_if_asked(&req, wants_continue)?;
+                self.continue_if_asked(req, wants_continue)?;
                 loop {
-                    match self.decode_chunked(&req) {
+                    match self.decode_chunked(req) {
                         Ok(Some((n, used))) => {
                             body_len = n;
                             consumed = req.head_len + used;
@@ -411,23 +457,29 @@ impl<'a> Connection<'a> {
                         }
                         Ok(None) => {
                             if limited && (self.buf.len() - req.head_len) as u64 > MAX_BODY + 4096 {
-                                return self.error(413).map(|_| false);
+                                return self.error(413).map(|_| None);
                             }
                             if !self.read_more() {
-                                return Ok(false);
+                                return Ok(None);
                             }
                         }
-                        Err(status) => return self.error(status).map(|_| false),
+                        Err(status) => return self.error(status).map(|_| None),
                     }
                 }
                 if limited && body_len as u64 > MAX_BODY {
-                    return self.error(413).map(|_| false);
+                    return self.error(413).map(|_| None);
                 }
             }
         }
+        Ok(Some((body_len, consumed)))
+    }
+
+    /// With [`Bug::HalfCloseDrop`]: whether the client's FIN came with the
+    /// request, and the connection was closed without an answer.
+    fn drops_on_half_close(&mut self) -> bool {
         if self.bug(Bug::HalfCloseDrop) && self.peer_closed {
             let _ = self.stream.shutdown(Shutdown::Both);
-            return Ok(false);
+            return true;
         }
         if self.bug(Bug::HalfCloseDrop) {
             // Peek for a FIN that came with the request.
@@ -437,27 +489,15 @@ impl<'a> Connection<'a> {
             let mut b = [0u8; 1];
             if let Ok(0) = self.stream.peek(&mut b) {
                 let _ = self.stream.shutdown(Shutdown::Both);
-                return Ok(false);
+                return true;
             }
         }
-        // Persistence (RFC 9112 §9.3).
-        let mut close = req.close;
-        if self.bug(Bug::IgnoreConnectionClose) && req.minor >= 1 {
-            close = false;
-        }
-        if self.bug(Bug::Http10Persistent) && req.minor == 0 {
-            close = false;
-        }
-        let silent_close = self.bug(Bug::NoKeepAlive);
-        if req.upgrade && self.bug(Bug::UpgradeAnything) {
-            self.stream
-                .write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n")?;
-            return Err(io::Error::other("switched protocols (bug)"));
-        }
-        let (mut status, extra, body) = route(&req, body_len, self.bug(Bug::IfNoneMatchExact));
-        if req.method == "CONNECT" && self.bug(Bug::Connect200) {
-            status = 200;
-        }
+        false
+    }
+
+    /// The response to `req`: status line, fields (`extra` among them)
+    /// and body, as the bugs bend them; `close` announces the close.
+    fn response(&self, req: &Req, status: u16, extra: &str, body: &[u8], close: bool) -> Vec<u8> {
         let head_req = req.method == "HEAD";
         let mut out = Vec::new();
         let mut fields = String::new();
@@ -465,7 +505,7 @@ impl<'a> Connection<'a> {
             fields.push_str(&format!("Date: {}\r\n", http_date(SystemTime::now())));
         }
         fields.push_str("Server: h1spec-mock\r\n");
-        fields.push_str(&extra);
+        fields.push_str(extra);
         let bodiless_status = status == 204 || status == 304;
         let mut send_body = !head_req && !bodiless_status;
         if bodiless_status && self.bug(Bug::BodyOn204) {
@@ -494,24 +534,15 @@ impl<'a> Connection<'a> {
             } else if req.minor == 0 && self.bug(Bug::ChunkedToHttp10) {
                 if !body.is_empty() {
                     out.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
-                    out.extend_from_slice(&body);
+                    out.extend_from_slice(body);
                     out.extend_from_slice(b"\r\n");
                 }
                 out.extend_from_slice(b"0\r\n\r\n");
             } else {
-                out.extend_from_slice(&body);
+                out.extend_from_slice(body);
             }
         }
-        self.buf.drain(..consumed.min(self.buf.len()));
-        if self.bug(Bug::NoPipelining) {
-            self.buf.clear();
-        }
-        self.stream.write_all(&out)?;
-        if close || silent_close {
-            self.linger();
-            return Ok(false);
-        }
-        Ok(true)
+        out
     }
 
     fn continue_if_asked(&mut self, req: &Req, wants: bool) -> io::Result<()> {
@@ -561,6 +592,9 @@ impl<'a> Connection<'a> {
         }
     }
 
+    /// Parses the request at the start of the buffer as h1parse does (with
+    /// the limits the bugs set), or, where a bug tolerates the error, as
+    /// the sloppy parser does.
     fn parse(&self) -> Parsed {
         if self.buf.is_empty() {
             return Parsed::Partial;
@@ -568,7 +602,22 @@ impl<'a> Connection<'a> {
         if self.bug(Bug::RejectLeadingCrlf) && (self.buf[0] == b'\r' || self.buf[0] == b'\n') {
             return Parsed::Error(400);
         }
-        let limits = if self.bug(Bug::NoLimits) {
+        let limits = self.limits();
+        let slots = if self.bug(Bug::NoLimits) { 10_000 } else { 100 };
+        let mut headers = vec![Header::EMPTY; slots];
+        let result = RequestParser::with_limits(limits).parse(&self.buf, &mut headers);
+        let kind = match result {
+            Ok(Status::Partial) => return Parsed::Partial,
+            Ok(Status::Complete(r)) => return self.request(r, &headers),
+            Err(e) => e.kind,
+        };
+        self.misparse(kind)
+    }
+
+    /// h1parse's limits: its defaults, or what [`Bug::NoLimits`] and
+    /// [`Bug::SmallLimits`] make of them.
+    fn limits(&self) -> Limits {
+        if self.bug(Bug::NoLimits) {
             Limits {
                 max_head: 1 << 24,
                 max_uri: 1 << 24,
@@ -582,57 +631,59 @@ impl<'a> Connection<'a> {
             }
         } else {
             Limits::DEFAULT
+        }
+    }
+
+    /// The request h1parse read (`r`, its fields in `headers`), as the
+    /// mock understands it, or the error a bug rejects it with.
+    fn request(&self, r: h1parse::Request, headers: &[Header]) -> Parsed {
+        let head = r.head(&self.buf, headers);
+        let target = String::from_utf8_lossy(head.target()).into_owned();
+        if self.bug(Bug::RejectAbsoluteForm) && !target.starts_with('/') && target != "*" {
+            return Parsed::Error(400);
+        }
+        if self.bug(Bug::RejectHigherMinor) && r.minor > 1 {
+            return Parsed::Error(505);
+        }
+        let body = if self.bug(Bug::DuplicateTeIgnored)
+            && field_lines(&self.buf[..r.head_len], b"transfer-encoding") > 1
+        {
+            BodyKind::None
+        } else {
+            r.body
         };
-        let slots = if self.bug(Bug::NoLimits) { 10_000 } else { 100 };
-        let mut headers = vec![Header::EMPTY; slots];
-        let result = RequestParser::with_limits(limits).parse(&self.buf, &mut headers);
-        let kind = match result {
-            Ok(Status::Partial) => return Parsed::Partial,
-            Ok(Status::Complete(r)) => {
-                let head = r.head(&self.buf, &headers);
-                let target = String::from_utf8_lossy(head.target()).into_owned();
-                if self.bug(Bug::RejectAbsoluteForm) && !target.starts_with('/') && target != "*" {
-                    return Parsed::Error(400);
-                }
-                if self.bug(Bug::RejectHigherMinor) && r.minor > 1 {
-                    return Parsed::Error(505);
-                }
-                let body = if self.bug(Bug::DuplicateTeIgnored)
-                    && field_lines(&self.buf[..r.head_len], b"transfer-encoding") > 1
-                {
-                    BodyKind::None
-                } else {
-                    r.body
-                };
-                return Parsed::Request(Req {
-                    method: String::from_utf8_lossy(head.method()).into_owned(),
-                    target,
-                    minor: r.minor,
-                    head_len: r.head_len,
-                    body,
-                    close: !r.keep_alive,
-                    keep_alive_10: r.minor == 0 && r.keep_alive,
-                    // h1parse drops a 100-continue expectation in HTTP/1.0 (RFC 9110
-                    // §10.1.1); the Continue10 bug needs to see it anyway.
-                    expect: if r.minor == 0
-                        && self.bug(Bug::Continue10)
-                        && head
-                            .header("expect")
-                            .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"))
-                    {
-                        Expect::Continue
-                    } else {
-                        r.expect
-                    },
-                    if_none_match: head
-                        .header("if-none-match")
-                        .map(|v| String::from_utf8_lossy(v).into_owned()),
-                    upgrade: head.header("upgrade").is_some(),
-                    sloppy: false,
-                });
-            }
-            Err(e) => e.kind,
-        };
+        Parsed::Request(Req {
+            method: String::from_utf8_lossy(head.method()).into_owned(),
+            target,
+            minor: r.minor,
+            head_len: r.head_len,
+            body,
+            close: !r.keep_alive,
+            keep_alive_10: r.minor == 0 && r.keep_alive,
+            // h1parse drops a 100-continue expectation in HTTP/1.0 (RFC 9110
+            // §10.1.1); the Continue10 bug needs to see it anyway.
+            expect: if r.minor == 0
+                && self.bug(Bug::Continue10)
+                && head
+                    .header("expect")
+                    .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"))
+            {
+                Expect::Continue
+            } else {
+                r.expect
+            },
+            if_none_match: head
+                .header("if-none-match")
+                .map(|v| String::from_utf8_lossy(v).into_owned()),
+            upgrade: head.header("upgrade").is_some(),
+            sloppy: false,
+        })
+    }
+
+    /// What the mock makes of a request h1parse rejected with `kind`: the
+    /// sloppy parser's reading where a bug tolerates the error, else the
+    /// error's status (or the wrong one a bug gives).
+    fn misparse(&self, kind: ErrorKind) -> Parsed {
         let numbers = self.bug(Bug::LenientNumbers);
         let sloppy =
             |lf_ok: bool, cl_wins: bool| match sloppy_parse(&self.buf, lf_ok, cl_wins, numbers) {

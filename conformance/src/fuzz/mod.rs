@@ -240,52 +240,9 @@ pub async fn fuzz(
     progress: Option<Box<dyn Fn(Progress) + Send + Sync>>,
     interrupt: Option<tokio::sync::oneshot::Receiver<()>>,
 ) -> Result<Summary, StartError> {
-    let mut prepared = Vec::new();
-    let mut notes = Vec::new();
-    for t in targets {
-        let canary = canary_bytes(&t.vars);
-        let status = canary_status(&t.addr, &canary, &cfg)
-            .await
-            .map_err(|e| StartError::Unreachable(format!("{} ({}): {e}", t.name, t.addr)))?;
-        let pipelines = pipelines(&t, &canary, &cfg).await;
-        if !pipelines {
-            notes.push(format!(
-                "{}: does not answer a request pipelined behind one with a body (preflight): only the first request of each input is expected to be answered",
-                t.name
-            ));
-        }
-        prepared.push(Prepared {
-            target: t,
-            canary,
-            canary_status: status,
-            pipelines,
-        });
-    }
+    let (prepared, notes) = prepare(targets, &cfg).await?;
     let grammar = Grammar::new(&prepared[0].target.vars, seeds);
-    let run = Arc::new(Run {
-        cfg: cfg.clone(),
-        targets: prepared,
-        grammar,
-        next: AtomicU64::new(0),
-        inputs: AtomicU64::new(0),
-        exchanges: AtomicU64::new(0),
-        duplicates: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
-        stopped: Mutex::new(None),
-        seen: Mutex::new(HashSet::new()),
-        hits: Mutex::new(BTreeMap::new()),
-        revive: tokio::sync::Mutex::new(()),
-        recent: Mutex::new(std::collections::VecDeque::new()),
-        generation: AtomicU64::new(0),
-        paused: AtomicBool::new(false),
-        refuted: AtomicU64::new(0),
-        no_half_close: AtomicBool::new(false),
-        notes: Mutex::new(notes),
-        lenient: Mutex::new(BTreeMap::new()),
-        findings: Mutex::new(Vec::new()),
-        watch,
-        started: Instant::now(),
-    });
+    let run = Arc::new(Run::new(cfg.clone(), prepared, grammar, notes, watch));
     let mut workers = Vec::new();
     for _ in 0..cfg.jobs.max(1) {
         let run = run.clone();
@@ -322,38 +279,110 @@ pub async fn fuzz(
         }
     }
     run.stop.store(true, Ordering::Relaxed);
-    let mut findings = run.findings.lock().expect("findings").clone();
-    findings.sort_by_key(|f| f.iteration);
-    let hits = run.hits.lock().expect("hits").clone();
-    for f in &mut findings {
-        if let Some(sigs) = hits.get(&f.root) {
-            f.hits = sigs.values().sum::<u64>().max(1);
-            f.variants = sigs
-                .iter()
-                .filter(|(s, _)| **s != f.signature)
-                .map(|(s, n)| (s.clone(), *n))
-                .collect();
+    Ok(run.summary())
+}
+
+/// Asks each target for its canary status and whether it answers a
+/// pipelined request, in order; the notes say which do not pipeline.
+async fn prepare(
+    targets: Vec<FuzzTarget>,
+    cfg: &Config,
+) -> Result<(Vec<Prepared>, Vec<String>), StartError> {
+    let mut prepared = Vec::new();
+    let mut notes = Vec::new();
+    for t in targets {
+        let canary = canary_bytes(&t.vars);
+        let status = canary_status(&t.addr, &canary, cfg)
+            .await
+            .map_err(|e| StartError::Unreachable(format!("{} ({}): {e}", t.name, t.addr)))?;
+        let pipelines = pipelines(&t, &canary, cfg).await;
+        if !pipelines {
+            notes.push(format!(
+                "{}: does not answer a request pipelined behind one with a body (preflight): only the first request of each input is expected to be answered",
+                t.name
+            ));
+        }
+        prepared.push(Prepared {
+            target: t,
+            canary,
+            canary_status: status,
+            pipelines,
+        });
+    }
+    Ok((prepared, notes))
+}
+
+impl Run {
+    /// A run that has sent nothing yet.
+    fn new(
+        cfg: Config,
+        targets: Vec<Prepared>,
+        grammar: Grammar,
+        notes: Vec<String>,
+        watch: Option<Arc<dyn Watch>>,
+    ) -> Run {
+        Run {
+            cfg,
+            targets,
+            grammar,
+            next: AtomicU64::new(0),
+            inputs: AtomicU64::new(0),
+            exchanges: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            stopped: Mutex::new(None),
+            seen: Mutex::new(HashSet::new()),
+            hits: Mutex::new(BTreeMap::new()),
+            revive: tokio::sync::Mutex::new(()),
+            recent: Mutex::new(std::collections::VecDeque::new()),
+            generation: AtomicU64::new(0),
+            paused: AtomicBool::new(false),
+            refuted: AtomicU64::new(0),
+            no_half_close: AtomicBool::new(false),
+            notes: Mutex::new(notes),
+            lenient: Mutex::new(BTreeMap::new()),
+            findings: Mutex::new(Vec::new()),
+            watch,
+            started: Instant::now(),
         }
     }
-    let mut by_class = BTreeMap::new();
-    for f in &findings {
-        *by_class.entry(f.class.name().to_string()).or_insert(0) += 1;
+
+    /// What the run found, once its workers are done: findings in
+    /// iteration order, each with the hits and variants of its root cause.
+    fn summary(&self) -> Summary {
+        let mut findings = self.findings.lock().expect("findings").clone();
+        findings.sort_by_key(|f| f.iteration);
+        let hits = self.hits.lock().expect("hits").clone();
+        for f in &mut findings {
+            if let Some(sigs) = hits.get(&f.root) {
+                f.hits = sigs.values().sum::<u64>().max(1);
+                f.variants = sigs
+                    .iter()
+                    .filter(|(s, _)| **s != f.signature)
+                    .map(|(s, n)| (s.clone(), *n))
+                    .collect();
+            }
+        }
+        let mut by_class = BTreeMap::new();
+        for f in &findings {
+            *by_class.entry(f.class.name().to_string()).or_insert(0) += 1;
+        }
+        let stopped = self.stopped.lock().expect("stopped").clone();
+        let notes = self.notes.lock().expect("notes").clone();
+        let lenient = self.lenient.lock().expect("lenient").clone();
+        Summary {
+            seed: self.cfg.seed,
+            inputs: self.inputs.load(Ordering::Relaxed),
+            exchanges: self.exchanges.load(Ordering::Relaxed),
+            seconds: self.started.elapsed().as_secs_f64(),
+            findings,
+            by_class,
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+            stopped,
+            notes,
+            lenient,
+        }
     }
-    let stopped = run.stopped.lock().expect("stopped").clone();
-    let notes = run.notes.lock().expect("notes").clone();
-    let lenient = run.lenient.lock().expect("lenient").clone();
-    Ok(Summary {
-        seed: cfg.seed,
-        inputs: run.inputs.load(Ordering::Relaxed),
-        exchanges: run.exchanges.load(Ordering::Relaxed),
-        seconds: run.started.elapsed().as_secs_f64(),
-        findings,
-        by_class,
-        duplicates: run.duplicates.load(Ordering::Relaxed),
-        stopped,
-        notes,
-        lenient,
-    })
 }
 
 impl Run {
@@ -715,47 +744,89 @@ impl Run {
         }
         let single = self.targets.len() == 1;
         self.paused.store(true, Ordering::Relaxed);
-        if dead.kind == Kind::NoAnswer && single {
-            for _ in 0..3 {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                if self.health(0).await.is_none() {
-                    self.note(format!(
-                        "after input {i} the target answered no plain GET for a while, then did again: slow, not hung (not reported)"
-                    ));
-                    self.paused.store(false, Ordering::Relaxed);
-                    return true;
-                }
-            }
+        if dead.kind == Kind::NoAnswer && single && self.answers_again(i).await {
+            return true;
         }
         let restart = match &self.watch {
             Some(w) if single => w.restart(),
             _ => Err("no --spawn: not replayed on a fresh server".into()),
         };
         if let Err(why) = restart {
-            let mut f = record(
-                self,
-                i,
-                input.clone(),
-                input,
-                dead.clone(),
-                vec![who],
-                Vec::new(),
-            );
-            f.confirmed = why;
-            if self.hit(&dead) {
-                self.found(f);
-            }
-            self.halt(&format!("the target is gone ({})", dead.detail));
+            self.gone_unreplayed(i, input, dead, who, why);
             return false;
         }
         self.generation.fetch_add(1, Ordering::Relaxed);
-        // The input judged last, or any other in flight, may be the one.
+        let suspects = self.suspects(i, input);
+        let outcome = self.replay_suspects(i, suspects, &dead, who).await;
+        if let Some(w) = &self.watch {
+            if let Err(why) = w.restart() {
+                self.halt(&format!("the target could not be restarted: {why}"));
+                return false;
+            }
+        }
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.paused.store(false, Ordering::Relaxed);
+        outcome
+    }
+
+    /// Whether the target, which answered nothing after input `i`, answers
+    /// a plain GET again within a few seconds: then it was slow, not hung,
+    /// and the run is resumed.
+    async fn answers_again(&self, i: u64) -> bool {
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if self.health(0).await.is_none() {
+                self.note(format!(
+                    "after input {i} the target answered no plain GET for a while, then did again: slow, not hung (not reported)"
+                ));
+                self.paused.store(false, Ordering::Relaxed);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The target is gone and cannot be replayed on a fresh server (`why`):
+    /// input `i` is recorded as it is, unconfirmed, and the run stops.
+    fn gone_unreplayed(&self, i: u64, input: Input, dead: Verdict, who: String, why: String) {
+        let mut f = record(
+            self,
+            i,
+            input.clone(),
+            input,
+            dead.clone(),
+            vec![who],
+            Vec::new(),
+        );
+        f.confirmed = why;
+        if self.hit(&dead) {
+            self.found(f);
+        }
+        self.halt(&format!("the target is gone ({})", dead.detail));
+    }
+
+    /// The inputs that may have stopped the target: input `i` first (the
+    /// one judged last), then every other in flight, newest first.
+    fn suspects(&self, i: u64, input: Input) -> Vec<(u64, Input)> {
         let mut suspects = vec![(i, input)];
         for (j, other) in self.recent.lock().expect("recent").iter().rev() {
             if suspects.iter().all(|(_, s)| s.bytes != other.bytes) {
                 suspects.push((*j, other.clone()));
             }
         }
+        suspects
+    }
+
+    /// Replays the suspects, one by one, on a fresh server; the first that
+    /// stops it is shrunk there and recorded. Returns whether the run goes
+    /// on.
+    async fn replay_suspects(
+        self: &Arc<Self>,
+        i: u64,
+        suspects: Vec<(u64, Input)>,
+        dead: &Verdict,
+        who: String,
+    ) -> bool {
         let mut culprit = None;
         for (j, suspect) in &suspects {
             if let Some(again) = self.stops_fresh(suspect).await {
@@ -763,7 +834,7 @@ impl Run {
                 break;
             }
         }
-        let outcome = match culprit {
+        match culprit {
             None => {
                 self.note(format!(
                     "after input {i} the target was gone ({}), but none of the {} inputs sent last stops a fresh server alone: not reported",
@@ -791,16 +862,7 @@ impl Run {
                 }
                 true
             }
-        };
-        if let Some(w) = &self.watch {
-            if let Err(why) = w.restart() {
-                self.halt(&format!("the target could not be restarted: {why}"));
-                return false;
-            }
         }
-        self.generation.fetch_add(1, Ordering::Relaxed);
-        self.paused.store(false, Ordering::Relaxed);
-        outcome
     }
 
     /// On a fresh server: send `input`, then check that the server is

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
@@ -88,6 +89,33 @@ pub async fn exchange(
     };
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
+    let (sent, write_failed) = write_input(&mut wr, input, canary, wire.step).await;
+    let mut half_closed = false;
+    if wire.half_close && !write_failed {
+        half_closed = wr.shutdown().await.is_ok();
+    }
+    let (received, end) = read_answers(&mut rd, &sent, wire).await;
+    Ok(Transcript {
+        sent,
+        received,
+        end,
+        write_failed,
+        silence_broken: None,
+        half_closed,
+        await_missed: None,
+        quiet_before_close: None,
+    })
+}
+
+/// Writes `input`, piece by piece with its pauses, and `canary` with the
+/// last piece: the bytes written, and whether a write failed (or took
+/// longer than `step`).
+async fn write_input(
+    wr: &mut OwnedWriteHalf,
+    input: &Input,
+    canary: &[u8],
+    step: Duration,
+) -> (Vec<u8>, bool) {
     let mut sent = Vec::with_capacity(input.bytes.len() + canary.len());
     let mut write_failed = false;
     let mut from = 0;
@@ -110,7 +138,7 @@ pub async fn exchange(
         if piece.is_empty() {
             continue;
         }
-        match timeout(wire.step, wr.write_all(piece)).await {
+        match timeout(step, wr.write_all(piece)).await {
             Ok(Ok(())) => sent.extend_from_slice(piece),
             _ => {
                 write_failed = true;
@@ -123,10 +151,14 @@ pub async fn exchange(
             None => {}
         }
     }
-    let mut half_closed = false;
-    if wire.half_close && !write_failed {
-        half_closed = wr.shutdown().await.is_ok();
-    }
+    (sent, write_failed)
+}
+
+/// Reads what the server sends until it closes or resets, goes quiet for
+/// `wire.idle` (or the grace once it has answered `sent`), sends more than
+/// [`MAX_RECEIVED`], or ten idle times have passed: the bytes, and how the
+/// connection ended.
+async fn read_answers(rd: &mut OwnedReadHalf, sent: &[u8], wire: Wire) -> (Vec<u8>, End) {
     let mut received = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let deadline = Instant::now() + wire.idle * 10;
@@ -142,7 +174,7 @@ pub async fn exchange(
             Ok(Ok(n)) => {
                 received.extend_from_slice(&chunk[..n]);
                 if let Some((expect, grace)) = wire.grace {
-                    if crate::observe::complete_finals(&sent, &received) >= expect {
+                    if crate::observe::complete_finals(sent, &received) >= expect {
                         idle = grace;
                     }
                 }
@@ -150,14 +182,5 @@ pub async fn exchange(
             Ok(Err(_)) => break End::Reset,
         }
     };
-    Ok(Transcript {
-        sent,
-        received,
-        end,
-        write_failed,
-        silence_broken: None,
-        half_closed,
-        await_missed: None,
-        quiet_before_close: None,
-    })
+    (received, end)
 }

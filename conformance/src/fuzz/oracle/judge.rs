@@ -65,6 +65,10 @@ impl Canary {
     }
 }
 
+/// What [`judge`] returns: `Ok(None)` nothing wrong, `Ok(Some(_))` a
+/// verdict, `Err(label)` a leniency.
+type Judged = Result<Option<Verdict>, String>;
+
 /// Judges one exchange against the strict and the lenient reading of
 /// what was sent; `half_closed` says we sent FIN after the bytes (the fast
 /// path). `Ok(None)`: nothing wrong; `Err(label)`: the server read on past
@@ -79,29 +83,14 @@ pub fn judge(
     half_closed: bool,
 ) -> Result<Option<Verdict>, String> {
     let answers = finals(o);
-    // A 101, or a 2xx to CONNECT, ends HTTP on the connection: what
-    // follows is another protocol's, nothing to judge.
-    let switched = o.responses.iter().any(|r| r.status == 101)
-        || [strict, lenient].iter().any(|rd| {
-            rd.requests
-                .iter()
-                .zip(&answers)
-                .any(|(q, r)| q.method == b"CONNECT" && (200..300).contains(&r.status))
-        });
-    if switched {
+    if switched(strict, lenient, o, &answers) {
         return Ok(None);
     }
     if let Some(v) = malformed(strict, lenient, o, sent, &answers) {
         return Ok(Some(v));
     }
     let m = answers.len();
-    let n = strict.requests.len();
     let label = strict.stop.label();
-    let desync = |kind: Desync, detail: String, confirm: bool| {
-        Ok(Some(
-            Verdict::new(Kind::Desync(kind), Some(&label), detail).to_confirm(confirm),
-        ))
-    };
     // A response that announced the close must be the last.
     if let Some(i) = answers[..m.saturating_sub(1)]
         .iter()
@@ -109,6 +98,7 @@ pub fn judge(
     {
         return desync(
             Desync::AfterClose,
+            &label,
             format!(
                 "response {} announced the close, then {} more came",
                 i + 1,
@@ -117,105 +107,69 @@ pub fn judge(
             false,
         );
     }
+    if let Some(judged) = extra_answers(strict, lenient, o, sent, canary, &answers) {
+        return judged;
+    }
+    if let Some(v) = canary_check(strict, lenient, &answers, canary, o.end == End::Open, sent) {
+        return desync(Desync::Canary, &label, v, false);
+    }
+    missing_answers(strict, lenient, o, canary, &answers, half_closed)
+}
+
+/// A desync verdict of `kind` at the strict reading's stop `label`, to be
+/// confirmed on the slow path when `confirm`.
+fn desync(kind: Desync, label: &str, detail: String, confirm: bool) -> Judged {
+    Ok(Some(
+        Verdict::new(Kind::Desync(kind), Some(label), detail).to_confirm(confirm),
+    ))
+}
+
+/// Whether the connection left HTTP: a 101, or a 2xx to CONNECT, ends
+/// HTTP on the connection; what follows is another protocol's, nothing to
+/// judge.
+fn switched(strict: &Reading, lenient: &Reading, o: &Observation, answers: &[&Seen]) -> bool {
+    o.responses.iter().any(|r| r.status == 101)
+        || [strict, lenient].iter().any(|rd| {
+            rd.requests
+                .iter()
+                .zip(answers)
+                .any(|(q, r)| q.method == b"CONNECT" && (200..300).contains(&r.status))
+        })
+}
+
+/// More answers than either reading has room for: a desync, unless the
+/// server coherently read on past the strict reading's error (then
+/// `Err(label)`, a leniency). `None` when the count is within bounds.
+fn extra_answers(
+    strict: &Reading,
+    lenient: &Reading,
+    o: &Observation,
+    sent: &[u8],
+    canary: Canary,
+    answers: &[&Seen],
+) -> Option<Judged> {
+    let m = answers.len();
+    let n = strict.requests.len();
     let max = match (strict.max_answers(), lenient.max_answers()) {
         (Some(a), Some(b)) => Some(a.max(b)),
         _ => None,
     };
-    if let Some(max) = max.filter(|max| m > *max) {
-        if early_answer_then_refusal(strict, lenient, &answers, o, max) {
-            return Ok(None);
-        }
-        let refused = answers.get(n).is_some_and(|r| refuses(r.status));
-        if let Stop::Error {
-            kind, offset, body, ..
-        } = strict.stop
-        {
-            // CL+TE: whatever its reading, the server had to close (§6.3 rule 3).
-            let cl_te = kind == ErrorKind::ContentLengthWithTransferEncoding;
-            let coherent = !cl_te && resumes_coherently(sent, offset, canary, &answers[n + 1..]);
-            // A head-level error whose message still ends at its empty
-            // line, refused and then read past coherently: the refusal was
-            // allowed, and reading on (where §2.2 says SHOULD close) framed
-            // nothing otherwise than RFC 9112 does.
-            let body_error = body || body_framing(kind);
-            if coherent && refused && body_error {
-                return desync(
-                    Desync::AfterError,
-                    format!(
-                        "answered {} to a message it cannot frame ({}), then read on instead of closing",
-                        answers[n].status,
-                        strict.stop.describe()
-                    ),
-                    false,
-                );
-            }
-            if coherent && body_error {
-                return desync(
-                    Desync::ReadOn,
-                    format!(
-                        "read on past a message whose body cannot be framed ({}): it chose a length RFC 9112 does not give, and answered {} more",
-                        strict.stop.describe(),
-                        m - n - 1
-                    ),
-                    false,
-                );
-            }
-            if coherent {
-                return Err(label);
-            }
-        }
-        return desync(
-            Desync::Extra,
-            format!(
-                "{m} responses, but the bytes hold {n} request(s) ({}; at most {max} answers)",
-                strict.stop.describe()
-            ),
-            false,
-        );
+    let max = max.filter(|max| m > *max)?;
+    if early_answer_then_refusal(strict, lenient, answers, o, max) {
+        return Some(Ok(None));
     }
-    if let Some(v) = canary_check(strict, lenient, &answers, canary, o.end == End::Open, sent) {
-        return desync(Desync::Canary, v, false);
+    if let Some(judged) = read_past_error(strict, sent, canary, answers) {
+        return Some(judged);
     }
-    let whole: Vec<&Reading> = [strict, lenient]
-        .into_iter()
-        .filter(|r| r.stop == Stop::End)
-        .collect();
-    // A target that does not pipeline owes an answer to the first request only.
-    let least = whole.iter().map(|r| r.requests.len()).min().map(|n| {
-        if canary.pipelines {
-            n
-        } else {
-            n.min(1)
-        }
-    });
-    if let Some(need) = least.filter(|need| m < *need) {
-        let refused = answers
-            .iter()
-            .any(|r| r.status >= 400 || r.has("connection: close"));
-        if !refused {
-            if o.end == End::Open {
-                return desync(
-                    Desync::Swallowed,
-                    format!(
-                        "{m} responses to {need} requests, and the server waits for more: it took part of the bytes as a body or head"
-                    ),
-                    half_closed,
-                );
-            }
-            // A server may close after any response (RFC 9112 §9.3, §9.6):
-            // after an answer, a close says nothing about how it read; and
-            // a message RFC 9112 rejects may be refused by a close alone.
-            if m > 0 || strict.stop != Stop::End {
-                return Ok(None);
-            }
-            return desync(
-                Desync::Dropped,
-                format!("{m} responses to {need} requests, then a close without a word"),
-                half_closed,
-            );
-        }
-    }
-    Ok(None)
+    Some(desync(
+        Desync::Extra,
+        &strict.stop.label(),
+        format!(
+            "{m} responses, but the bytes hold {n} request(s) ({}; at most {max} answers)",
+            strict.stop.describe()
+        ),
+        false,
+    ))
 }
 
 /// One answer more than the readings allow, the last a refusal, then a
@@ -239,6 +193,120 @@ fn early_answer_then_refusal(
         && answers.len() == max + 1
         && o.end.is_closed()
         && answers.last().is_some_and(|r| r.status >= 400)
+}
+
+/// The extra answers after a strict error: how the server read on past
+/// the message it should have rejected, when it did so coherently. `None`
+/// when there is no error or the answers after it are not coherent.
+fn read_past_error(
+    strict: &Reading,
+    sent: &[u8],
+    canary: Canary,
+    answers: &[&Seen],
+) -> Option<Judged> {
+    let m = answers.len();
+    let n = strict.requests.len();
+    let label = strict.stop.label();
+    let refused = answers.get(n).is_some_and(|r| refuses(r.status));
+    let Stop::Error {
+        kind, offset, body, ..
+    } = strict.stop
+    else {
+        return None;
+    };
+    // CL+TE: whatever its reading, the server had to close (§6.3 rule 3).
+    let cl_te = kind == ErrorKind::ContentLengthWithTransferEncoding;
+    let coherent = !cl_te && resumes_coherently(sent, offset, canary, &answers[n + 1..]);
+    // A head-level error whose message still ends at its empty
+    // line, refused and then read past coherently: the refusal was
+    // allowed, and reading on (where §2.2 says SHOULD close) framed
+    // nothing otherwise than RFC 9112 does.
+    let body_error = body || body_framing(kind);
+    if coherent && refused && body_error {
+        return Some(desync(
+            Desync::AfterError,
+            &label,
+            format!(
+                "answered {} to a message it cannot frame ({}), then read on instead of closing",
+                answers[n].status,
+                strict.stop.describe()
+            ),
+            false,
+        ));
+    }
+    if coherent && body_error {
+        return Some(desync(
+            Desync::ReadOn,
+            &label,
+            format!(
+                "read on past a message whose body cannot be framed ({}): it chose a length RFC 9112 does not give, and answered {} more",
+                strict.stop.describe(),
+                m - n - 1
+            ),
+            false,
+        ));
+    }
+    if coherent {
+        return Some(Err(label));
+    }
+    None
+}
+
+/// Fewer answers than the requests both whole readings agree on, and no
+/// refusal: the server waits for more (part of the bytes taken as a body
+/// or head) or closed without a word.
+fn missing_answers(
+    strict: &Reading,
+    lenient: &Reading,
+    o: &Observation,
+    canary: Canary,
+    answers: &[&Seen],
+    half_closed: bool,
+) -> Judged {
+    let m = answers.len();
+    let label = strict.stop.label();
+    let whole: Vec<&Reading> = [strict, lenient]
+        .into_iter()
+        .filter(|r| r.stop == Stop::End)
+        .collect();
+    // A target that does not pipeline owes an answer to the first request only.
+    let least = whole.iter().map(|r| r.requests.len()).min().map(|n| {
+        if canary.pipelines {
+            n
+        } else {
+            n.min(1)
+        }
+    });
+    if let Some(need) = least.filter(|need| m < *need) {
+        let refused = answers
+            .iter()
+            .any(|r| r.status >= 400 || r.has("connection: close"));
+        if !refused {
+            if o.end == End::Open {
+                return desync(
+                    Desync::Swallowed,
+                    &label,
+                    format!(
+                        "{m} responses to {need} requests, and the server waits for more: it took part of the bytes as a body or head"
+                    ),
+                    half_closed,
+                );
+            }
+            // A server may close after any response (RFC 9112 §9.3, §9.6):
+            // after an answer, a close says nothing about how it read; and
+            // a message RFC 9112 rejects may be refused by a close alone.
+            if m > 0 || strict.stop != Stop::End {
+                return Ok(None);
+            }
+            return desync(
+                Desync::Dropped,
+                &label,
+                format!("{m} responses to {need} requests, then a close without a word"),
+                half_closed,
+            );
+        }
+    }
+    Ok(None)
 }
 
 /// Whether the answers after the one to the rejected message are what a

@@ -59,57 +59,8 @@ pub fn forwarded(
             ),
         ));
     }
-    // The messages a front end may forward: those of the reading, and the
-    // one it stopped at (a lenient front end forwards it), by target.
-    let mut cands: Vec<(Vec<u8>, Option<u64>)> = lenient
-        .requests
-        .iter()
-        .map(|q| (origin_form(&q.target).to_vec(), Some(q.body_len)))
-        .collect();
-    if matches!(lenient.stop, Stop::Error { .. } | Stop::Partial) {
-        // The stuck message's own target: the second word of its first
-        // line (the lenient reading removed no bytes before it that matter
-        // for finding the line; search the original bytes from its end).
-        let at = lenient
-            .requests
-            .last()
-            .map_or(0, |q| lenient.original(q.span.end));
-        let line = sent.get(at..).unwrap_or_default();
-        let line = line.split(|b| *b == b'\n').next().unwrap_or_default();
-        if let Some(t) = line.split(|b| *b == b' ').filter(|w| !w.is_empty()).nth(1) {
-            cands.push((origin_form(t).to_vec(), None));
-        }
-        // A front end that tolerated it (a bad target or version, a field
-        // it skipped) reads on after its head: what follows is forwardable.
-        let rest = sent.get(at..).unwrap_or_default();
-        if let Some(end) = head_end(rest) {
-            for q in read_lenient(&rest[end..]).requests {
-                cands.push((origin_form(&q.target).to_vec(), None));
-            }
-        }
-    }
-    // Past a message RFC 9112 rejects there is no reading: a front end
-    // that read on may resume at any line after it. A head it tolerated
-    // (a bad target or version, a field it skipped) framed by its own
-    // Content-Length or chunked body is a leniency, as on the wire; a body
-    // whose framing RFC 9112 rejects, read past, is `read-on`.
-    let (after, tolerated_head) = match lenient.stop {
-        Stop::Error { kind, body, .. } => {
-            let at = lenient
-                .requests
-                .last()
-                .map_or(0, |q| lenient.original(q.span.end));
-            let rest = sent.get(at..).unwrap_or_default();
-            let lines: Vec<Vec<u8>> = rest
-                .split(|b| *b == b'\n')
-                .skip(1)
-                .filter_map(|l| l.split(|b| *b == b' ').filter(|w| !w.is_empty()).nth(1))
-                .map(|t| origin_form(t).to_vec())
-                .collect();
-            (lines, !body && !body_framing(kind))
-        }
-        _ => (Vec::new(), false),
-    };
+    let cands = candidates(lenient, sent);
+    let (after, tolerated_head) = after_error(lenient, sent);
     let mut next = 0;
     for (i, r) in got.iter().enumerate() {
         let target = origin_form(&r.target);
@@ -157,6 +108,73 @@ pub fn forwarded(
         next = j + 1;
     }
     None
+}
+
+/// The messages a front end may forward, by target (origin-form) and body
+/// length when known: those of the reading, and the one it stopped at (a
+/// lenient front end forwards it), with what follows its head.
+fn candidates(lenient: &Reading, sent: &[u8]) -> Vec<(Vec<u8>, Option<u64>)> {
+    let mut cands: Vec<(Vec<u8>, Option<u64>)> = lenient
+        .requests
+        .iter()
+        .map(|q| (origin_form(&q.target).to_vec(), Some(q.body_len)))
+        .collect();
+    if matches!(lenient.stop, Stop::Error { .. } | Stop::Partial) {
+        // The stuck message's own target: the second word of its first
+        // line (the lenient reading removed no bytes before it that matter
+        // for finding the line; search the original bytes from its end).
+        let at = stuck_at(lenient);
+        let line = sent.get(at..).unwrap_or_default();
+        let line = line.split(|b| *b == b'\n').next().unwrap_or_default();
+        if let Some(t) = line.split(|b| *b == b' ').filter(|w| !w.is_empty()).nth(1) {
+            cands.push((origin_form(t).to_vec(), None));
+        }
+        // A front end that tolerated it (a bad target or version, a field
+        // it skipped) reads on after its head: what follows is forwardable.
+        let rest = sent.get(at..).unwrap_or_default();
+        if let Some(end) = head_end(rest) {
+            for q in read_lenient(&rest[end..]).requests {
+                cands.push((origin_form(&q.target).to_vec(), None));
+            }
+        }
+    }
+    cands
+}
+
+/// Where, in the bytes sent, the message the lenient reading stopped at
+/// starts: after the last request it read.
+fn stuck_at(lenient: &Reading) -> usize {
+    lenient
+        .requests
+        .last()
+        .map_or(0, |q| lenient.original(q.span.end))
+}
+
+/// The targets of the lines after the message the lenient reading
+/// rejected, and whether it was a tolerated head rather than a body whose
+/// framing RFC 9112 rejects. Nothing when the reading did not stop at an
+/// error.
+///
+/// Past a message RFC 9112 rejects there is no reading: a front end
+/// that read on may resume at any line after it. A head it tolerated
+/// (a bad target or version, a field it skipped) framed by its own
+/// Content-Length or chunked body is a leniency, as on the wire; a body
+/// whose framing RFC 9112 rejects, read past, is `read-on`.
+fn after_error(lenient: &Reading, sent: &[u8]) -> (Vec<Vec<u8>>, bool) {
+    match lenient.stop {
+        Stop::Error { kind, body, .. } => {
+            let at = stuck_at(lenient);
+            let rest = sent.get(at..).unwrap_or_default();
+            let lines: Vec<Vec<u8>> = rest
+                .split(|b| *b == b'\n')
+                .skip(1)
+                .filter_map(|l| l.split(|b| *b == b' ').filter(|w| !w.is_empty()).nth(1))
+                .map(|t| origin_form(t).to_vec())
+                .collect();
+            (lines, !body && !body_framing(kind))
+        }
+        _ => (Vec::new(), false),
+    }
 }
 
 #[cfg(test)]

@@ -455,6 +455,9 @@ fn find_field(head: &[u8], name: &[u8]) -> Option<usize> {
         .map(|p| p + 1)
 }
 
+/// Reads `bytes` message after message with h1parse, bare LF line ends
+/// allowed when `bare_lf`; a request that starts at an offset in
+/// `last_at` is the last the connection carries.
 fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
     let mut requests = Vec::new();
     let mut pos = 0;
@@ -494,50 +497,13 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
                 pos += n;
                 body_len = n as u64;
             }
-            BodyKind::Chunked => {
-                let mut dec = ChunkedDecoder::new();
-                // The decoder's error offsets count from the body's start.
-                let body = pos;
-                let outcome = loop {
-                    match dec.decode(&bytes[pos..]) {
-                        // The last chunk, then a bare LF that ends the
-                        // (empty) trailer section: a line end the lenient
-                        // reading takes (RFC 9112 §2.2 MAY, trailer fields
-                        // are fields).
-                        Err(e)
-                            if bare_lf
-                                && e.kind == ErrorKind::BareLf
-                                && bytes[..(body + e.offset).min(bytes.len())]
-                                    .ends_with(b"\n0\r\n")
-                                && bytes.get(body + e.offset) == Some(&b'\n') =>
-                        {
-                            pos = body + e.offset + 1;
-                            break Ok(());
-                        }
-                        Err(e) => {
-                            break Err(Stop::Error {
-                                kind: e.kind,
-                                offset: (body + e.offset).min(bytes.len()),
-                                framing: true,
-                                body: true,
-                            })
-                        }
-                        Ok(c) => {
-                            pos += c.consumed;
-                            body_len += c.data.len() as u64;
-                            if c.done {
-                                break Ok(());
-                            }
-                            if c.consumed == 0 {
-                                break Err(Stop::Partial);
-                            }
-                        }
-                    }
-                };
-                if let Err(stop) = outcome {
-                    break stop;
+            BodyKind::Chunked => match chunked_body(bytes, pos, bare_lf) {
+                Ok((end, len)) => {
+                    pos = end;
+                    body_len = len;
                 }
-            }
+                Err(stop) => break stop,
+            },
         }
         let last = !req.keep_alive || last_at.contains(&start);
         requests.push(Req {
@@ -558,6 +524,47 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
         stop,
         removed: Vec::new(),
         used: Vec::new(),
+    }
+}
+
+/// Decodes the chunked body that starts at `pos`: where it ends and its
+/// decoded length, or where reading stops. `bare_lf`: a bare LF that ends
+/// the trailer section right after the last chunk ends it (the lenient
+/// reading: RFC 9112 §2.2 MAY, trailer fields are fields).
+fn chunked_body(bytes: &[u8], mut pos: usize, bare_lf: bool) -> Result<(usize, u64), Stop> {
+    let mut dec = ChunkedDecoder::new();
+    // The decoder's error offsets count from the body's start.
+    let body = pos;
+    let mut body_len = 0u64;
+    loop {
+        match dec.decode(&bytes[pos..]) {
+            Err(e)
+                if bare_lf
+                    && e.kind == ErrorKind::BareLf
+                    && bytes[..(body + e.offset).min(bytes.len())].ends_with(b"\n0\r\n")
+                    && bytes.get(body + e.offset) == Some(&b'\n') =>
+            {
+                return Ok((body + e.offset + 1, body_len));
+            }
+            Err(e) => {
+                return Err(Stop::Error {
+                    kind: e.kind,
+                    offset: (body + e.offset).min(bytes.len()),
+                    framing: true,
+                    body: true,
+                })
+            }
+            Ok(c) => {
+                pos += c.consumed;
+                body_len += c.data.len() as u64;
+                if c.done {
+                    return Ok((pos, body_len));
+                }
+                if c.consumed == 0 {
+                    return Err(Stop::Partial);
+                }
+            }
+        }
     }
 }
 
