@@ -294,8 +294,10 @@ fn missing_answers(
             }
             // A server may close after any response (RFC 9112 §9.3, §9.6):
             // after an answer, a close says nothing about how it read; and
-            // a message RFC 9112 rejects may be refused by a close alone.
-            if m > 0 || strict.stop != Stop::End {
+            // a message RFC 9112 rejects may be refused by a close alone
+            // (unless we half-closed first: then the close may be ours, and
+            // the slow path, which does not half-close, is asked).
+            if m > 0 || (strict.stop != Stop::End && !half_closed) {
                 return Ok(None);
             }
             return desync(
