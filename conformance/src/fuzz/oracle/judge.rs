@@ -534,7 +534,7 @@ mod tests {
             await_missed: None,
             quiet_before_close: None,
         };
-        let o = crate::observe::observe_with(&tr, &lenient.sent());
+        let o = crate::observe::observe_with(&tr, &super::super::pairing(&bytes));
         let c = Canary::after(input, 404, &strict);
         judge(&strict, &lenient, &o, &bytes, c, true)
             .ok()

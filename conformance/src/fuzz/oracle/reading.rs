@@ -237,6 +237,39 @@ impl Leniency {
     }
 }
 
+/// The requests responses are paired with: the lenient reading's, and past
+/// a head-level error that leaves the framing intact (a missing Host, a bad
+/// target or version), the message stuck there (its method) and the
+/// lenient reading of what follows its head, as a server that tolerated
+/// the error reads on. A HEAD such a server answers then gets a bodiless
+/// answer, as it should.
+pub fn pairing(bytes: &[u8]) -> Vec<crate::observe::SentRequest> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for _ in 0..16 {
+        let r = read_lenient(&bytes[from..]);
+        out.extend(r.sent());
+        let Stop::Error { framing: false, .. } = r.stop else {
+            break;
+        };
+        let at = from + r.original(r.requests.last().map_or(0, |q| q.span.end));
+        let rest = &bytes[at..];
+        let Some(end) = head_end(rest) else {
+            break;
+        };
+        let line = rest.trim_ascii_start();
+        let line = &line[..line.iter().position(|b| *b == b'\n').unwrap_or(line.len())];
+        let method = line.split(|b| *b == b' ').next().unwrap_or_default();
+        let minor = u8::from(!line.windows(8).any(|w| w == b"HTTP/1.0"));
+        out.push(crate::observe::SentRequest {
+            method: method.to_vec(),
+            minor,
+        });
+        from = at + end;
+    }
+    out
+}
+
 /// Reads `bytes` as RFC 9112 does, message after message, rejecting
 /// everything it may reject (h1parse's defaults).
 pub fn read(bytes: &[u8]) -> Reading {

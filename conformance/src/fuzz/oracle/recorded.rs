@@ -12,6 +12,10 @@ use crate::exchange::{End, Transcript};
 
 const CANARY: &[u8] = b"GET /h1spec-canary-404 HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
+/// A 404 with a body, as an application sends it.
+const NOT_FOUND: &[u8] =
+    b"HTTP/1.1 404 Not Found\r\nDate: x\r\nContent-Length: 10\r\n\r\nnot found\n";
+
 /// What the oracle must say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Want {
@@ -65,7 +69,7 @@ fn verdict(r: &Row) -> Want {
         await_missed: None,
         quiet_before_close: None,
     };
-    let o = crate::observe::observe_with(&tr, &lenient.sent());
+    let o = crate::observe::observe_with(&tr, &super::pairing(&bytes));
     let mut canary = Canary::after(r.sent, 404, &strict);
     canary.pipelines = r.pipelines;
     match judge(&strict, &lenient, &o, &bytes, canary, false) {
@@ -121,6 +125,10 @@ fn rows() -> Vec<Row> {
         // its stall is not a swallowed canary.
         Row { pipelines: false, ..row("no pipelining behind a body", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", std::slice::from_ref(&ok), Open, Clean) },
         row("the canary swallowed by a pipelining server", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", std::slice::from_ref(&ok), Open, Finding(Kind::Desync(Desync::Swallowed))),
+        // A HEAD after a message the readings refuse (no Host), answered
+        // without a body by a server that tolerated it: the canary's 404
+        // is no body of it.
+        row("bodiless HEAD answer after a tolerated missing Host", b"E / HTTP/1.1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n", &[NOT_FOUND.to_vec(), b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 57\r\n\r\n".to_vec(), NOT_FOUND.to_vec()], Open, Clean),
         // A 400 to a line of junk is not the canary's answer.
         row("junk line answered 400 twice", b"h\n\n", &[resp(400), resp_close(400)], Closed, Clean),
         row("canary answered 200 after junk", b"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", &[resp(400), ok.clone()], Open, Finding(Kind::Desync(Desync::Canary))),
@@ -194,7 +202,7 @@ fn recorded_verdict(sent: &[u8], received: &[u8], end: End) -> Option<String> {
         await_missed: None,
         quiet_before_close: None,
     };
-    let o = crate::observe::observe_with(&tr, &lenient.sent());
+    let o = crate::observe::observe_with(&tr, &super::pairing(&bytes));
     let canary = Canary::after(sent, 404, &strict);
     judge(&strict, &lenient, &o, &bytes, canary, false)
         .ok()
