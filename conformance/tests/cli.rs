@@ -587,18 +587,18 @@ fn results(o: &Output) -> std::collections::BTreeMap<String, (String, String)> {
 fn a_case_that_stops_the_target_is_named_and_the_target_restarted() {
     let mock = format!("{BIN} mock --listen 127.0.0.1:{{port}} --bug hang-on-negative-chunk");
     let only = "chunked.size-negative,chunked.size-0x,chunked.multiple-chunks,persistence";
-    let o = h1spec(&[
-        "--spawn",
-        &mock,
+    // Waits as a loaded machine needs: a restart and a GET must fit in them.
+    let slow = [
         "--only",
         only,
         "--wait",
-        "300",
-        "--timeout",
         "1000",
+        "--timeout",
+        "3000",
         "--format",
         "json",
-    ]);
+    ];
+    let o = h1spec(&[&["--spawn", mock.as_str()][..], &slow[..]].concat());
     let r = results(&o);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(
@@ -624,17 +624,7 @@ fn a_case_that_stops_the_target_is_named_and_the_target_restarted() {
 
     let target = Mock::start(&[Bug::HangOnNegativeChunk]).expect("mock");
     let addr = target.addr().to_string();
-    let o = h1spec(&[
-        &addr,
-        "--only",
-        only,
-        "--wait",
-        "300",
-        "--timeout",
-        "1000",
-        "--format",
-        "json",
-    ]);
+    let o = h1spec(&[&[addr.as_str()][..], &slow[..]].concat());
     let r = results(&o);
     assert!(
         r.iter()
