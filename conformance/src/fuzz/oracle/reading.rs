@@ -574,7 +574,7 @@ fn chunked_body(bytes: &[u8], mut pos: usize, bare_lf: bool) -> Result<(usize, u
             Err(e)
                 if bare_lf
                     && e.kind == ErrorKind::BareLf
-                    && bytes[..(body + e.offset).min(bytes.len())].ends_with(b"\n0\r\n")
+                    && ends_last_chunk(&bytes[..(body + e.offset).min(bytes.len())])
                     && bytes.get(body + e.offset) == Some(&b'\n') =>
             {
                 return Ok((body + e.offset + 1, body_len));
@@ -599,6 +599,16 @@ fn chunked_body(bytes: &[u8], mut pos: usize, bare_lf: bool) -> Result<(usize, u
             }
         }
     }
+}
+
+/// Whether `b` ends with a last-chunk line (`1*"0"` CRLF, RFC 9112 §7.1).
+fn ends_last_chunk(b: &[u8]) -> bool {
+    let Some(line) = b.strip_suffix(b"\r\n") else {
+        return false;
+    };
+    let start = line.iter().rposition(|c| *c == b'\n').map_or(0, |p| p + 1);
+    let zeros = &line[start..];
+    !zeros.is_empty() && zeros.iter().all(|c| *c == b'0')
 }
 
 /// Errors in the framing of a body (not of a head line).

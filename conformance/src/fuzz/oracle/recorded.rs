@@ -129,6 +129,8 @@ fn rows() -> Vec<Row> {
         // without a body by a server that tolerated it: the canary's 404
         // is no body of it.
         row("bodiless HEAD answer after a tolerated missing Host", b"E / HTTP/1.1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n", &[NOT_FOUND.to_vec(), b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 57\r\n\r\n".to_vec(), NOT_FOUND.to_vec()], Open, Clean),
+        // `00` is a last chunk too, and a bare LF may end the trailers.
+        row("last chunk 00 then a bare LF", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n00\r\n\n", &[ok.clone(), nf.clone()], Open, Clean),
         // A 400 to a line of junk is not the canary's answer.
         row("junk line answered 400 twice", b"h\n\n", &[resp(400), resp_close(400)], Closed, Clean),
         row("canary answered 200 after junk", b"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", &[resp(400), ok.clone()], Open, Finding(Kind::Desync(Desync::Canary))),
