@@ -507,6 +507,18 @@ async fn rerun_silent(
 /// during the concurrent run and no case run alone stopped it again).
 const UNNAMED_STOP: &str = "liveness.stopped";
 
+/// Whether a target just started answers a plain GET within three tries
+/// (a loaded machine may take a moment to schedule it).
+async fn answers_soon(target: &Target, opts: Options) -> bool {
+    for _ in 0..3 {
+        if answers_get(target, opts).await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
 /// Whether the target answers a plain GET on a new connection.
 async fn answers_get(target: &Target, opts: Options) -> bool {
     let get = format!(
@@ -540,10 +552,16 @@ async fn revive(
         .map_or("a case of the concurrent run".to_string(), |(id, _)| {
             format!("case {id}")
         });
-    let restarted = match &target.restart {
-        Some(Restart(again)) => again().is_ok() && answers_get(target, opts).await,
-        None => false,
+    // Why it could not be started again, if it could not.
+    let failed = match &target.restart {
+        Some(Restart(again)) => match again() {
+            Ok(()) if answers_soon(target, opts).await => None,
+            Ok(()) => Some("started again, it answered no plain GET".to_string()),
+            Err(e) => Some(e),
+        },
+        None => Some(String::new()),
     };
+    let restarted = failed.is_none();
     stopped.push(CaseResult {
         id: format!(
             "liveness.{}",
@@ -575,9 +593,9 @@ async fn revive(
     Some(format!(
         "the target no longer answers a plain GET (it stopped after {who}; see liveness.*): this silence cannot be judged{}",
         if target.restart.is_some() {
-            ", and starting it again failed"
+            format!(", and starting it again failed: {}", failed.unwrap_or_default())
         } else {
-            " (with --spawn it would be started again)"
+            " (with --spawn it would be started again)".to_string()
         }
     ))
 }
