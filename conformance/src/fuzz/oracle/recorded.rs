@@ -7,7 +7,7 @@
 use pretty_assertions::assert_eq;
 
 use super::reading::Leniency;
-use super::{judge, read, read_lenient, Canary, Desync, Kind};
+use super::{judge, read, read_lenient, Canary, Desync, Kind, Verdict};
 use crate::exchange::{End, Transcript};
 
 const CANARY: &[u8] = b"GET /h1spec-canary-404 HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -56,23 +56,25 @@ fn row(name: &'static str, sent: &'static [u8], got: &[Vec<u8>], end: End, want:
     }
 }
 
-fn verdict(r: &Row) -> Want {
-    let bytes = [r.sent, CANARY].concat();
+/// The oracle's verdict on `sent` (then the canary) answered with
+/// `received`, judged as on the slow path (no half-close).
+fn judged(
+    sent: &[u8],
+    received: &[u8],
+    end: End,
+    pipelines: bool,
+) -> Result<Option<Verdict>, String> {
+    let bytes = [sent, CANARY].concat();
     let (strict, lenient) = (read(&bytes), read_lenient(&bytes));
-    let tr = Transcript {
-        sent: bytes.clone(),
-        received: r.received.clone(),
-        end: r.end,
-        write_failed: false,
-        silence_broken: None,
-        half_closed: false,
-        await_missed: None,
-        quiet_before_close: None,
-    };
+    let tr = Transcript::plain(&bytes, received, end);
     let o = crate::observe::observe_with(&tr, &super::pairing(&bytes));
-    let mut canary = Canary::after(r.sent, 404, &strict);
-    canary.pipelines = r.pipelines;
-    match judge(&strict, &lenient, &o, &bytes, canary, false) {
+    let mut canary = Canary::after(sent, 404, &strict);
+    canary.pipelines = pipelines;
+    judge(&strict, &lenient, &o, &bytes, canary, false)
+}
+
+fn verdict(r: &Row) -> Want {
+    match judged(r.sent, &r.received, r.end, r.pipelines) {
         Ok(None) => Want::Clean,
         Ok(Some(v)) => Want::Finding(v.kind),
         Err(_) => Want::Lenient,
@@ -192,21 +194,7 @@ fn unescape(s: &str) -> Vec<u8> {
 /// The oracle's verdict on one recorded exchange: whether it reports a
 /// finding, and the signature.
 fn recorded_verdict(sent: &[u8], received: &[u8], end: End) -> Option<String> {
-    let bytes = [sent, CANARY].concat();
-    let (strict, lenient) = (read(&bytes), read_lenient(&bytes));
-    let tr = Transcript {
-        sent: bytes.clone(),
-        received: received.to_vec(),
-        end,
-        write_failed: false,
-        silence_broken: None,
-        half_closed: false,
-        await_missed: None,
-        quiet_before_close: None,
-    };
-    let o = crate::observe::observe_with(&tr, &super::pairing(&bytes));
-    let canary = Canary::after(sent, 404, &strict);
-    judge(&strict, &lenient, &o, &bytes, canary, false)
+    judged(sent, received, end, true)
         .ok()
         .flatten()
         .map(|v| v.signature)
