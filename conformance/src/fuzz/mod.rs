@@ -482,7 +482,7 @@ impl Run {
                 None => Ok((None, "connection failed".into())),
             };
         };
-        let o = observe::observe_with(&tr, &oracle::pairing(&bytes));
+        let o = oracle::observe(&tr, &bytes);
         let mut v = self.judged(oracle::judge(&reading, &lenient, &o, &bytes, canary, true));
         let mut words = o.words();
         if tr.end == End::Open && oracle::finals(&o).is_empty() {
@@ -500,7 +500,7 @@ impl Run {
                     None => Ok((None, "connection failed".into())),
                 };
             };
-            let o = observe::observe_with(&tr, &oracle::pairing(&bytes));
+            let o = oracle::observe(&tr, &bytes);
             words = o.words();
             let again = self.judged(oracle::judge(&reading, &lenient, &o, &bytes, canary, false));
             // A close after our FIN at a message RFC 9112 rejects was asked
@@ -594,7 +594,6 @@ impl Run {
         let mut seen = Vec::new();
         let bytes = [&input.bytes[..], &self.targets[0].canary].concat();
         let reading = oracle::read(&bytes);
-        let pairing = oracle::pairing(&bytes);
         let expect = reading.max_answers().unwrap_or(reading.requests.len() + 1);
         for t in 0..self.targets.len() {
             let Some(tr) = self.send(t, input, self.fast(expect)).await else {
@@ -603,7 +602,7 @@ impl Run {
                     None => Ok(None),
                 };
             };
-            seen.push(observe::observe_with(&tr, &pairing));
+            seen.push(oracle::observe(&tr, &bytes));
         }
         let names: Vec<&str> = self
             .targets

@@ -3,10 +3,12 @@
 
 use h1parse::ErrorKind;
 
-use super::reading::{body_framing, head_end, read, read_lenient, Reading, Stop};
+use super::reading::{
+    body_framing, head_end, read, read_lenient, read_lenient_crlf, Reading, Stop,
+};
 use super::{Desync, Kind, Verdict};
 use crate::exchange::End;
-use crate::observe::{Check, Finding, Observation, Seen};
+use crate::observe::{versionless_line, Check, Finding, Observation, Seen};
 
 /// Final (non-1xx) responses.
 pub fn finals(o: &Observation) -> Vec<&Seen> {
@@ -280,7 +282,7 @@ fn missing_answers(
     if let Some(need) = least.filter(|need| m < *need) {
         let refused = answers
             .iter()
-            .any(|r| r.status >= 400 || r.has("connection: close"));
+            .any(|r| refuses(r.status) || r.has("connection: close"));
         if !refused {
             if o.end == End::Open {
                 return desync(
@@ -437,17 +439,6 @@ fn malformed(
     ))
 }
 
-/// A request line an HTTP/0.9 server reads as one: a method and a target,
-/// and no third word that is a version (`S /HTTP/ ` has none either).
-fn versionless_line(line: &[u8]) -> bool {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let words: Vec<&[u8]> = line
-        .split(|c| *c == b' ')
-        .filter(|w| !w.is_empty())
-        .collect();
-    !line.is_empty() && words.get(2).is_none_or(|v| !v.starts_with(b"HTTP/"))
-}
-
 /// The canary was read alone and answered otherwise than when sent alone.
 fn canary_check(
     strict: &Reading,
@@ -495,6 +486,27 @@ fn canary_check(
     if r.status >= 400 && !open && at + 1 == m && prev_has_body {
         return None;
     }
+    // Only a lenient reading puts the canary there, and the strict one
+    // rejects the message before it: a refusal and a close in the
+    // canary's place is the strict outcome (the server took no leniency
+    // and refused the message the canary's bytes ran into; RFC 9112 §2.2
+    // lets it, after an early answer, RFC 9110 §10.1.1).
+    // (An early answer only where the strict reading's error is in a
+    // chunked body: a head it rejects gets no answer but a refusal.)
+    // (The same for a server that took the head's leniencies but ends
+    // lines at CRLF only.)
+    if refuses(r.status) && !open && at + 1 == m {
+        let refused_there = |q: &Reading| match q.stop {
+            Stop::Error { body, .. } => {
+                let n = q.requests.len();
+                at == n || (at == n + 1 && body)
+            }
+            _ => false,
+        };
+        if refused_there(strict) || refused_there(&read_lenient_crlf(sent)) {
+            return None;
+        }
+    }
     let earlier_refusal = answers[..at]
         .iter()
         .any(|r| r.status >= 400 && !r.keep_alive);
@@ -534,7 +546,7 @@ mod tests {
             await_missed: None,
             quiet_before_close: None,
         };
-        let o = crate::observe::observe_with(&tr, &super::super::pairing(&bytes));
+        let o = super::super::observe(&tr, &bytes);
         let c = Canary::after(input, 404, &strict);
         judge(&strict, &lenient, &o, &bytes, c, true)
             .ok()

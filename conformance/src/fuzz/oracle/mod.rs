@@ -23,7 +23,7 @@ mod recorded;
 pub use differ::differ;
 pub use judge::{finals, judge, Canary};
 pub use proxy::forwarded;
-pub use reading::{is_framing, pairing, read, read_lenient, Reading, Req, Stop};
+pub use reading::{is_framing, observe, pairing, read, read_lenient, Reading, Req, Stop};
 
 /// A finding class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

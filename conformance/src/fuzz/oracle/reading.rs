@@ -270,6 +270,47 @@ pub fn pairing(bytes: &[u8]) -> Vec<crate::observe::SentRequest> {
     out
 }
 
+/// The server's answers in `tr` to `bytes`, paired with [`pairing`]'s
+/// requests. Where that pairing finds a body the responses do not frame
+/// (cut short, bytes after a bodiless answer, no status line where one
+/// should follow) and the bytes hold a HEAD, the server may have read
+/// them a third way and answered that HEAD where the pairing has another
+/// request: the pairings that leave out one request after those the
+/// strict reading has are tried, and the first whose responses frame
+/// cleanly is taken. How many requests the
+/// server answered is then for the desync checks to judge, not the
+/// validator.
+pub fn observe(tr: &crate::exchange::Transcript, bytes: &[u8]) -> crate::observe::Observation {
+    use crate::observe::{observe_with, Check};
+    let pairs = pairing(bytes);
+    let o = observe_with(tr, &pairs);
+    let unframed = |o: &crate::observe::Observation| {
+        o.findings.iter().any(|f| {
+            matches!(
+                f.check,
+                Check::Malformed | Check::CutShort | Check::BodyAfterBodiless
+            )
+        })
+    };
+    let head_sent = bytes
+        .split(|c| *c == b'\n')
+        .any(|line| line.starts_with(b"HEAD "));
+    if !head_sent || !unframed(&o) {
+        return o;
+    }
+    // The requests the strict reading has before any error: every server
+    // reads those as requests, and answers them in order.
+    let sure = read(bytes).requests.len();
+    (sure..pairs.len())
+        .map(|i| {
+            let mut fewer = pairs.clone();
+            fewer.remove(i);
+            observe_with(tr, &fewer)
+        })
+        .find(|alt| !unframed(alt))
+        .unwrap_or(o)
+}
+
 /// Reads `bytes` as RFC 9112 does, message after message, rejecting
 /// everything it may reject (h1parse's defaults).
 pub fn read(bytes: &[u8]) -> Reading {
@@ -279,12 +320,23 @@ pub fn read(bytes: &[u8]) -> Reading {
 /// Reads `bytes` with every [`Leniency`]: a server may read either way (or
 /// the strict one); it may not read a third.
 pub fn read_lenient(bytes: &[u8]) -> Reading {
+    read_lenient_with(bytes, true)
+}
+
+/// Reads `bytes` with every [`Leniency`] of the head but a bare LF: how a
+/// server that skips, unfolds or reframes but ends lines only at CRLF
+/// reads them.
+pub fn read_lenient_crlf(bytes: &[u8]) -> Reading {
+    read_lenient_with(bytes, false)
+}
+
+fn read_lenient_with(bytes: &[u8], bare_lf: bool) -> Reading {
     let mut buf = bytes.to_vec();
     let mut last_at = Vec::new();
     let mut removed = Vec::new();
     let mut used = Vec::new();
     for _ in 0..32 {
-        let r = read_with(&buf, true, &last_at);
+        let r = read_with(&buf, bare_lf, &last_at);
         let start = r.requests.last().map_or(0, |q| q.span.end);
         let Stop::Error {
             kind, offset, body, ..
@@ -339,7 +391,7 @@ pub fn read_lenient(bytes: &[u8]) -> Reading {
             None => return with_bare_lf(&buf, Reading { removed, used, ..r }),
         }
     }
-    let r = read_with(&buf, true, &last_at);
+    let r = read_with(&buf, bare_lf, &last_at);
     with_bare_lf(&buf, Reading { removed, used, ..r })
 }
 
