@@ -392,6 +392,34 @@ pub fn first_has_body(sent: &[u8]) -> bool {
     }
 }
 
+/// Statuses that refuse a message (rather than answer it): after one, a
+/// server that closes has read nothing more.
+pub fn refuses(status: u16) -> bool {
+    matches!(status, 400 | 408 | 411 | 413 | 414 | 417 | 431 | 501 | 505)
+}
+
+/// Whether the first request in `sent` has a head RFC 9112 accepts and a
+/// chunked body it rejects: a server may answer that head before it meets
+/// the error in the body.
+pub fn first_body_rejected(sent: &[u8]) -> bool {
+    let mut headers = [Header::EMPTY; 128];
+    let Ok(Status::Complete(r)) = RequestParser::new().parse(sent, &mut headers) else {
+        return false;
+    };
+    if r.body != BodyKind::Chunked {
+        return false;
+    }
+    let mut dec = ChunkedDecoder::new();
+    let mut pos = r.head_len;
+    loop {
+        match dec.decode(&sent[pos..]) {
+            Err(_) => return true,
+            Ok(chunk) if chunk.done || chunk.consumed == 0 => return false,
+            Ok(chunk) => pos += chunk.consumed,
+        }
+    }
+}
+
 /// Decodes a whole chunked body at the start of `input`: its data and the
 /// bytes it took, or `None` if malformed or incomplete.
 fn decode_chunked(input: &[u8]) -> Option<(Vec<u8>, usize)> {

@@ -108,20 +108,34 @@ pub fn matches_announced_close(o: &Observation, outcome: &Outcome) -> bool {
             })
 }
 
-/// Whether `o` is one answer and then the close, where the outcome is a
-/// close with no answer at all, and the request carried a body: an
-/// application that answers from the head (before reading the body) cannot
-/// send a 400 once the body turns out malformed; it refuses it by closing.
-/// If a bare close is allowed, so is that: no byte past the body was read as
-/// a request. `rfc` profile only.
+/// Whether `o` is an answer to the first request and then an accepted
+/// outcome of refusals ending in a close, where that request's head is
+/// valid and announces a body: a server may answer from the head before it
+/// reads the body (RFC 9110 §10.1.1, RFC 9112 §9.3), and then refuse a
+/// chunked body RFC 9112 rejects with a 400 and a close, or close (an
+/// application that answered cannot send a 400 any more). No byte past the
+/// body was read as a request: the outcome's refusals come after the
+/// answer, nothing else. `rfc` profile only.
 pub fn matches_early_answer_then_close(o: &Observation, outcome: &Outcome, sent: &[u8]) -> bool {
-    outcome.responses.is_empty()
-        && outcome.then != After::Open
-        && o.garbage.is_none()
-        && o.end.is_closed()
-        && o.responses.len() == 1
-        && o.responses[0].status >= 200
-        && observe::first_has_body(sent)
+    if o.garbage.is_some()
+        || !o.end.is_closed()
+        || outcome.then == After::Open
+        || o.responses.len() != outcome.responses.len() + 1
+        || o.responses[0].status < 200
+        || !observe::first_has_body(sent)
+    {
+        return false;
+    }
+    if outcome.responses.is_empty() {
+        return true;
+    }
+    // Refusals after the answer: only of a body RFC 9112 rejects (a valid
+    // body read otherwise is a desync, whatever the refusal).
+    let mut rest = o.clone();
+    rest.responses.remove(0);
+    observe::first_body_rejected(sent)
+        && rest.responses.iter().all(|r| observe::refuses(r.status))
+        && matches(&rest, outcome)
 }
 
 /// Whether `o` fits an outcome that ends in `close`, with the connection
@@ -805,6 +819,29 @@ mod tests {
             &Outcome::parse("silence").unwrap(),
             chunked
         ));
+    }
+
+    #[test]
+    fn an_answer_from_the_head_then_a_refusal_of_a_bad_body_counts_as_the_refusal() {
+        let bad = b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;=x\r\nhello\r\n0\r\n\r\nGET /404 HTTP/1.1\r\nHost: a\r\n\r\n";
+        let ok_then_400 = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 0\r\n\r\nHTTP/1.1 400 Bad\r\nDate: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let refusal = Outcome::parse("400 close").unwrap();
+        let o = observe::observe(&exchange::Transcript::plain(bad, ok_then_400, End::Closed));
+        assert!(matches_early_answer_then_close(&o, &refusal, bad));
+        // A valid body refused after the answer is a body read otherwise.
+        let good = b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /404 HTTP/1.1\r\nHost: a\r\n\r\n";
+        let o = observe::observe(&exchange::Transcript::plain(good, ok_then_400, End::Closed));
+        assert!(!matches_early_answer_then_close(&o, &refusal, good));
+        // Nor when the canary is answered, or the connection stays open.
+        let ok_404 = b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 No\r\nDate: x\r\nContent-Length: 0\r\n\r\n";
+        let o = observe::observe(&exchange::Transcript::plain(bad, ok_404, End::Closed));
+        assert!(!matches_early_answer_then_close(
+            &o,
+            &Outcome::parse("4xx close").unwrap(),
+            bad
+        ));
+        let o = observe::observe(&exchange::Transcript::plain(bad, ok_then_400, End::Open));
+        assert!(!matches_early_answer_then_close(&o, &refusal, bad));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The differential oracle: the same bytes, several servers.
 
-use super::judge::{finals, refuses};
+use super::judge::finals;
 use super::reading::{Reading, Stop};
 use super::{Disagree, Kind, Verdict};
 use crate::exchange::End;
+use crate::observe::refuses;
 use crate::observe::Observation;
 
 /// How one server read the bytes: answers before its first refusal,

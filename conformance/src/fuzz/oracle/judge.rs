@@ -8,7 +8,8 @@ use super::reading::{
 };
 use super::{Desync, Kind, Verdict};
 use crate::exchange::End;
-use crate::observe::{versionless_line, Check, Finding, Observation, Seen};
+
+use crate::observe::{refuses, versionless_line, Check, Finding, Observation, Seen};
 
 /// Final (non-1xx) responses.
 pub fn finals(o: &Observation) -> Vec<&Seen> {
@@ -517,12 +518,6 @@ fn canary_check(
         ));
     }
     None
-}
-
-/// Statuses that refuse a message (rather than answer it): after one, a
-/// server that closes has read nothing more.
-pub(super) fn refuses(status: u16) -> bool {
-    matches!(status, 400 | 408 | 411 | 413 | 414 | 417 | 431 | 501 | 505)
 }
 
 #[cfg(test)]
