@@ -314,7 +314,7 @@ pub fn observe(tr: &crate::exchange::Transcript, bytes: &[u8]) -> crate::observe
 /// Reads `bytes` as RFC 9112 does, message after message, rejecting
 /// everything it may reject (h1parse's defaults).
 pub fn read(bytes: &[u8]) -> Reading {
-    read_with(bytes, false, &[])
+    read_with(bytes, false, &[], true)
 }
 
 /// Reads `bytes` with every [`Leniency`]: a server may read either way (or
@@ -336,7 +336,7 @@ fn read_lenient_with(bytes: &[u8], bare_lf: bool) -> Reading {
     let mut removed = Vec::new();
     let mut used = Vec::new();
     for _ in 0..32 {
-        let r = read_with(&buf, bare_lf, &last_at);
+        let r = read_with(&buf, bare_lf, &last_at, false);
         let start = r.requests.last().map_or(0, |q| q.span.end);
         let Stop::Error {
             kind, offset, body, ..
@@ -391,7 +391,7 @@ fn read_lenient_with(bytes: &[u8], bare_lf: bool) -> Reading {
             None => return with_bare_lf(&buf, Reading { removed, used, ..r }),
         }
     }
-    let r = read_with(&buf, bare_lf, &last_at);
+    let r = read_with(&buf, bare_lf, &last_at, false);
     with_bare_lf(&buf, Reading { removed, used, ..r })
 }
 
@@ -518,6 +518,20 @@ fn skip_line(buf: &mut Vec<u8>, start: usize, offset: usize) -> Option<std::ops:
     Some(from..to)
 }
 
+/// Where a second empty line (CRLF, or LF alone) starts, when `b` begins
+/// with two or more.
+fn second_empty_line(b: &[u8]) -> Option<usize> {
+    let first = if b.starts_with(b"\r\n") {
+        2
+    } else if b.starts_with(b"\n") {
+        1
+    } else {
+        return None;
+    };
+    let rest = &b[first..];
+    (rest.starts_with(b"\r\n") || rest.starts_with(b"\n")).then_some(first)
+}
+
 /// Just past the first empty line of `b` (CRLF or bare LF line ends): where
 /// a head a lenient server took ends.
 pub(super) fn head_end(b: &[u8]) -> Option<usize> {
@@ -542,8 +556,11 @@ fn find_field(head: &[u8], name: &[u8]) -> Option<usize> {
 
 /// Reads `bytes` message after message with h1parse, bare LF line ends
 /// allowed when `bare_lf`; a request that starts at an offset in
-/// `last_at` is the last the connection carries.
-fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
+/// `last_at` is the last the connection carries. With `one_empty_line`,
+/// a second empty line before a request-line is an error: RFC 9112 §2.2
+/// asks a server to ignore at least one, so one that ignores only one
+/// may refuse the next (h1parse, and the lenient readings, skip them all).
+fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize], one_empty_line: bool) -> Reading {
     let mut requests = Vec::new();
     let mut pos = 0;
     let stop = loop {
@@ -551,6 +568,14 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize]) -> Reading {
             break Stop::End;
         }
         let buf = &bytes[pos..];
+        if let Some(second) = second_empty_line(buf).filter(|_| one_empty_line) {
+            break Stop::Error {
+                kind: ErrorKind::InvalidMethod,
+                offset: pos + second,
+                framing: false,
+                body: false,
+            };
+        }
         let mut headers = [Header::EMPTY; 128];
         let req = match RequestParser::new()
             .allow_bare_lf(bare_lf)

@@ -146,6 +146,11 @@ fn rows() -> Vec<Row> {
         // ... but a canary answered otherwise than alone there is read
         // from another byte.
         row("bare LF ending the trailers, canary answered 200", b"POST / HTTP/1.1\r\nHost:\r\nTransfer-Encoding:Chunked\r\n\r\n5\r\nabcde\r\n0\r\n\n", &[nf.clone(), ok.clone()], Open, Finding(Kind::Desync(Desync::Canary))),
+        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line
+        // before a request-line; one that ignores one may refuse a second.
+        row("two empty lines before the canary, refused by a close", b"\r\n\r\n", &[], Closed, Clean),
+        row("two empty lines before the canary, skipped", b"\r\n\r\n", std::slice::from_ref(&nf), Open, Clean),
+        row("one empty line before the canary, closed without a word", b"\r\n", &[], Closed, Finding(Kind::Desync(Desync::Dropped))),
         // A 400 to a line of junk is not the canary's answer.
         row("junk line answered 400 twice", b"h\n\n", &[resp(400), resp_close(400)], Closed, Clean),
         row("canary answered 200 after junk", b"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", &[resp(400), ok.clone()], Open, Finding(Kind::Desync(Desync::Canary))),
