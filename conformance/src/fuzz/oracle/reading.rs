@@ -4,6 +4,8 @@
 
 use h1parse::{BodyKind, ChunkedDecoder, ErrorKind, Header, RequestParser, Status};
 
+use crate::observe::SentRequest;
+
 /// One complete request in the reference reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Req {
@@ -301,14 +303,39 @@ pub fn observe(tr: &crate::exchange::Transcript, bytes: &[u8]) -> crate::observe
     // The requests the strict reading has before any error: every server
     // reads those as requests, and answers them in order.
     let sure = read(bytes).requests.len();
-    (sure..pairs.len())
-        .map(|i| {
-            let mut fewer = pairs.clone();
-            fewer.remove(i);
-            observe_with(tr, &fewer)
-        })
+    // Or every line that looks like a request-line was read as one (a
+    // server that framed a body otherwise than both readings).
+    let lines = line_pairing(bytes);
+    let fewer = |p: &[SentRequest], i: usize| {
+        let mut p = p.to_vec();
+        p.remove(i);
+        p
+    };
+    let alternatives = (sure..pairs.len())
+        .map(|i| fewer(&pairs, i))
+        .chain(std::iter::once(lines.clone()))
+        .chain((sure..lines.len()).map(|i| fewer(&lines, i)));
+    alternatives
+        .map(|p| observe_with(tr, &p))
         .find(|alt| !unframed(alt))
         .unwrap_or(o)
+}
+
+/// Every line of `bytes` that looks like a request-line (a method, a
+/// target, an `HTTP/` version), as the request it starts.
+fn line_pairing(bytes: &[u8]) -> Vec<SentRequest> {
+    bytes
+        .split(|c| *c == b'\n')
+        .filter_map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let words: Vec<&[u8]> = line.split(|c| *c == b' ').collect();
+            let version = words.last()?.strip_prefix(b"HTTP/")?;
+            (words.len() == 3 && words.iter().all(|w| !w.is_empty())).then(|| SentRequest {
+                method: words[0].to_vec(),
+                minor: u8::from(version != b"1.0"),
+            })
+        })
+        .collect()
 }
 
 /// Reads `bytes` as RFC 9112 does, message after message, rejecting
@@ -651,7 +678,7 @@ fn chunked_body(bytes: &[u8], mut pos: usize, bare_lf: bool) -> Result<(usize, u
             Err(e)
                 if bare_lf
                     && e.kind == ErrorKind::BareLf
-                    && ends_last_chunk(&bytes[..(body + e.offset).min(bytes.len())])
+                    && ends_with_crlf(&bytes[body..(body + e.offset).min(bytes.len())])
                     && bytes.get(body + e.offset) == Some(&b'\n') =>
             {
                 return Ok((body + e.offset + 1, body_len));
@@ -678,14 +705,24 @@ fn chunked_body(bytes: &[u8], mut pos: usize, bare_lf: bool) -> Result<(usize, u
     }
 }
 
-/// Whether `b` ends with a last-chunk line (`1*"0"` CRLF, RFC 9112 §7.1).
-fn ends_last_chunk(b: &[u8]) -> bool {
-    let Some(line) = b.strip_suffix(b"\r\n") else {
-        return false;
-    };
-    let start = line.iter().rposition(|c| *c == b'\n').map_or(0, |p| p + 1);
-    let zeros = &line[start..];
-    !zeros.is_empty() && zeros.iter().all(|c| *c == b'0')
+/// Whether the chunked body `b` is complete once a CRLF is added: `b`
+/// ends with the last chunk (`1*"0"` and its extensions) and any trailer
+/// lines, so an LF that follows can only end the trailer section (RFC 9112
+/// §7.1). An LF after chunk data cannot: that is the data's CRLF missing.
+fn ends_with_crlf(b: &[u8]) -> bool {
+    let whole = [b, b"\r\n"].concat();
+    let mut dec = ChunkedDecoder::new();
+    let mut pos = 0;
+    while let Ok(c) = dec.decode(&whole[pos..]) {
+        pos += c.consumed;
+        if c.done {
+            return pos == whole.len();
+        }
+        if c.consumed == 0 {
+            return false;
+        }
+    }
+    false
 }
 
 /// Errors in the framing of a body (not of a head line).

@@ -135,6 +135,10 @@ fn rows() -> Vec<Row> {
         // refuse it): the smuggled GET swallowed as its body, the HEAD
         // rightly answered without one. A desync, not a malformed answer.
         row("space before the colon read as Content-Length, then a HEAD", b"T / HTTP/1.1\r\nHost:\r\ncontent-length :55\r\n\r\nGET /h1spec-fuzz-smuggled HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD / HTTP/1.1\r\nHost:\r\n\r\n", &[NOT_FOUND.to_vec(), b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 57\r\n\r\n".to_vec(), NOT_FOUND.to_vec()], Open, Finding(Kind::Desync(Desync::Swallowed))),
+        // A body framed otherwise than both readings (a bare LF for the CRLF
+        // after chunk data, RFC 9112 §7.1), then a HEAD answered without a
+        // body: a desync, and the HEAD's bodiless answer no malformed one.
+        row("bodiless HEAD answer after a body no reading frames", b"T / HTTP/1.1\nHost:\nTransfer-Encoding:Chunked\n\n3\r\n0\r\n\n1\n\r\n0\n\nHEAD / HTTP/1.1\n\n", &[resp(405), b"HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 57\r\n\r\n".to_vec(), NOT_FOUND.to_vec()], Open, Finding(Kind::Desync(Desync::Extra))),
         // `00` is a last chunk too, and a bare LF may end the trailers.
         row("last chunk 00 then a bare LF", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n00\r\n\n", &[ok.clone(), nf.clone()], Open, Clean),
         // A bare LF ending the trailers, refused by a server that takes
