@@ -513,7 +513,48 @@ impl Run {
             }
             v = again;
         }
+        if confirm
+            && !known
+            && refused_in_canary_slot(&v, &o)
+            && self.refusal_of_body(t, input).await
+        {
+            v = None;
+        }
         Ok((v, words))
+    }
+
+    /// A canary finding whose canary slot holds a refusal: whether the
+    /// same input with the message before the canary given an empty
+    /// chunked body (`0` CRLF CRLF) gets the canary answered as alone.
+    /// Then the server frames such bodies, and what it refused was in
+    /// this body (a stricter grammar, or an error it met): a refusal,
+    /// which RFC 9112 allows anywhere, not the canary read from another
+    /// byte.
+    async fn refusal_of_body(&self, t: usize, input: &Input) -> bool {
+        let p = &self.targets[t];
+        let Some(bytes) = oracle::reading::empty_body(&input.bytes, &p.canary) else {
+            return false;
+        };
+        let variant = Input {
+            bytes,
+            splits: Vec::new(),
+        };
+        let Some(tr) = self.send(t, &variant, self.slow()).await else {
+            return false;
+        };
+        let all = [&variant.bytes[..], &p.canary].concat();
+        let (reading, lenient) = (oracle::read(&all), oracle::read_lenient(&all));
+        let mut canary = Canary::after(&variant.bytes, p.canary_status, &reading);
+        canary.pipelines = p.pipelines;
+        let o = oracle::observe(&tr, &all);
+        let answered = oracle::finals(&o)
+            .last()
+            .is_some_and(|r| r.status == p.canary_status);
+        answered
+            && matches!(
+                oracle::judge(&reading, &lenient, &o, &all, canary, false),
+                Ok(None)
+            )
     }
 
     /// Proxy mode: what the origin received for `input`, once it stops
@@ -993,6 +1034,17 @@ async fn pipelines(t: &FuzzTarget, canary: &[u8], cfg: &Config) -> bool {
         }
         Err(_) => true,
     }
+}
+
+/// Whether `v` says the canary was read from another byte, and the
+/// answer in its place was a refusal and then a close.
+fn refused_in_canary_slot(v: &Option<Verdict>, o: &observe::Observation) -> bool {
+    v.as_ref()
+        .is_some_and(|v| v.kind == Kind::Desync(oracle::Desync::Canary))
+        && o.end.is_closed()
+        && oracle::finals(o)
+            .last()
+            .is_some_and(|r| observe::refuses(r.status))
 }
 
 /// The status of the canary sent alone (the server must answer it).

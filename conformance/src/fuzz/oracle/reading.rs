@@ -321,6 +321,22 @@ pub fn observe(tr: &crate::exchange::Transcript, bytes: &[u8]) -> crate::observe
         .unwrap_or(o)
 }
 
+/// `input` with the chunked body of the message before the canary
+/// replaced by an empty one (`0` CRLF CRLF), as a reading that ends with
+/// the canary frames it; `None` when no reading does, the message is not
+/// chunked, or its body is empty already.
+pub fn empty_body(input: &[u8], canary: &[u8]) -> Option<Vec<u8>> {
+    let all = [input, canary].concat();
+    let r = [read(&all), read_lenient(&all)]
+        .into_iter()
+        .find(|r| r.stop == Stop::End && r.ends_with_canary(input.len()))?;
+    let q = r.requests.iter().rev().nth(1).filter(|q| q.chunked)?;
+    let start = r.original(q.span.start);
+    let head = start + head_end(&input[start..])?;
+    let variant = [&input[..head], b"0\r\n\r\n"].concat();
+    (variant != input).then_some(variant)
+}
+
 /// Every line of `bytes` that looks like a request-line (a method, a
 /// target, an `HTTP/` version), as the request it starts.
 fn line_pairing(bytes: &[u8]) -> Vec<SentRequest> {

@@ -262,3 +262,26 @@ fn exchanges_recorded_on_released_servers_are_judged_as_adjudicated() {
         wrong.join("\n")
     );
 }
+
+// The variant a refusal in the canary's place is confirmed with: the same
+// head, an empty chunked body, then the canary.
+#[test]
+fn the_body_before_the_canary_is_emptied_for_the_confirming_exchange() {
+    use super::reading::empty_body;
+    let sent = b"DELETE / HTTP/1.1\r\nHost:\r\nTransfer-Encoding:y\r\nTransfer-Encoding:chunked\r\n\r\n1 ;a\r\n\n\r\n0\r\n\r\n";
+    let head =
+        b"DELETE / HTTP/1.1\r\nHost:\r\nTransfer-Encoding:y\r\nTransfer-Encoding:chunked\r\n\r\n";
+    assert_eq!(
+        empty_body(sent, CANARY),
+        Some([&head[..], b"0\r\n\r\n"].concat())
+    );
+    // Nothing to empty: already empty, not chunked, or no reading puts
+    // the canary after it.
+    let empty = b"GET / HTTP/1.1\r\nHost:\r\nTransfer-Encoding:chunked\r\n\r\n0\r\n\r\n";
+    assert_eq!(empty_body(empty, CANARY), None);
+    let length = b"POST / HTTP/1.1\r\nHost:\r\nContent-Length: 5\r\n\r\nhello";
+    assert_eq!(empty_body(length, CANARY), None);
+    let unframed =
+        b"POST / HTTP/1.1\r\nHost:\r\nTransfer-Encoding:chunked\r\n\r\n5x\r\nhello\r\n0\r\n\r\n";
+    assert_eq!(empty_body(unframed, CANARY), None);
+}
