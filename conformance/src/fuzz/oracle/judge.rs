@@ -158,7 +158,7 @@ fn extra_answers(
         _ => None,
     };
     let max = max.filter(|max| m > *max)?;
-    if early_answer_then_refusal(strict, lenient, answers, o, max) {
+    if early_answer_then_refusal(strict, lenient, sent, answers, o, max) {
         return Some(Ok(None));
     }
     if let Some(judged) = read_past_error(strict, sent, canary, answers) {
@@ -183,13 +183,18 @@ fn extra_answers(
 fn early_answer_then_refusal(
     strict: &Reading,
     lenient: &Reading,
+    sent: &[u8],
     answers: &[&Seen],
     o: &Observation,
     max: usize,
 ) -> bool {
     // (Only an error inside a chunked body: a head whose Content-Length or
     // Transfer-Encoding is invalid and yet answered was given a length.)
-    let body_error = [strict, lenient]
+    // (The readings with the head's leniencies, bare LF or not: a server
+    // that reframes the head but ends lines at CRLF meets an error in the
+    // body where the lenient reading reads on.)
+    let crlf = read_lenient_crlf(sent);
+    let body_error = [strict, lenient, &crlf]
         .iter()
         .any(|r| matches!(r.stop, Stop::Error { body: true, .. }) || r.stop == Stop::Partial);
     body_error

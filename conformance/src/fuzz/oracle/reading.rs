@@ -181,17 +181,23 @@ pub enum Leniency {
     /// it that are unknown or chunked again, is framed by that final
     /// chunked.
     FinalChunked,
+    /// A control character other than CR, LF or NUL in a trailer field's
+    /// value is kept. (In the head it is not taken: kept in a framing
+    /// field such as `Transfer-Encoding: chunked\x0b`, it makes the value
+    /// another one, not `chunked`.)
+    CtlInFieldValue,
 }
 
 impl Leniency {
     /// Every leniency, in table order.
-    pub const ALL: [Leniency; 6] = [
+    pub const ALL: [Leniency; 7] = [
         Leniency::BareLf,
         Leniency::ObsFold,
         Leniency::TransferEncodingOverContentLength,
         Leniency::SkippedFieldLine,
         Leniency::BareCrAsSpace,
         Leniency::FinalChunked,
+        Leniency::CtlInFieldValue,
     ];
 
     /// What the server accepts.
@@ -209,6 +215,9 @@ impl Leniency {
             Leniency::FinalChunked => {
                 "Transfer-Encoding `x, chunked`, `chunked, chunked`, or such a list over several lines"
             }
+            Leniency::CtlInFieldValue => {
+                "a control character other than CR, LF or NUL in a trailer field's value"
+            }
         }
     }
 
@@ -223,6 +232,9 @@ impl Leniency {
             Leniency::SkippedFieldLine => "by the other fields, as if the line were absent",
             Leniency::BareCrAsSpace => "as if the CR were a space (a `Content-Length: 5\\r` is 5)",
             Leniency::FinalChunked => "by the final chunked, as RFC 9112 frames it",
+            Leniency::CtlInFieldValue => {
+                "as any other trailer field (trailers never frame a message)"
+            }
         }
     }
 
@@ -235,6 +247,7 @@ impl Leniency {
             Leniency::SkippedFieldLine => "none (RFC 9112 §5 says to reject); the reading under which such a server's answers are coherent",
             Leniency::BareCrAsSpace => "RFC 9112 §2.2: a recipient of such a bare CR MUST consider that element to be invalid or replace each bare CR with SP before processing the element",
             Leniency::FinalChunked => "RFC 9112 §6.3 rule 4: if chunked is the final encoding, the length is determined by reading and decoding the chunked data (an unknown coding makes 501 a SHOULD, RFC 9112 §6.1)",
+            Leniency::CtlInFieldValue => "RFC 9110 §5.5: field values containing other CTL characters are also invalid; however, recipients MAY retain such characters for the sake of robustness",
         }
     }
 }
@@ -262,7 +275,11 @@ pub fn pairing(bytes: &[u8]) -> Vec<crate::observe::SentRequest> {
         let line = rest.trim_ascii_start();
         let line = &line[..line.iter().position(|b| *b == b'\n').unwrap_or(line.len())];
         let method = line.split(|b| *b == b' ').next().unwrap_or_default();
-        let minor = u8::from(!line.windows(8).any(|w| w == b"HTTP/1.0"));
+        // The version is the line's last word (`HTTP/1.0GET / HTTP/1.1`
+        // is an HTTP/1.1 line whatever its method).
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let last_word = line.rsplit(|b| *b == b' ').next().unwrap_or_default();
+        let minor = u8::from(last_word != b"HTTP/1.0");
         out.push(crate::observe::SentRequest {
             method: method.to_vec(),
             minor,
@@ -387,44 +404,48 @@ fn read_lenient_with(bytes: &[u8], bare_lf: bool) -> Reading {
         else {
             return with_bare_lf(&buf, Reading { removed, used, ..r });
         };
-        let step = if body {
-            None
-        } else if unfold(&mut buf, start, offset) {
-            Some(Leniency::ObsFold)
-        } else if kind == ErrorKind::BareCr && buf.get(offset) == Some(&b'\r') {
-            buf[offset] = b' ';
-            Some(Leniency::BareCrAsSpace)
-        } else if matches!(
-            kind,
-            ErrorKind::UnsupportedTransferCoding | ErrorKind::InvalidTransferEncoding
-        ) && final_chunked(&mut buf, start)
-        {
-            Some(Leniency::FinalChunked)
-        } else if kind == ErrorKind::ContentLengthWithTransferEncoding && !last_at.contains(&start)
-        {
-            // Hide Content-Length (same length, so offsets hold) and mark
-            // the message as the connection's last.
-            // The whole head: h1parse may stop at either field's line.
-            let end = head_end(&buf[start..]).map_or(buf.len(), |e| start + e);
-            let head = &buf[start..end.max(offset.min(buf.len()))];
-            find_field(head, b"content-length").map(|at| {
-                buf[start + at] = b'X';
-                last_at.push(start);
-                Leniency::TransferEncodingOverContentLength
-            })
-        } else if skippable(kind) {
-            skip_line(&mut buf, start, offset).map(|gone| {
-                removed.push((gone.start, gone.len()));
-                for l in &mut last_at {
-                    if *l > gone.start {
-                        *l -= gone.len();
+        let step =
+            if body && kind == ErrorKind::InvalidHeaderValue && ctl_to_space(&mut buf, offset) {
+                Some(Leniency::CtlInFieldValue)
+            } else if body {
+                None
+            } else if unfold(&mut buf, start, offset) {
+                Some(Leniency::ObsFold)
+            } else if kind == ErrorKind::BareCr && buf.get(offset) == Some(&b'\r') {
+                buf[offset] = b' ';
+                Some(Leniency::BareCrAsSpace)
+            } else if matches!(
+                kind,
+                ErrorKind::UnsupportedTransferCoding | ErrorKind::InvalidTransferEncoding
+            ) && final_chunked(&mut buf, start)
+            {
+                Some(Leniency::FinalChunked)
+            } else if kind == ErrorKind::ContentLengthWithTransferEncoding
+                && !last_at.contains(&start)
+            {
+                // Hide Content-Length (same length, so offsets hold) and mark
+                // the message as the connection's last.
+                // The whole head: h1parse may stop at either field's line.
+                let end = head_end(&buf[start..]).map_or(buf.len(), |e| start + e);
+                let head = &buf[start..end.max(offset.min(buf.len()))];
+                find_field(head, b"content-length").map(|at| {
+                    buf[start + at] = b'X';
+                    last_at.push(start);
+                    Leniency::TransferEncodingOverContentLength
+                })
+            } else if skippable(kind) {
+                skip_line(&mut buf, start, offset).map(|gone| {
+                    removed.push((gone.start, gone.len()));
+                    for l in &mut last_at {
+                        if *l > gone.start {
+                            *l -= gone.len();
+                        }
                     }
-                }
-                Leniency::SkippedFieldLine
-            })
-        } else {
-            None
-        };
+                    Leniency::SkippedFieldLine
+                })
+            } else {
+                None
+            };
         match step {
             Some(l) => {
                 if !used.contains(&l) {
@@ -479,6 +500,41 @@ fn final_chunked(buf: &mut [u8], start: usize) -> bool {
         buf[from..=from + c].fill(b' ');
     }
     true
+}
+
+/// In the trailer field line where reading stopped at `offset`: its
+/// value's first control character other than HTAB, CR, LF and NUL, made
+/// SP (offsets hold; a trailer's value frames nothing). Whether there was
+/// one.
+fn ctl_to_space(buf: &mut [u8], offset: usize) -> bool {
+    let offset = offset.min(buf.len());
+    let start = buf[..offset]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    let end = buf[start..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(buf.len(), |p| start + p);
+    let end = if end > start && buf[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    };
+    let Some(colon) = buf[start..end].iter().position(|b| *b == b':') else {
+        return false;
+    };
+    let other_ctl = |b: u8| (b < 0x20 || b == 0x7f) && !matches!(b, b'\t' | b'\r' | b'\n' | 0);
+    match buf[start + colon + 1..end]
+        .iter()
+        .position(|b| other_ctl(*b))
+    {
+        Some(at) => {
+            buf[start + colon + 1 + at] = b' ';
+            true
+        }
+        None => false,
+    }
 }
 
 /// `r`, with [`Leniency::BareLf`] among those used if a head it read ends a
@@ -699,6 +755,14 @@ fn chunked_body(bytes: &[u8], mut pos: usize, bare_lf: bool) -> Result<(usize, u
             {
                 return Ok((body + e.offset + 1, body_len));
             }
+            Err(e)
+                if bare_lf
+                    && e.kind == ErrorKind::BareLf
+                    && in_trailer_line(&bytes[body..(body + e.offset).min(bytes.len())])
+                    && bytes.get(body + e.offset) == Some(&b'\n') =>
+            {
+                return trailer_lines(bytes, body + e.offset + 1).map(|end| (end, body_len));
+            }
             Err(e) => {
                 return Err(Stop::Error {
                     kind: e.kind,
@@ -718,6 +782,50 @@ fn chunked_body(bytes: &[u8], mut pos: usize, bare_lf: bool) -> Result<(usize, u
                 }
             }
         }
+    }
+}
+
+/// Whether the chunked body `b` stops inside a trailer field line: a CRLF
+/// would end that line, and another the body.
+fn in_trailer_line(b: &[u8]) -> bool {
+    !ends_with_crlf(b) && ends_with_crlf(&[b, b"\r\n"].concat())
+}
+
+/// The rest of a trailer section from `pos`, lines ended by CRLF or LF
+/// alone (the lenient reading: RFC 9112 §2.2 MAY, trailer fields are
+/// fields): where it ends, or where a line that is no field line stops
+/// it. A control character other than NUL, CR and LF in a value is kept
+/// ([`Leniency::CtlInFieldValue`]).
+fn trailer_lines(bytes: &[u8], mut pos: usize) -> Result<usize, Stop> {
+    let error = |kind, offset| Stop::Error {
+        kind,
+        offset,
+        framing: true,
+        body: true,
+    };
+    loop {
+        let Some(nl) = bytes[pos..].iter().position(|b| *b == b'\n') else {
+            return Err(Stop::Partial);
+        };
+        let line = &bytes[pos..pos + nl];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Ok(pos + nl + 1);
+        }
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            return Err(error(ErrorKind::MissingColon, pos));
+        };
+        let name_ok = colon > 0
+            && line[..colon]
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(c));
+        if !name_ok {
+            return Err(error(ErrorKind::InvalidHeaderName, pos));
+        }
+        if line[colon + 1..].iter().any(|b| matches!(b, 0 | b'\r')) {
+            return Err(error(ErrorKind::InvalidHeaderValue, pos));
+        }
+        pos += nl + 1;
     }
 }
 
