@@ -186,11 +186,14 @@ pub enum Leniency {
     /// field such as `Transfer-Encoding: chunked\x0b`, it makes the value
     /// another one, not `chunked`.)
     CtlInFieldValue,
+    /// A Connection field that is no list of tokens is ignored: its
+    /// `close` is not taken.
+    InvalidConnection,
 }
 
 impl Leniency {
     /// Every leniency, in table order.
-    pub const ALL: [Leniency; 7] = [
+    pub const ALL: [Leniency; 8] = [
         Leniency::BareLf,
         Leniency::ObsFold,
         Leniency::TransferEncodingOverContentLength,
@@ -198,6 +201,7 @@ impl Leniency {
         Leniency::BareCrAsSpace,
         Leniency::FinalChunked,
         Leniency::CtlInFieldValue,
+        Leniency::InvalidConnection,
     ];
 
     /// What the server accepts.
@@ -218,6 +222,7 @@ impl Leniency {
             Leniency::CtlInFieldValue => {
                 "a control character other than CR, LF or NUL in a trailer field's value"
             }
+            Leniency::InvalidConnection => "a Connection field whose value is no list of tokens (`\\x80, close`)",
         }
     }
 
@@ -235,6 +240,7 @@ impl Leniency {
             Leniency::CtlInFieldValue => {
                 "as any other trailer field (trailers never frame a message)"
             }
+            Leniency::InvalidConnection => "as if the field were absent: the connection persists",
         }
     }
 
@@ -248,6 +254,7 @@ impl Leniency {
             Leniency::BareCrAsSpace => "RFC 9112 §2.2: a recipient of such a bare CR MUST consider that element to be invalid or replace each bare CR with SP before processing the element",
             Leniency::FinalChunked => "RFC 9112 §6.3 rule 4: if chunked is the final encoding, the length is determined by reading and decoding the chunked data (an unknown coding makes 501 a SHOULD, RFC 9112 §6.1)",
             Leniency::CtlInFieldValue => "RFC 9110 §5.5: field values containing other CTL characters are also invalid; however, recipients MAY retain such characters for the sake of robustness",
+            Leniency::InvalidConnection => "RFC 9110 §7.6.1: Connection = #connection-option, connection-option = token; a value that is no such list is invalid, and what it asks is not settled by the bytes",
         }
     }
 }
@@ -402,7 +409,7 @@ fn read_lenient_with(bytes: &[u8], bare_lf: bool) -> Reading {
             kind, offset, body, ..
         } = r.stop
         else {
-            return with_bare_lf(&buf, Reading { removed, used, ..r });
+            return with_bare_lf(&buf, joined(removed, used, r));
         };
         let step =
             if body && kind == ErrorKind::InvalidHeaderValue && ctl_to_space(&mut buf, offset) {
@@ -452,11 +459,11 @@ fn read_lenient_with(bytes: &[u8], bare_lf: bool) -> Reading {
                     used.push(l);
                 }
             }
-            None => return with_bare_lf(&buf, Reading { removed, used, ..r }),
+            None => return with_bare_lf(&buf, joined(removed, used, r)),
         }
     }
     let r = read_with(&buf, bare_lf, &last_at, false);
-    with_bare_lf(&buf, Reading { removed, used, ..r })
+    with_bare_lf(&buf, joined(removed, used, r))
 }
 
 /// In the head that starts at `start`: if the Transfer-Encoding lines,
@@ -535,6 +542,17 @@ fn ctl_to_space(buf: &mut [u8], offset: usize) -> bool {
         }
         None => false,
     }
+}
+
+/// `r` with the lines the lenient reading removed and the leniencies it
+/// took before `r`'s own.
+fn joined(removed: Vec<(usize, usize)>, mut used: Vec<Leniency>, r: Reading) -> Reading {
+    for l in &r.used {
+        if !used.contains(l) {
+            used.push(*l);
+        }
+    }
+    Reading { removed, used, ..r }
 }
 
 /// `r`, with [`Leniency::BareLf`] among those used if a head it read ends a
@@ -661,6 +679,7 @@ fn find_field(head: &[u8], name: &[u8]) -> Option<usize> {
 /// may refuse the next (h1parse, and the lenient readings, skip them all).
 fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize], one_empty_line: bool) -> Reading {
     let mut requests = Vec::new();
+    let mut used = Vec::new();
     let mut pos = 0;
     let stop = loop {
         if pos == bytes.len() {
@@ -714,7 +733,21 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize], one_empty_line: boo
                 Err(stop) => break stop,
             },
         }
-        let last = !req.keep_alive || last_at.contains(&start);
+        // A Connection field that is no list of tokens (`close, \x80`) may
+        // be ignored by a lenient reading: whether it says close is not
+        // for the bytes to settle ([`Leniency::InvalidConnection`]).
+        let ignored = !one_empty_line
+            && req.minor == 1
+            && !req.keep_alive
+            && req
+                .head(buf, &headers)
+                .headers()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"connection"))
+                .any(|(_, v)| !token_list(v));
+        if ignored {
+            used.push(Leniency::InvalidConnection);
+        }
+        let last = (!req.keep_alive && !ignored) || last_at.contains(&start);
         requests.push(Req {
             method,
             span: start..pos,
@@ -728,12 +761,23 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize], one_empty_line: boo
             break Stop::Closed;
         }
     };
+    used.dedup();
     Reading {
         requests,
         stop,
         removed: Vec::new(),
-        used: Vec::new(),
+        used,
     }
+}
+
+/// Whether `v` is a comma-separated list of tokens (RFC 9110 §5.6.1,
+/// §7.6.1: `Connection = #connection-option`), empty elements allowed.
+fn token_list(v: &[u8]) -> bool {
+    v.split(|b| *b == b',').all(|e| {
+        e.trim_ascii()
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(c))
+    })
 }
 
 /// Decodes the chunked body that starts at `pos`: where it ends and its

@@ -114,6 +114,10 @@ fn rows() -> Vec<Row> {
         row("VT in a trailer value kept", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nh:\x0b\r\n\r\n", &[ok.clone(), nf.clone()], Open, Clean),
         row("VT in a trailer value refused", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nh:\x0b\r\n\r\n", &[resp_close(400)], Closed, Clean),
         row("NUL in a trailer value kept and read on", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nh:\x00\r\n\r\n", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::ReadOn))),
+        // Leniency: a Connection field that is no token list ignored.
+        row("Connection with obs-text and close, kept open", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: \x80,close\r\n\r\n", &[ok.clone(), nf.clone()], Open, Clean),
+        row("Connection with obs-text and close, closed", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: \x80,close\r\n\r\n", &[resp_close(200)], Closed, Clean),
+        row("Connection: a, close kept open", b"GET / HTTP/1.1\r\nHost: a\r\nConnection: a, close\r\n\r\n", &[ok.clone(), nf.clone()], Open, Finding(Kind::Desync(Desync::Extra))),
         // Leniency: identical Content-Length values taken as one.
         row("Content-Length: 5, 5 read as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Clean),
         row("two Content-Length: 5 lines read as 5", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", &[ok.clone(), nf.clone()], Open, Clean),
