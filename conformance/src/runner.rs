@@ -337,19 +337,78 @@ async fn judge(
             "the server answered or closed before the request was complete ({n} bytes had arrived)"
         ));
     }
-    let ok = accepted(case, opts.profile).iter().any(|oc| {
-        matches(&o, oc)
-            || (opts.profile == Profile::Rfc
-                && (matches_announced_close(&o, oc)
-                    || matches_lingering_close(&o, oc)
-                    || matches_early_answer_then_close(&o, oc, &t.sent)))
-    });
-    if !ok {
+    if !is_accepted(target, case, opts, &o, &t.sent).await {
         result
             .reasons
             .push(format!("observed `{}`, not an accepted outcome", o.words()));
     }
     result.findings = o.findings;
+}
+
+/// Whether `o` is an outcome `case` accepts under `opts.profile`. An early
+/// answer then a refusal of the body is credited only if the target
+/// frames an empty chunked body after the same head: one that answers a
+/// valid body's head and then refuses what follows it refused no bad
+/// chunk, it misread the body.
+async fn is_accepted(
+    target: &Target,
+    case: &Case,
+    opts: Options,
+    o: &Observation,
+    sent: &[u8],
+) -> bool {
+    let rfc = opts.profile == Profile::Rfc;
+    let outcomes = accepted(case, opts.profile);
+    let plainly = outcomes.iter().any(|oc| {
+        matches(o, oc)
+            || (rfc
+                && (matches_announced_close(o, oc)
+                    || matches_lingering_close(o, oc)
+                    || (oc.responses.is_empty() && matches_early_answer_then_close(o, oc, sent))))
+    });
+    let early = rfc
+        && outcomes
+            .iter()
+            .any(|oc| !oc.responses.is_empty() && matches_early_answer_then_close(o, oc, sent));
+    plainly || (early && frames_empty_chunked_body(target, opts, sent).await)
+}
+
+/// Whether the target, sent the head of the first request in `sent` with
+/// an empty chunked body (`0` CRLF CRLF) and then a request for
+/// `{missing}`, answers both, the second as a request of its own.
+async fn frames_empty_chunked_body(target: &Target, opts: Options, sent: &[u8]) -> bool {
+    let mut headers = [h1parse::Header::EMPTY; 128];
+    let Ok(h1parse::Status::Complete(r)) = h1parse::RequestParser::new().parse(sent, &mut headers)
+    else {
+        return false;
+    };
+    let canary = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        target.vars.missing, target.vars.host
+    );
+    let bytes = [&sent[..r.head_len], b"0\r\n\r\n", canary.as_bytes()].concat();
+    let done = |got: &[u8]| observe::complete_finals(&bytes, got) >= 2;
+    let timing = Timing {
+        step: opts.step,
+        idle: opts.idle,
+    };
+    let Ok(t) = exchange::run(
+        &target.addr,
+        &[Action::Write(bytes.clone())],
+        timing,
+        Some(&done),
+    )
+    .await
+    else {
+        return false;
+    };
+    let finals: Vec<u16> = observe::observe(&t)
+        .responses
+        .iter()
+        .filter(|r| r.status >= 200 && r.complete)
+        .map(|r| r.status)
+        .collect();
+    finals.len() == 2 && finals[1] == 404
 }
 
 /// How long the connection had been quiet when the target closed it, when

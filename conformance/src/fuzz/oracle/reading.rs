@@ -713,26 +713,11 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize], one_empty_line: boo
         let method = req.method.get(buf).to_vec();
         let target = req.target.get(buf).to_vec();
         let start = pos;
-        let mut body_len = 0u64;
-        pos += req.head_len;
-        match req.body {
-            BodyKind::None | BodyKind::UntilClose => {}
-            BodyKind::Length(n) => {
-                let n = usize::try_from(n).unwrap_or(usize::MAX);
-                if bytes.len() - pos < n {
-                    break Stop::Partial;
-                }
-                pos += n;
-                body_len = n as u64;
-            }
-            BodyKind::Chunked => match chunked_body(bytes, pos, bare_lf) {
-                Ok((end, len)) => {
-                    pos = end;
-                    body_len = len;
-                }
-                Err(stop) => break stop,
-            },
-        }
+        let (end, body_len) = match body(bytes, pos + req.head_len, req.body, bare_lf) {
+            Ok(b) => b,
+            Err(stop) => break stop,
+        };
+        pos = end;
         // A Connection field that is no list of tokens (`close, \x80`) may
         // be ignored by a lenient reading: whether it says close is not
         // for the bytes to settle ([`Leniency::InvalidConnection`]).
@@ -767,6 +752,22 @@ fn read_with(bytes: &[u8], bare_lf: bool, last_at: &[usize], one_empty_line: boo
         stop,
         removed: Vec::new(),
         used,
+    }
+}
+
+/// The body of `kind` that starts at `pos`: where it ends and its decoded
+/// length, or where reading stops.
+fn body(bytes: &[u8], pos: usize, kind: BodyKind, bare_lf: bool) -> Result<(usize, u64), Stop> {
+    match kind {
+        BodyKind::None | BodyKind::UntilClose => Ok((pos, 0)),
+        BodyKind::Length(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if bytes.len() - pos < n {
+                return Err(Stop::Partial);
+            }
+            Ok((pos + n, n as u64))
+        }
+        BodyKind::Chunked => chunked_body(bytes, pos, bare_lf),
     }
 }
 
