@@ -93,6 +93,13 @@ enum Cmd {
         /// A bug to switch on (repeatable); `--bug list` shows them.
         #[arg(long = "bug")]
         bugs: Vec<String>,
+        /// Serve over TLS with this certificate chain (PEM; with --tls-key):
+        /// a TLS terminator in front of the mock.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
@@ -394,7 +401,15 @@ fn progress_printer() -> impl FnMut(usize, usize, &runner::CaseResult) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Some(Cmd::Mock { listen, bugs }) => mock(&listen, &bugs),
+        Some(Cmd::Mock {
+            listen,
+            bugs,
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = tls_cert.zip(tls_key);
+            mock(&listen, &bugs, tls.as_ref())
+        }
         Some(Cmd::Fuzz(args)) => fuzz_cli::run(&args),
         Some(Cmd::Report {
             files,
@@ -442,7 +457,7 @@ fn html_report(files: &[PathBuf], output: &std::path::Path, title: &str) -> Exit
     ExitCode::SUCCESS
 }
 
-fn mock(listen: &str, names: &[String]) -> ExitCode {
+fn mock(listen: &str, names: &[String], tls: Option<&(PathBuf, PathBuf)>) -> ExitCode {
     if names.iter().any(|n| n == "list") {
         for b in Bug::ALL {
             emit(&format!("{}\n", b.name()));
@@ -454,14 +469,46 @@ fn mock(listen: &str, names: &[String]) -> ExitCode {
         Ok(b) => b,
         Err(e) => return usage(e),
     };
-    match Mock::start_on(listen, &bugs) {
+    let started = match tls {
+        Some((cert, key)) => match identity(cert, key) {
+            Ok((chain, key)) => Mock::start_tls_on(listen, &bugs, chain, key),
+            Err(e) => return usage(e),
+        },
+        None => Mock::start_on(listen, &bugs),
+    };
+    match started {
         Ok(m) => {
-            eprintln!("h1spec mock listening on {}", m.addr());
+            let scheme = if tls.is_some() { "https://" } else { "" };
+            eprintln!("h1spec mock listening on {scheme}{}", m.addr());
             m.wait();
             ExitCode::SUCCESS
         }
         Err(e) => usage(format!("cannot listen on {listen}: {e}")),
     }
+}
+
+/// A certificate chain and its key, from PEM files.
+fn identity(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<
+    (
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    ),
+    String,
+> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("--tls-cert {}: no certificate in it", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
+    Ok((chain, key))
 }
 
 fn run(args: &RunArgs) -> ExitCode {
