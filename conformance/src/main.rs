@@ -504,7 +504,10 @@ fn identity(
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
     if chain.is_empty() {
-        return Err(format!("--tls-cert {}: no certificate in it", cert.display()));
+        return Err(format!(
+            "--tls-cert {}: no certificate in it",
+            cert.display()
+        ));
     }
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;

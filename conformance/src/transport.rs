@@ -32,7 +32,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -235,9 +237,11 @@ fn add_pem(roots: &mut RootCertStore, file: &std::path::Path) -> Result<(), Stri
     let mut n = 0;
     for cert in CertificateDer::pem_slice_iter(&text) {
         let cert = cert.map_err(|e| at(format!("not a readable PEM file ({e})")))?;
-        roots
-            .add(cert)
-            .map_err(|e| at(format!("a certificate in it cannot be a trust anchor ({e})")))?;
+        roots.add(cert).map_err(|e| {
+            at(format!(
+                "a certificate in it cannot be a trust anchor ({e})"
+            ))
+        })?;
         n += 1;
     }
     if n == 0 {
@@ -437,7 +441,14 @@ mod tests {
         assert_eq!(p("https://localhost").unwrap(), "https://localhost:443");
         assert_eq!(p("https://[::1]:8443/").unwrap(), "https://[::1]:8443");
         assert_eq!(Endpoint::parse("https://[::1]:8443").unwrap().host, "::1");
-        for bad in ["localhost", "https://", "https://a b:1", "a:0", "[::1]", "ftp://a:1"] {
+        for bad in [
+            "localhost",
+            "https://",
+            "https://a b:1",
+            "a:0",
+            "[::1]",
+            "ftp://a:1",
+        ] {
             assert!(p(bad).is_err(), "{bad}");
         }
     }
