@@ -149,7 +149,13 @@ async fn connect(addr: &str, within: Duration) -> std::io::Result<Conn> {
         Ok(s) => s,
         Err(_) => Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
-            "connect timed out",
+            if transport::is_tls(addr) {
+                // A plain HTTP server may wait for more of what it takes
+                // for a request instead of answering the handshake.
+                "connect timed out (or the TLS handshake: no TLS on that port?)"
+            } else {
+                "connect timed out"
+            },
         )),
     }
 }
