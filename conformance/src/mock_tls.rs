@@ -46,7 +46,11 @@ impl TlsFront {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // Two threads: a handshake's arithmetic on one does not hold up the
+        // relaying of answers on the other (on a loaded machine, one thread
+        // made answers late enough to look like silence to the fuzzer).
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .enable_all()
             .build()?;
         let thread = std::thread::spawn(move || {
