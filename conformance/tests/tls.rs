@@ -353,3 +353,23 @@ fn fuzzing_over_tls_finds_the_bug_fuzzing_over_tcp_finds() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_library_suite_runs_over_tls_with_the_trust_it_is_given() {
+    let pki = Pki::new("library", &["localhost", "127.0.0.1"]);
+    let mock = pki.mock(&[]);
+    let addr = format!("https://{}", mock.addr());
+    // The other tests here run the command, each in a process of its own:
+    // this process's trust is this test's to set.
+    h1spec::transport::configure(&h1spec::transport::TlsOptions {
+        insecure: false,
+        cacert: Some(pki.ca_file.clone()),
+    })
+    .unwrap();
+    let outcome = h1spec::Suite::new()
+        .only("smuggling")
+        .run(&addr)
+        .expect("the mock answers over TLS");
+    outcome.assert_no_failures();
+    assert!(outcome.passed() > 10);
+}
