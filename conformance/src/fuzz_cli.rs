@@ -191,7 +191,12 @@ pub fn run(args: &FuzzArgs) -> ExitCode {
     if args.jobs == 0 {
         return usage("--jobs must be at least 1");
     }
-    if let Err(code) = args.tls.apply() {
+    let targets = args
+        .target
+        .iter()
+        .chain(&args.via)
+        .chain(&args.differential);
+    if let Err(code) = args.tls.apply(targets) {
         return code;
     }
     let vars = match args.vars() {

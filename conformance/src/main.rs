@@ -160,14 +160,16 @@ struct TlsArgs {
 
 impl TlsArgs {
     /// Sets the process's TLS trust from the flags: a usage error for a
-    /// `--cacert` file with no usable certificate.
-    fn apply(&self) -> Result<(), ExitCode> {
+    /// `--cacert` file with no usable certificate. `--insecure` is said
+    /// once, when one of `targets` is an `https://` one (`NAME=` before it
+    /// or not).
+    fn apply<'a>(&self, targets: impl IntoIterator<Item = &'a String>) -> Result<(), ExitCode> {
         let options = h1spec::transport::TlsOptions {
             insecure: self.insecure,
             cacert: self.cacert.clone(),
         };
         h1spec::transport::configure(&options).map_err(usage)?;
-        if self.insecure {
+        if self.insecure && targets.into_iter().any(|t| t.contains("https://")) {
             eprintln!("h1spec: warning: --insecure: TLS certificates are not verified");
         }
         Ok(())
@@ -422,7 +424,7 @@ fn main() -> ExitCode {
             format,
             sel,
             tls,
-        }) => match tls.apply() {
+        }) => match tls.apply([&a, &b]) {
             Ok(()) => diff(&a, &b, format, &sel),
             Err(code) => code,
         },
@@ -539,7 +541,7 @@ fn run(args: &RunArgs) -> ExitCode {
     };
     let opts = args.sel.options(&profile);
     warn_unused_paths(&profile, &cases);
-    if let Err(code) = args.tls.apply() {
+    if let Err(code) = args.tls.apply(&args.target) {
         return code;
     }
     let baseline = match &args.baseline {
