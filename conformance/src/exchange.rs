@@ -7,12 +7,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, Instant};
+
+use crate::transport::{self, Conn};
 
 /// One action on the wire, placeholders already filled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub enum Action {
     Silence(Duration),
     /// Wait until something arrives (or the connection ends), at most this long.
     Await(Duration),
-    /// Shut down our sending side (FIN).
+    /// Shut down our sending side (FIN; over TLS, `close_notify` then FIN).
     Shutdown,
 }
 
@@ -34,7 +34,7 @@ pub enum Action {
 pub enum End {
     /// Still open when we stopped waiting.
     Open,
-    /// The server sent FIN.
+    /// The server sent FIN (over TLS: `close_notify`, or a FIN without it).
     Closed,
     /// The connection was reset.
     Reset,
@@ -109,7 +109,8 @@ pub struct Timing {
 /// When to stop waiting after the last step, besides idling out or a close.
 pub type Done<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
 
-/// Connects and plays `actions`; returns `Err` only if the connect fails.
+/// Connects to `addr` (`HOST:PORT` or `https://HOST:PORT`) and plays
+/// `actions`; returns `Err` only if the connect (or the TLS handshake) fails.
 pub async fn run(
     addr: &str,
     actions: &[Action],
@@ -117,7 +118,7 @@ pub async fn run(
     done: Option<Done<'_>>,
 ) -> std::io::Result<Transcript> {
     let stream = connect(addr, timing.step).await?;
-    let (rd, wr) = stream.into_split();
+    let (rd, wr) = tokio::io::split(stream);
     let inbox = Arc::new(Mutex::new(Inbox::default()));
     let (tick_tx, tick_rx) = watch::channel(0u64);
     let reader = spawn_reader(rd, inbox.clone(), tick_tx);
@@ -141,26 +142,28 @@ pub async fn run(
     Ok(player.transcript())
 }
 
-/// Connects within `within`, with Nagle off: each write goes out as the
-/// script split it.
-async fn connect(addr: &str, within: Duration) -> std::io::Result<TcpStream> {
-    let stream = match timeout(within, TcpStream::connect(addr)).await {
-        Ok(s) => s?,
-        Err(_) => {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "connect timed out",
-            ))
-        }
-    };
-    stream.set_nodelay(true)?;
-    Ok(stream)
+/// Connects within `within` (the TLS handshake included), with Nagle off:
+/// each write goes out as the script split it.
+async fn connect(addr: &str, within: Duration) -> std::io::Result<Conn> {
+    match timeout(within, transport::connect(addr)).await {
+        Ok(s) => s,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            if transport::is_tls(addr) {
+                // A plain HTTP server may wait for more of what it takes
+                // for a request instead of answering the handshake.
+                "connect timed out (or the TLS handshake: no TLS on that port?)"
+            } else {
+                "connect timed out"
+            },
+        )),
+    }
 }
 
 /// The reader task: records every byte and how the connection ended in
 /// `inbox`, and ticks `tick_tx` on each event so waiters wake.
 fn spawn_reader(
-    mut rd: OwnedReadHalf,
+    mut rd: ReadHalf<Conn>,
     inbox: Arc<Mutex<Inbox>>,
     tick_tx: watch::Sender<u64>,
 ) -> JoinHandle<()> {
@@ -195,7 +198,7 @@ fn spawn_reader(
 /// The writing side of [`run`], and what playing the script showed.
 struct Player {
     /// Our half of the connection.
-    wr: OwnedWriteHalf,
+    wr: WriteHalf<Conn>,
     /// What the reader task recorded.
     inbox: Arc<Mutex<Inbox>>,
     /// Ticks on each read event.
@@ -230,7 +233,14 @@ impl Player {
                 if self.write_failed {
                     return;
                 }
-                match timeout(self.step, self.wr.write_all(bytes)).await {
+                // Flushed: over TLS, each write is a record of its own, as
+                // over TCP each is a segment of its own (Nagle is off).
+                let wr = &mut self.wr;
+                let write = async move {
+                    wr.write_all(bytes).await?;
+                    wr.flush().await
+                };
+                match timeout(self.step, write).await {
                     Ok(Ok(())) => {
                         self.sent.extend_from_slice(bytes);
                         self.last_write = Instant::now();

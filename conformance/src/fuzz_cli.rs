@@ -34,7 +34,7 @@ pub const FUZZ_EXIT_CODES: &str = "Exit status:
 /// Flags of `h1spec fuzz`.
 #[derive(Args)]
 pub struct FuzzArgs {
-    /// The server to fuzz, HOST:PORT.
+    /// The server to fuzz: HOST:PORT, or https://HOST:PORT over TLS.
     target: Option<String>,
     /// Start the server with this command (`{port}` is replaced by a free
     /// port) and watch its process: an exit is a crash finding.
@@ -105,6 +105,8 @@ pub struct FuzzArgs {
     /// A path that accepts request bodies [default: --path].
     #[arg(long)]
     post: Option<String>,
+    #[command(flatten)]
+    tls: super::TlsArgs,
 }
 
 /// `90` (seconds), or what `humantime` reads: `90s`, `10m`, `1h 30m`, `500ms`.
@@ -188,6 +190,14 @@ impl FuzzArgs {
 pub fn run(args: &FuzzArgs) -> ExitCode {
     if args.jobs == 0 {
         return usage("--jobs must be at least 1");
+    }
+    let targets = args
+        .target
+        .iter()
+        .chain(&args.via)
+        .chain(&args.differential);
+    if let Err(code) = args.tls.apply(targets) {
+        return code;
     }
     let vars = match args.vars() {
         Ok(v) => v,
@@ -319,12 +329,10 @@ fn start_targets(specs: &[String], vars: &Vars) -> Result<Started, ExitCode> {
                     return Err(ExitCode::from(UNREACHABLE));
                 }
             },
-            None => {
-                if let Err(e) = check_addr(rest) {
-                    return Err(usage(e));
-                }
-                (rest.to_string(), rest.to_string())
-            }
+            None => match check_addr(rest) {
+                Ok(addr) => (addr.clone(), addr),
+                Err(e) => return Err(usage(e)),
+            },
         };
         let name = name.unwrap_or(label);
         if targets.iter().any(|t: &FuzzTarget| t.name == name) {

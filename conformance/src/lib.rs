@@ -10,6 +10,7 @@
 //! * `case` — the case format: steps, outcomes, escapes and placeholders.
 //! * `catalog` — built-in case files (compiled in) and user directories.
 //! * `target` — the target profile file and capability probing (`n/a`).
+//! * `transport` — plain TCP or TLS (`https://`) under every connection.
 //! * `exchange` — one connection: play steps, record bytes and the close.
 //! * `observe` — responses out of a transcript, through h1parse, plus the validator.
 //! * `verdict` — what a run is judged by and gives: profile, options, verdict, result.
@@ -21,6 +22,7 @@
 //! * `spawn` — starting and stopping a target for `--spawn`.
 //! * `fuzz` — `h1spec fuzz`: generated inputs, oracles, shrinking, case files.
 //! * `mock` — the mock server with switchable bugs behind the mutation test.
+//! * `mock_tls` — the mock behind TLS: a terminator relaying to a plain mock.
 //! * `suite` — [`Suite`]: h1spec as a library, for a server's own `cargo test`.
 #![deny(missing_docs)]
 
@@ -31,6 +33,7 @@ pub mod exchange;
 pub mod fuzz;
 pub mod html;
 pub mod mock;
+pub mod mock_tls;
 pub mod observe;
 pub mod replay;
 pub mod report;
@@ -38,6 +41,7 @@ pub mod runner;
 pub mod spawn;
 pub mod suite;
 pub mod target;
+pub mod transport;
 pub mod verdict;
 
 pub use suite::{Outcome, Suite};

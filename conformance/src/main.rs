@@ -52,15 +52,17 @@ struct Cli {
 enum Cmd {
     /// Run the same cases against two targets and show where they disagree.
     Diff {
-        /// First target: HOST:PORT, or `spawn:CMD {port}` to start one.
+        /// First target: HOST:PORT, https://HOST:PORT, or `spawn:CMD {port}` to start one.
         a: String,
-        /// Second target: HOST:PORT, or `spawn:CMD {port}` to start one.
+        /// Second target: HOST:PORT, https://HOST:PORT, or `spawn:CMD {port}` to start one.
         b: String,
         /// Output format: human (a table) or json.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
         #[command(flatten)]
         sel: Box<Selection>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Put several JSON reports (one per server) side by side in one
     /// self-contained HTML page: `h1spec report nginx.json h1serve.json -o report.html`.
@@ -91,12 +93,20 @@ enum Cmd {
         /// A bug to switch on (repeatable); `--bug list` shows them.
         #[arg(long = "bug")]
         bugs: Vec<String>,
+        /// Serve over TLS with this certificate chain (PEM; with --tls-key):
+        /// a TLS terminator in front of the mock.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
 #[derive(Args)]
 struct RunArgs {
-    /// The server to test, HOST:PORT.
+    /// The server to test: HOST:PORT (or http://HOST:PORT), or
+    /// https://HOST:PORT to run the cases over TLS.
     target: Option<String>,
     /// A second target is a mistake: `h1spec diff A B` compares two.
     #[arg(hide = true)]
@@ -131,6 +141,39 @@ struct RunArgs {
     color: String,
     #[command(flatten)]
     sel: Selection,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// How https:// targets are trusted.
+#[derive(Args)]
+struct TlsArgs {
+    /// For https:// targets: accept any certificate, as `curl -k` does (the
+    /// connection is encrypted but the server is not authenticated).
+    #[arg(long, short = 'k')]
+    insecure: bool,
+    /// For https:// targets: also trust the certificates in this PEM file
+    /// (a private CA, or a self-signed server certificate).
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// Sets the process's TLS trust from the flags: a usage error for a
+    /// `--cacert` file with no usable certificate. `--insecure` is said
+    /// once, when one of `targets` is an `https://` one (`NAME=` before it
+    /// or not).
+    fn apply<'a>(&self, targets: impl IntoIterator<Item = &'a String>) -> Result<(), ExitCode> {
+        let options = h1spec::transport::TlsOptions {
+            insecure: self.insecure,
+            cacert: self.cacert.clone(),
+        };
+        h1spec::transport::configure(&options).map_err(usage)?;
+        if self.insecure && targets.into_iter().any(|t| t.contains("https://")) {
+            eprintln!("h1spec: warning: --insecure: TLS certificates are not verified");
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args)]
@@ -313,27 +356,12 @@ async fn scale_wait(addr: &str, profile: &TargetProfile, opts: Options, explicit
     }
 }
 
-/// Checks `HOST:PORT` (a name, an IPv4 address or a bracketed IPv6
-/// address, and a port 1..=65535) before anything is sent.
-fn check_addr(addr: &str) -> Result<(), String> {
-    let bad =
-        || format!("{addr:?} is not HOST:PORT (e.g. 127.0.0.1:8080, localhost:80, [::1]:8080)");
-    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
-    let port_ok = port.parse::<u16>().is_ok_and(|p| p > 0);
-    let host_ok = if let Some(v6) = host.strip_prefix('[') {
-        v6.strip_suffix(']')
-            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
-    } else {
-        !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
-    };
-    if port_ok && host_ok {
-        Ok(())
-    } else {
-        Err(bad())
-    }
+/// Checks `HOST:PORT`, `http://HOST:PORT` or `https://HOST:PORT` (a name,
+/// an IPv4 address or a bracketed IPv6 address, and a port 1..=65535)
+/// before anything is sent: the address as the runner takes it
+/// (`http://` dropped, `https://` kept).
+fn check_addr(addr: &str) -> Result<String, String> {
+    h1spec::transport::Endpoint::parse(addr).map(|e| e.to_string())
 }
 
 /// Resolves on SIGINT or SIGTERM with the exit status a shell expects
@@ -375,14 +403,31 @@ fn progress_printer() -> impl FnMut(usize, usize, &runner::CaseResult) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Some(Cmd::Mock { listen, bugs }) => mock(&listen, &bugs),
+        Some(Cmd::Mock {
+            listen,
+            bugs,
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = tls_cert.zip(tls_key);
+            mock(&listen, &bugs, tls.as_ref())
+        }
         Some(Cmd::Fuzz(args)) => fuzz_cli::run(&args),
         Some(Cmd::Report {
             files,
             output,
             title,
         }) => html_report(&files, &output, &title),
-        Some(Cmd::Diff { a, b, format, sel }) => diff(&a, &b, format, &sel),
+        Some(Cmd::Diff {
+            a,
+            b,
+            format,
+            sel,
+            tls,
+        }) => match tls.apply([&a, &b]) {
+            Ok(()) => diff(&a, &b, format, &sel),
+            Err(code) => code,
+        },
         None => run(&cli.run),
     }
 }
@@ -414,7 +459,7 @@ fn html_report(files: &[PathBuf], output: &std::path::Path, title: &str) -> Exit
     ExitCode::SUCCESS
 }
 
-fn mock(listen: &str, names: &[String]) -> ExitCode {
+fn mock(listen: &str, names: &[String], tls: Option<&(PathBuf, PathBuf)>) -> ExitCode {
     if names.iter().any(|n| n == "list") {
         for b in Bug::ALL {
             emit(&format!("{}\n", b.name()));
@@ -426,14 +471,49 @@ fn mock(listen: &str, names: &[String]) -> ExitCode {
         Ok(b) => b,
         Err(e) => return usage(e),
     };
-    match Mock::start_on(listen, &bugs) {
+    let started = match tls {
+        Some((cert, key)) => match identity(cert, key) {
+            Ok((chain, key)) => Mock::start_tls_on(listen, &bugs, chain, key),
+            Err(e) => return usage(e),
+        },
+        None => Mock::start_on(listen, &bugs),
+    };
+    match started {
         Ok(m) => {
-            eprintln!("h1spec mock listening on {}", m.addr());
+            let scheme = if tls.is_some() { "https://" } else { "" };
+            eprintln!("h1spec mock listening on {scheme}{}", m.addr());
             m.wait();
             ExitCode::SUCCESS
         }
         Err(e) => usage(format!("cannot listen on {listen}: {e}")),
     }
+}
+
+/// A certificate chain and its key, from PEM files.
+fn identity(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<
+    (
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    ),
+    String,
+> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "--tls-cert {}: no certificate in it",
+            cert.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
+    Ok((chain, key))
 }
 
 fn run(args: &RunArgs) -> ExitCode {
@@ -461,6 +541,9 @@ fn run(args: &RunArgs) -> ExitCode {
     };
     let opts = args.sel.options(&profile);
     warn_unused_paths(&profile, &cases);
+    if let Err(code) = args.tls.apply(&args.target) {
+        return code;
+    }
     let baseline = match &args.baseline {
         Some(f) => match Baseline::load(f) {
             Ok(b) => Some(b),
@@ -569,12 +652,10 @@ type SpawnedTarget = std::sync::Arc<std::sync::Mutex<spawn::Spawned>>;
 
 fn target_addr(args: &RunArgs) -> Result<(String, Option<SpawnedTarget>), ExitCode> {
     match (&args.target, &args.spawn) {
-        (Some(t), None) => {
-            if let Err(e) = check_addr(t) {
-                return Err(usage(e));
-            }
-            Ok((t.clone(), None))
-        }
+        (Some(t), None) => match check_addr(t) {
+            Ok(addr) => Ok((addr, None)),
+            Err(e) => Err(usage(e)),
+        },
         (None, Some(cmd)) => match spawn::spawn(cmd, Duration::from_millis(args.spawn_wait)) {
             Ok(s) => Ok((
                 s.addr.clone(),
@@ -674,13 +755,17 @@ fn diff(a: &str, b: &str, format: Format, sel: &Selection) -> ExitCode {
     if matches!(format, Format::Junit | Format::Tap) {
         return usage("diff prints human or json (--format human|json)");
     }
+    let mut addrs = Vec::new();
     for t in [a, b] {
-        if !t.starts_with("spawn:") {
-            if let Err(e) = check_addr(t) {
-                return usage(e);
-            }
+        match t.strip_prefix("spawn:") {
+            Some(_) => addrs.push(t.to_string()),
+            None => match check_addr(t) {
+                Ok(addr) => addrs.push(addr),
+                Err(e) => return usage(e),
+            },
         }
     }
+    let (a, b) = (addrs[0].as_str(), addrs[1].as_str());
     let cases = match sel.cases() {
         Ok(c) => c,
         Err(e) => return usage(e),

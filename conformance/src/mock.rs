@@ -17,6 +17,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::mock_tls::TlsFront;
 use h1parse::{BodyKind, ChunkedDecoder, ErrorKind, Expect, Header, Limits, RequestParser, Status};
 
 /// Largest request body the mock accepts (413 beyond it).
@@ -157,6 +160,9 @@ pub struct Mock {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
+    /// With [`Mock::start_tls`]: the TLS terminator in front, where clients
+    /// connect.
+    front: Option<TlsFront>,
 }
 
 impl Mock {
@@ -194,12 +200,36 @@ impl Mock {
             addr,
             stop,
             thread: Some(thread),
+            front: None,
         })
     }
 
-    /// Where it listens.
+    /// Starts the mock with these bugs behind TLS on `127.0.0.1:0`, with
+    /// the certificate chain `chain` and its key (see [`TlsFront`]).
+    pub fn start_tls(
+        bugs: &[Bug],
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> io::Result<Mock> {
+        Self::start_tls_on("127.0.0.1:0", bugs, chain, key)
+    }
+
+    /// Starts the mock behind TLS on `listen` (the plain mock itself on a
+    /// loopback port of its own).
+    pub fn start_tls_on(
+        listen: &str,
+        bugs: &[Bug],
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> io::Result<Mock> {
+        let mut mock = Self::start(bugs)?;
+        mock.front = Some(TlsFront::start(listen, mock.addr, chain, key)?);
+        Ok(mock)
+    }
+
+    /// Where it listens (in front: the TLS terminator's address).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.front.as_ref().map_or(self.addr, |f| f.addr())
     }
 
     /// Serves until the process ends.
@@ -212,6 +242,7 @@ impl Mock {
 
 impl Drop for Mock {
     fn drop(&mut self) {
+        drop(self.front.take());
         self.stop.store(true, Ordering::Relaxed);
         let _ = TcpStream::connect(self.addr);
         if let Some(t) = self.thread.take() {

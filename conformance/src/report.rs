@@ -53,7 +53,16 @@ fn rerun(r: &CaseResult, meta: &Meta) -> Option<String> {
         Profile::Rfc => "",
         Profile::Strict => " --profile strict",
     };
-    Some(format!("h1spec {} --only {}{profile}", meta.target, r.id))
+    // An https:// target needs the run's trust flags again.
+    let tls = if crate::transport::is_tls(&meta.target) {
+        crate::transport::flags()
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "h1spec {} --only {}{profile}{tls}",
+        meta.target, r.id
+    ))
 }
 
 /// Counts.

@@ -169,9 +169,11 @@ pub fn accepted(case: &Case, profile: Profile) -> Vec<&Outcome> {
 
 /// A shell line that sends what `actions` sends: `printf '...' | nc host port`
 /// (OpenBSD netcat; `nc -N` where the case half-closes, so that the FIN is
-/// sent when the input ends).
+/// sent when the input ends). For an `https://` target, `openssl s_client`
+/// in place of `nc`: it sends each piece as it reads it and prints what
+/// comes back until the server closes (it cannot half-close, see
+/// [`tls_client`]).
 pub fn reproducer(addr: &str, actions: &[Action]) -> String {
-    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "80"));
     let mut parts = Vec::new();
     for a in actions {
         match a {
@@ -187,12 +189,34 @@ pub fn reproducer(addr: &str, actions: &[Action]) -> String {
     } else {
         format!("({})", parts.join("; "))
     };
+    if let Ok(ep) = crate::transport::Endpoint::parse(addr) {
+        if ep.tls {
+            return format!("{script} | {}", tls_client(&ep));
+        }
+    }
+    let (host, port) = addr.rsplit_once(':').unwrap_or((addr, "80"));
     let half_close = if actions.contains(&Action::Shutdown) {
         " -N"
     } else {
         ""
     };
     format!("{script} | nc{half_close} {host} {port}")
+}
+
+/// `openssl s_client` for a TLS target: `-quiet` (no session details; it
+/// also keeps reading after its input ends, as `nc` does, so a half-close
+/// is not reproduced) and the server name sent as SNI, as h1spec sends it
+/// (none for an IP address).
+fn tls_client(ep: &crate::transport::Endpoint) -> String {
+    let sni = if ep.host.parse::<std::net::IpAddr>().is_ok() {
+        String::new()
+    } else {
+        format!(" -servername {}", ep.host)
+    };
+    format!(
+        "openssl s_client -quiet -alpn http/1.1 -connect {}{sni}",
+        ep.authority()
+    )
 }
 
 /// `printf` of arbitrary bytes, with long runs of one byte written as
@@ -937,6 +961,15 @@ mod tests {
         assert_eq!(
             reproducer("127.0.0.1:8080", &acts),
             "(printf 'GET / HTTP/1.1\\r\\nHost: a\\047b\\r\\n\\r\\n'; sleep 0.05; printf '%s' \"$(head -c 100 /dev/zero | tr '\\0' 'a')\") | nc 127.0.0.1 8080"
+        );
+        let get = [Action::Write(b"GET / HTTP/1.1\r\n\r\n".to_vec())];
+        assert_eq!(
+            reproducer("https://localhost:8443", &get),
+            "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | openssl s_client -quiet -alpn http/1.1 -connect localhost:8443 -servername localhost"
+        );
+        assert_eq!(
+            reproducer("https://127.0.0.1:8443", &get),
+            "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | openssl s_client -quiet -alpn http/1.1 -connect 127.0.0.1:8443"
         );
     }
 }

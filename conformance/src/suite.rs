@@ -97,8 +97,11 @@ impl Suite {
         self
     }
 
-    /// Runs the selected cases against `addr` (`HOST:PORT`), blocking: it
-    /// builds a runtime of its own. From async code, use [`Suite::run_async`].
+    /// Runs the selected cases against `addr` (`HOST:PORT`, or
+    /// `https://HOST:PORT` over TLS, trusted as
+    /// [`transport::configure`](crate::transport::configure) says: by
+    /// default, the built-in roots), blocking: it builds a runtime of its
+    /// own. From async code, use [`Suite::run_async`].
     ///
     /// An error is a selection that matches nothing or a target that cannot
     /// be judged (unreachable, not HTTP, `GET /` not 2xx): what makes the

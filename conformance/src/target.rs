@@ -600,11 +600,12 @@ impl Probing<'_> {
 /// Opens a connection, sends `req` and reads until one complete final
 /// response arrived (the stream is then idle, held open), or `None` when
 /// the target did not answer within `within`.
-async fn answered(addr: &str, req: &[u8], within: Duration) -> Option<tokio::net::TcpStream> {
+async fn answered(addr: &str, req: &[u8], within: Duration) -> Option<crate::transport::Conn> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let work = async {
-        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let mut s = crate::transport::connect(addr).await.ok()?;
         s.write_all(req).await.ok()?;
+        s.flush().await.ok()?;
         let mut got = Vec::new();
         let mut chunk = [0u8; 4096];
         while observe::complete_finals(req, &got) < 1 {

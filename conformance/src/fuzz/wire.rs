@@ -11,13 +11,13 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
 use super::gen::Input;
 use crate::exchange::{End, Transcript};
+use crate::transport::{self, Conn, Endpoint};
 
 /// Stop reading past this many bytes: a fuzz exchange that gets more is
 /// looping, and what came first is enough to judge.
@@ -52,7 +52,19 @@ pub struct ConnectError(pub std::io::Error);
 /// costliest part of an exchange (`perf`: a quarter of the fuzzer's CPU in
 /// `__inet_hash_connect` and `__inet_check_established`). Spread over
 /// 127.0.0.0/8, each address holds only a few.
-async fn connect(addr: &str) -> std::io::Result<TcpStream> {
+///
+/// Over TLS (`https://`), the handshake follows on the same stream.
+async fn connect(addr: &str) -> std::io::Result<Conn> {
+    let ep = Endpoint::parse(addr)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let tcp = connect_tcp(&ep.authority()).await?;
+    let _ = tcp.set_nodelay(true);
+    transport::secure(tcp, &ep).await
+}
+
+/// The TCP connection of [`connect`], from a loopback source address of
+/// its own on loopback.
+async fn connect_tcp(addr: &str) -> std::io::Result<TcpStream> {
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -87,8 +99,7 @@ pub async fn exchange(
             )))
         }
     };
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (sent, write_failed) = write_input(&mut wr, input, canary, wire.step).await;
     let mut half_closed = false;
     if wire.half_close && !write_failed {
@@ -111,7 +122,7 @@ pub async fn exchange(
 /// last piece: the bytes written, and whether a write failed (or took
 /// longer than `step`).
 async fn write_input(
-    wr: &mut OwnedWriteHalf,
+    wr: &mut WriteHalf<Conn>,
     input: &Input,
     canary: &[u8],
     step: Duration,
@@ -138,7 +149,12 @@ async fn write_input(
         if piece.is_empty() {
             continue;
         }
-        match timeout(step, wr.write_all(piece)).await {
+        // Flushed, so that over TLS each piece is a record of its own.
+        let write = async {
+            wr.write_all(piece).await?;
+            wr.flush().await
+        };
+        match timeout(step, write).await {
             Ok(Ok(())) => sent.extend_from_slice(piece),
             _ => {
                 write_failed = true;
@@ -158,7 +174,7 @@ async fn write_input(
 /// `wire.idle` (or the grace once it has answered `sent`), sends more than
 /// [`MAX_RECEIVED`], or ten idle times have passed: the bytes, and how the
 /// connection ended.
-async fn read_answers(rd: &mut OwnedReadHalf, sent: &[u8], wire: Wire) -> (Vec<u8>, End) {
+async fn read_answers(rd: &mut ReadHalf<Conn>, sent: &[u8], wire: Wire) -> (Vec<u8>, End) {
     let mut received = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let deadline = Instant::now() + wire.idle * 10;
