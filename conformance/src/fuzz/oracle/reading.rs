@@ -318,10 +318,8 @@ pub fn observe(tr: &crate::exchange::Transcript, bytes: &[u8]) -> crate::observe
             )
         })
     };
-    let head_sent = bytes
-        .split(|c| *c == b'\n')
-        .any(|line| line.starts_with(b"HEAD "));
-    if !head_sent || !unframed(&o) {
+    let lines = line_pairing(bytes);
+    if !lines.iter().any(|q| q.method == b"HEAD") || !unframed(&o) {
         return o;
     }
     // The requests the strict reading has before any error: every server
@@ -329,7 +327,6 @@ pub fn observe(tr: &crate::exchange::Transcript, bytes: &[u8]) -> crate::observe
     let sure = read(bytes).requests.len();
     // Or every line that looks like a request-line was read as one (a
     // server that framed a body otherwise than both readings).
-    let lines = line_pairing(bytes);
     let fewer = |p: &[SentRequest], i: usize| {
         let mut p = p.to_vec();
         p.remove(i);
@@ -370,8 +367,15 @@ fn line_pairing(bytes: &[u8]) -> Vec<SentRequest> {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let words: Vec<&[u8]> = line.split(|c| *c == b' ').collect();
             let version = words.last()?.strip_prefix(b"HTTP/")?;
+            // A body the server read shorter than both readings may end
+            // mid-line: `abcHEAD / HTTP/1.1` starts a HEAD for it.
+            let method = if words[0].ends_with(b"HEAD") {
+                &b"HEAD"[..]
+            } else {
+                words[0]
+            };
             (words.len() == 3 && words.iter().all(|w| !w.is_empty())).then(|| SentRequest {
-                method: words[0].to_vec(),
+                method: method.to_vec(),
                 minor: u8::from(version != b"1.0"),
             })
         })
