@@ -371,7 +371,7 @@ async fn judge(
 
 /// Whether `o` is an outcome `case` accepts under `opts.profile`. An early
 /// answer then a refusal of the body is credited only if the target
-/// frames an empty chunked body after the same head: one that answers a
+/// frames a valid chunked body after the same head: one that answers a
 /// valid body's head and then refuses what follows it refused no bad
 /// chunk, it misread the body.
 async fn is_accepted(
@@ -394,13 +394,14 @@ async fn is_accepted(
         && outcomes
             .iter()
             .any(|oc| !oc.responses.is_empty() && matches_early_answer_then_close(o, oc, sent));
-    plainly || (early && frames_empty_chunked_body(target, opts, sent).await)
+    plainly || (early && frames_chunked_body(target, opts, sent).await)
 }
 
 /// Whether the target, sent the head of the first request in `sent` with
-/// an empty chunked body (`0` CRLF CRLF) and then a request for
-/// `{missing}`, answers both, the second as a request of its own.
-async fn frames_empty_chunked_body(target: &Target, opts: Options, sent: &[u8]) -> bool {
+/// a valid chunked body (data, the last chunk, a trailer field) and then a
+/// request for `{missing}`, answers both, the second as a request of its
+/// own.
+async fn frames_chunked_body(target: &Target, opts: Options, sent: &[u8]) -> bool {
     let mut headers = [h1parse::Header::EMPTY; 128];
     let Ok(h1parse::Status::Complete(r)) = h1parse::RequestParser::new().parse(sent, &mut headers)
     else {
@@ -410,7 +411,10 @@ async fn frames_empty_chunked_body(target: &Target, opts: Options, sent: &[u8]) 
         "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
         target.vars.missing, target.vars.host
     );
-    let bytes = [&sent[..r.head_len], b"0\r\n\r\n", canary.as_bytes()].concat();
+    // Data and a trailer field, both valid: a server that skips what it
+    // cannot read (a leftover CRLF taken for an empty line) still fails.
+    let body = b"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n";
+    let bytes = [&sent[..r.head_len], &body[..], canary.as_bytes()].concat();
     let done = |got: &[u8]| observe::complete_finals(&bytes, got) >= 2;
     let timing = Timing {
         step: opts.step,

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
@@ -99,13 +99,18 @@ pub async fn exchange(
             )))
         }
     };
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    let (sent, write_failed) = write_input(&mut wr, input, canary, wire.step).await;
-    let mut half_closed = false;
-    if wire.half_close && !write_failed {
-        half_closed = wr.shutdown().await.is_ok();
-    }
-    let (received, end) = read_answers(&mut rd, &sent, wire).await;
+    // Plain TCP splits without a lock (the fuzzer's hot path); TLS
+    // shares one session between the halves.
+    let (sent, write_failed, half_closed, received, end) = match stream {
+        Conn::Plain(tcp) => {
+            let (rd, wr) = tcp.into_split();
+            play(rd, wr, input, canary, wire).await
+        }
+        tls => {
+            let (rd, wr) = tokio::io::split(tls);
+            play(rd, wr, input, canary, wire).await
+        }
+    };
     Ok(Transcript {
         sent,
         received,
@@ -118,11 +123,34 @@ pub async fn exchange(
     })
 }
 
+/// One exchange on a connection's halves: the bytes written, whether a
+/// write failed, whether we half-closed, the bytes received and how the
+/// connection ended.
+async fn play<R, W>(
+    mut rd: R,
+    mut wr: W,
+    input: &Input,
+    canary: &[u8],
+    wire: Wire,
+) -> (Vec<u8>, bool, bool, Vec<u8>, End)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (sent, write_failed) = write_input(&mut wr, input, canary, wire.step).await;
+    let mut half_closed = false;
+    if wire.half_close && !write_failed {
+        half_closed = wr.shutdown().await.is_ok();
+    }
+    let (received, end) = read_answers(&mut rd, &sent, wire).await;
+    (sent, write_failed, half_closed, received, end)
+}
+
 /// Writes `input`, piece by piece with its pauses, and `canary` with the
 /// last piece: the bytes written, and whether a write failed (or took
 /// longer than `step`).
 async fn write_input(
-    wr: &mut WriteHalf<Conn>,
+    wr: &mut (impl AsyncWrite + Unpin),
     input: &Input,
     canary: &[u8],
     step: Duration,
@@ -174,7 +202,11 @@ async fn write_input(
 /// `wire.idle` (or the grace once it has answered `sent`), sends more than
 /// [`MAX_RECEIVED`], or ten idle times have passed: the bytes, and how the
 /// connection ended.
-async fn read_answers(rd: &mut ReadHalf<Conn>, sent: &[u8], wire: Wire) -> (Vec<u8>, End) {
+async fn read_answers(
+    rd: &mut (impl AsyncRead + Unpin),
+    sent: &[u8],
+    wire: Wire,
+) -> (Vec<u8>, End) {
     let mut received = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let deadline = Instant::now() + wire.idle * 10;

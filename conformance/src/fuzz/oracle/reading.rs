@@ -318,8 +318,11 @@ pub fn observe(tr: &crate::exchange::Transcript, bytes: &[u8]) -> crate::observe
             )
         })
     };
+    if !unframed(&o) {
+        return o;
+    }
     let lines = line_pairing(bytes);
-    if !lines.iter().any(|q| q.method == b"HEAD") || !unframed(&o) {
+    if !lines.iter().any(|q| q.method == b"HEAD") {
         return o;
     }
     // The requests the strict reading has before any error: every server
